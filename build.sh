@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The one entry point: ./build.sh [build|test|demo|bench|check|fmt|setup]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+verb="${1:-build}"; shift || true
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# Installs what is missing on a fresh Debian 12 machine. Idempotent and quiet when everything is there.
+setup() {
+  if ! command -v dotnet >/dev/null 2>&1; then
+    echo "build.sh: the .NET 10 SDK is required (dotnet not on PATH); install it and re-run" >&2
+    exit 1
+  fi
+  local need=()
+  for tool in git python3; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; else sudo apt-get install -y "${need[@]}"; fi
+  fi
+  log "restoring NuGet packages"
+  dotnet restore Hcs.slnx --nologo -v quiet
+}
+
+build() { setup; log "building"; dotnet build Hcs.slnx --no-restore -c Release --nologo -v quiet -clp:ErrorsOnly "$@"; }
+
+# Runs every test project; prints one closing line "tests: N passed, N failed, N skipped".
+test_all() {
+  build
+  local out; out=$(mktemp)
+  local rc=0
+  log "testing"
+  dotnet test Hcs.slnx --no-build -c Release --nologo -v quiet "$@" 2>&1 | tee "$out" || rc=$?
+  python3 - "$out" <<'PY'
+import re, sys
+p = f = s = 0
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"Failed:\s+(\d+),\s+Passed:\s+(\d+),\s+Skipped:\s+(\d+)", line)
+    if m:
+        f += int(m.group(1)); p += int(m.group(2)); s += int(m.group(3))
+print(f"tests: {p} passed, {f} failed, {s} skipped")
+PY
+  rm -f "$out"
+  return $rc
+}
+
+demo() { build; log "demo: the seed event-callback sample"; dotnet run --project samples/EventCallbackSample -c Release --no-build; }
+
+check() {
+  build
+  log "format check"
+  dotnet format Hcs.slnx --verify-no-changes --no-restore -v quiet
+}
+
+fmt() { setup; dotnet format Hcs.slnx --no-restore -v quiet; }
+
+bench() {
+  build
+  if [ -d bench ] && ls bench/*/*.csproj >/dev/null 2>&1; then
+    for p in bench/*/*.csproj; do dotnet run --project "$p" -c Release --no-build -- "$@"; done
+  else
+    echo "bench: no benchmarks yet (the QEMU and runc backends bring them)"
+  fi
+}
+
+case "$verb" in
+  setup) setup ;;
+  build) build "$@" ;;
+  test) test_all "$@" ;;
+  demo) demo "$@" ;;
+  check) check ;;
+  fmt) fmt ;;
+  bench) bench "$@" ;;
+  -h|--help|help) sed -n 2p "$0" ;;
+  *) echo "unknown verb '$verb'; try: build test demo bench check fmt setup" >&2; exit 2 ;;
+esac

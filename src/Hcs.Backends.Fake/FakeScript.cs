@@ -1,0 +1,31 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+namespace Hcs.Backends.Fake;
+
+/// <summary>
+/// Scripted behaviour of one fake system, registered with <see cref="FakeBackend.Script"/> before the system is
+/// created (the libvirt test-driver analog). Everything defaults to "works at once".
+/// </summary>
+public sealed record FakeScript
+{
+    /// <summary>Construction takes this long (cancellable by Terminate).</summary>
+    public TimeSpan CreateDelay { get; init; }
+    /// <summary>Construction fails with this HRESULT.</summary>
+    public int? FailCreate { get; init; }
+    /// <summary>Start takes this long (cancellable).</summary>
+    public TimeSpan StartDelay { get; init; }
+    /// <summary>Start fails with this HRESULT and the system stays Created.</summary>
+    public int? FailStart { get; init; }
+    /// <summary>Start never completes unless cancelled or terminated (a guest that never connects).</summary>
+    public bool HangStart { get; init; }
+    /// <summary>The guest ignores the shutdown request (like a UEFI shell ignoring ACPI).</summary>
+    public bool IgnoreShutdown { get; init; }
+    /// <summary>The guest takes this long to power off after a shutdown request.</summary>
+    public TimeSpan ShutdownDelay { get; init; }
+    /// <summary>The guest connection drops this long after start.</summary>
+    public TimeSpan? DropGuestConnectionAfter { get; init; }
+    /// <summary>Pause fails with this HRESULT.</summary>
+    public int? FailPause { get; init; }
+    /// <summary>Properties calls take this long.</summary>
+    public TimeSpan PropertiesDelay { get; init; }
+}

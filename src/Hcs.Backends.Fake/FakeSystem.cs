@@ -1,0 +1,402 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Globalization;
+using Hcs.Engine.Backends;
+using Hcs.Schema;
+
+namespace Hcs.Backends.Fake;
+
+/// <summary>
+/// One in-memory system. Tests drive it as the guest would (<see cref="PowerOff"/>, <see cref="Panic"/>,
+/// <see cref="Reset"/>, <see cref="DropGuestConnection"/>) or as a dying worker (<see cref="KillWorker"/>).
+/// Scheduled guest actions wait while the system is paused, as a paused guest does.
+/// </summary>
+public sealed class FakeSystem : IBackendSystem
+{
+    private readonly BackendSystemContext _context;
+    private readonly FakeScript _script;
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _alive = new();
+    private readonly Dictionary<string, Attachment> _attachments = new(StringComparer.Ordinal); // guarded by _gate
+    private Action? _deferred; // guarded by _gate: a guest action that fired while paused
+    private bool _running; // guarded by _gate
+    private bool _paused; // guarded by _gate
+    private bool _dead; // guarded by _gate
+    private TimeSpan _cpu; // guarded by _gate
+    private DateTimeOffset _runningSince; // guarded by _gate
+    private ulong _memoryMb;
+
+    internal FakeSystem(BackendSystemContext context, FakeScript script)
+    {
+        _context = context;
+        _script = script;
+        _memoryMb = context.Document.VirtualMachine?.ComputeTopology?.Memory?.SizeInMB
+            ?? context.Document.Container?.Memory?.SizeInMB ?? 256;
+        Behaviour = GuestBehaviour.Parse(context.Document.VirtualMachine?.Chipset?.LinuxKernelDirect?.KernelCmdLine);
+    }
+
+    /// <summary>The guest's scripted behaviour.</summary>
+    public GuestBehaviour Behaviour { get; }
+
+    /// <summary>True between a successful start and the stop.</summary>
+    public bool IsRunning
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _running && !_dead;
+            }
+        }
+    }
+
+    /// <summary>True while paused.</summary>
+    public bool IsPaused
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _paused;
+            }
+        }
+    }
+
+    /// <summary>True once the worker is gone (terminated, crashed, or powered off).</summary>
+    public bool IsDead
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _dead;
+            }
+        }
+    }
+
+    /// <summary>Number of shutdown requests received.</summary>
+    public int ShutdownRequests { get; private set; }
+
+    /// <summary>Number of terminate calls received (the engine must send at most one).</summary>
+    public int TerminateCalls { get; private set; }
+
+    /// <summary>Memory size after Modify.</summary>
+    public ulong MemorySizeInMB => Interlocked.Read(ref _memoryMb);
+
+    /// <summary>Attached SCSI disks after Modify, by resource path.</summary>
+    public IReadOnlyCollection<string> Attachments
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _attachments.Keys];
+            }
+        }
+    }
+
+    /// <summary>The path the last Save wrote.</summary>
+    public string? SavedTo { get; private set; }
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_script.HangStart)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, _context.Time, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_script.StartDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(_script.StartDelay, _context.Time, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_script.FailStart is { } hr)
+        {
+            throw new HcsException(hr, "FakeBackend.Start", _context.Id);
+        }
+
+        lock (_gate)
+        {
+            _running = true;
+            _runningSince = _context.Time.GetUtcNow();
+        }
+
+        switch (Behaviour.Verb)
+        {
+            case GuestVerb.PowerOff:
+                After(Behaviour.After, PowerOff);
+                break;
+            case GuestVerb.Panic:
+                After(Behaviour.After, () => Panic("Kernel panic - not syncing: hcstest"));
+                break;
+            case GuestVerb.Reboot:
+                After(Behaviour.After, Reset);
+                break;
+        }
+
+        if (_script.DropGuestConnectionAfter is { } drop)
+        {
+            After(drop, DropGuestConnection);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task RequestShutdownAsync(ShutdownOptions? options, CancellationToken cancellationToken)
+    {
+        ShutdownRequests++;
+        if (!_script.IgnoreShutdown)
+        {
+            After(_script.ShutdownDelay, PowerOff);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task TerminateAsync(CancellationToken cancellationToken)
+    {
+        TerminateCalls++;
+        Die();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task PauseAsync(PauseOptions? options, CancellationToken cancellationToken)
+    {
+        if (_script.FailPause is { } hr)
+        {
+            throw new HcsException(hr, "FakeBackend.Pause", _context.Id);
+        }
+
+        lock (_gate)
+        {
+            _paused = true;
+            _cpu += _context.Time.GetUtcNow() - _runningSince;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task ResumeAsync(CancellationToken cancellationToken)
+    {
+        Action? deferred;
+        lock (_gate)
+        {
+            _paused = false;
+            _runningSince = _context.Time.GetUtcNow();
+            deferred = _deferred;
+            _deferred = null;
+        }
+
+        deferred?.Invoke();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task SaveAsync(SaveOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.SaveType == SaveType.AsTemplate)
+        {
+            throw HcsException.InvalidJson("$.SaveType", "saving as a template is not supported");
+        }
+
+        if (string.IsNullOrEmpty(options.SaveStateFilePath))
+        {
+            throw HcsException.InvalidJson("$.SaveStateFilePath", "a save state file path is required");
+        }
+
+        await File.WriteAllTextAsync(options.SaveStateFilePath,
+            $"{{\"FakeSavedState\":\"{_context.Id}\",\"MemorySizeInMB\":{MemorySizeInMB}}}", cancellationToken).ConfigureAwait(false);
+        SavedTo = options.SaveStateFilePath;
+    }
+
+    /// <inheritdoc />
+    public Task CrashAsync(CrashOptions? options, CancellationToken cancellationToken)
+    {
+        After(TimeSpan.Zero, () => Panic("sysrq: Trigger a crash\nKernel panic - not syncing: sysrq triggered crash"));
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task ModifyAsync(ModifySettingRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var path = request.ResourcePath ?? "";
+        if (path == "VirtualMachine/ComputeTopology/Memory/SizeInMB" && request.Settings is { } size)
+        {
+            Interlocked.Exchange(ref _memoryMb, size.GetUInt64());
+            return Task.CompletedTask;
+        }
+
+        if (path.StartsWith("VirtualMachine/Devices/Scsi/", StringComparison.Ordinal) && path.Contains("/Attachments/", StringComparison.Ordinal))
+        {
+            lock (_gate)
+            {
+                if (request.RequestType == ModifyRequestType.Remove)
+                {
+                    if (!_attachments.Remove(path))
+                    {
+                        throw new HcsException(HResults.ERROR_NOT_FOUND, "FakeBackend.Modify", _context.Id);
+                    }
+                }
+                else
+                {
+                    _attachments[path] = request.Settings is { } json
+                        ? HcsJson.Deserialize<Attachment>(json.GetRawText())
+                        : throw HcsException.InvalidJson("$.Settings", "an Attachment is required");
+                }
+            }
+
+            return Task.CompletedTask;
+        }
+
+        throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{path}' is not supported by the fake backend");
+    }
+
+    /// <inheritdoc />
+    public async Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(types);
+        if (_script.PropertiesDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(_script.PropertiesDelay, _context.Time, cancellationToken).ConfigureAwait(false);
+        }
+
+        TimeSpan cpu;
+        lock (_gate)
+        {
+            cpu = _cpu + (_running && !_paused && !_dead ? _context.Time.GetUtcNow() - _runningSince : TimeSpan.Zero);
+        }
+
+        var bytes = MemorySizeInMB * 1024 * 1024;
+        var isVm = _context.Document.VirtualMachine is not null;
+        return new BackendProperties
+        {
+            RuntimeOsType = OsType.Linux,
+            Processor = new ProcessorStats { TotalRuntime100ns = (ulong)cpu.Ticks, RuntimeUser100ns = (ulong)cpu.Ticks, RuntimeKernel100ns = 0 },
+            MemoryStats = new MemoryStats { MemoryUsageCommitBytes = bytes, MemoryUsageCommitPeakBytes = bytes, MemoryUsagePrivateWorkingSetBytes = bytes },
+            Storage = new StorageStats { ReadCountNormalized = 0, ReadSizeBytes = 0, WriteCountNormalized = 0, WriteSizeBytes = 0 },
+            Memory = isVm
+                ? new MemoryInformationForVm
+                {
+                    VirtualNodeCount = 1,
+                    VirtualMachineMemory = new VmMemory { AssignedMemory = MemorySizeInMB, AvailableMemory = (int)Math.Min(MemorySizeInMB, int.MaxValue), ReservedMemory = 0 },
+                }
+                : null,
+        };
+    }
+
+    /// <summary>The guest powers off.</summary>
+    public void PowerOff()
+    {
+        if (Die())
+        {
+            _context.Events.Stopped(new BackendExit(BackendExitCause.GuestPowerOff));
+        }
+    }
+
+    /// <summary>The guest panics: CrashInitiated, CrashReport with <paramref name="log"/>, then the stop.</summary>
+    public void Panic(string log)
+    {
+        lock (_gate)
+        {
+            if (_dead)
+            {
+                return;
+            }
+        }
+
+        var parameters = new List<ulong> { 0xDEAD };
+        var report = new CrashReport { SystemId = _context.Id, CrashParameters = parameters, CrashLog = log };
+        _context.Events.CrashInitiated(report with { CrashLog = null });
+        _context.Events.CrashReported(report);
+        if (Die())
+        {
+            _context.Events.Stopped(new BackendExit(BackendExitCause.GuestCrash, CrashParameters: parameters, Detail: log));
+        }
+    }
+
+    /// <summary>The guest resets (reboots).</summary>
+    public void Reset() => _context.Events.GuestReset();
+
+    /// <summary>The guest connection drops.</summary>
+    public void DropGuestConnection() => _context.Events.GuestConnectionClosed("{\"Reason\":\"fake guest connection dropped\"}");
+
+    /// <summary>A remote console client connects (true) or disconnects (false).</summary>
+    public void RemoteConsole(bool connected) =>
+        _context.Events.RemoteConsoleStateChanged(connected ? "{\"Connected\":true}" : "{\"Connected\":false}");
+
+    /// <summary>The worker process dies on its own (like <c>kill -9</c> of QEMU) with <paramref name="exitCode"/>.</summary>
+    public void KillWorker(uint exitCode = 137)
+    {
+        if (Die())
+        {
+            _context.Events.Stopped(new BackendExit(BackendExitCause.WorkerDied, exitCode,
+                string.Create(CultureInfo.InvariantCulture, $"worker exited with status {exitCode}")));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Die();
+        _alive.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private bool Die()
+    {
+        lock (_gate)
+        {
+            if (_dead)
+            {
+                return false;
+            }
+
+            _dead = true;
+            _running = false;
+        }
+
+        _alive.Cancel();
+        return true;
+    }
+
+    /// <summary>Runs a guest action after <paramref name="delay"/>; while paused it waits for resume.</summary>
+    private void After(TimeSpan delay, Action action)
+    {
+        var token = _alive.Token;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, _context.Time, token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            lock (_gate)
+            {
+                if (_dead)
+                {
+                    return;
+                }
+
+                if (_paused)
+                {
+                    _deferred += action;
+                    return;
+                }
+            }
+
+            action();
+        }, CancellationToken.None);
+    }
+}

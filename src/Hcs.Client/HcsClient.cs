@@ -1,0 +1,92 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using Hcs.Contracts;
+
+namespace Hcs.Client;
+
+/// <summary>
+/// A connection to a compute service: the embedded engine in this process, or (later) <c>hcsd</c> over its socket.
+/// Both API layers (<see cref="ComputeCore"/> and <see cref="ComputeSystem"/>) run over a client. Disposing it closes
+/// every handle opened through it, exactly as a client process exiting would.
+/// </summary>
+public sealed class HcsClient : IAsyncDisposable, IDisposable
+{
+    private static readonly AsyncLocal<HcsClient?> s_scoped = new();
+    private static Func<HcsClient>? s_defaultFactory;
+    private static HcsClient? s_default;
+    private static readonly Lock s_defaultGate = new();
+
+    private HcsClient(IComputeSession session)
+    {
+        Session = session;
+    }
+
+    /// <summary>The service session this client talks through.</summary>
+    public IComputeSession Session { get; }
+
+    /// <summary>Connects to <paramref name="service"/> (for example an embedded <c>ComputeEngine</c>) as <paramref name="clientName"/>.</summary>
+    public static HcsClient Connect(IComputeService service, string? clientName = null)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        var name = clientName ?? Environment.ProcessPath ?? "hcs-client";
+        return new HcsClient(service.OpenSession(new ClientIdentity(Path.GetFileName(name), 0, Environment.ProcessId)));
+    }
+
+    /// <summary>
+    /// The client the flat <see cref="ComputeCore"/> functions use: the innermost <see cref="Use"/> scope, else the
+    /// process-wide default configured with <see cref="ConfigureDefault"/>.
+    /// </summary>
+    public static HcsClient Current
+    {
+        get
+        {
+            if (s_scoped.Value is { } scoped)
+            {
+                return scoped;
+            }
+
+            lock (s_defaultGate)
+            {
+                if (s_default is null)
+                {
+                    var factory = s_defaultFactory ?? throw new InvalidOperationException(
+                        "no compute service is configured: call HcsClient.ConfigureDefault or HcsClient.Use first");
+                    s_default = factory();
+                }
+
+                return s_default;
+            }
+        }
+    }
+
+    /// <summary>Sets how the process-wide default client is made (created on first use).</summary>
+    public static void ConfigureDefault(Func<HcsClient> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        lock (s_defaultGate)
+        {
+            s_defaultFactory = factory;
+            s_default = null;
+        }
+    }
+
+    /// <summary>Makes <paramref name="client"/> the one <see cref="ComputeCore"/> uses in this async flow until the scope is disposed.</summary>
+    public static IDisposable Use(HcsClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var previous = s_scoped.Value;
+        s_scoped.Value = client;
+        return new Scope(previous);
+    }
+
+    /// <summary>Closes every handle opened through this client.</summary>
+    public ValueTask DisposeAsync() => Session.DisposeAsync();
+
+    /// <summary>Closes every handle opened through this client (blocking).</summary>
+    public void Dispose() => Blocking.Run(Session.DisposeAsync().AsTask());
+
+    private sealed class Scope(HcsClient? previous) : IDisposable
+    {
+        public void Dispose() => s_scoped.Value = previous;
+    }
+}

@@ -1,0 +1,248 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using Hcs.Contracts;
+using Hcs.Engine.Backends;
+using Hcs.Schema;
+
+namespace Hcs.Engine;
+
+/// <summary>
+/// The compute service engine (the <c>vmcompute</c> analog): the registry of compute systems, client sessions and
+/// their handles, the state machine and event fan-out, over pluggable <see cref="IComputeBackend"/>s.
+/// It knows nothing of transports, QEMU or runc. Disposing it is a service disconnect: every open handle receives
+/// <c>ServiceDisconnect</c>, pending calls fail with <c>HCS_E_SERVICE_DISCONNECT</c>, and systems are terminated.
+/// </summary>
+public sealed class ComputeEngine : IComputeService
+{
+    /// <summary>Schema versions this service accepts (entry 2.5 means 2.0 through 2.5).</summary>
+    public static readonly IReadOnlyList<Schema.Version> SupportedSchemaVersions = [new Schema.Version { Major = 2, Minor = 5 }];
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, SystemInstance> _systems = new(StringComparer.Ordinal); // guarded by _gate
+    private readonly HashSet<Session> _sessions = []; // guarded by _gate
+    private readonly IReadOnlyList<IComputeBackend> _backends;
+    private readonly CancellationTokenSource _disconnect = new();
+    private readonly TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _disposed; // guarded by _gate
+
+    /// <summary>Creates an engine over <paramref name="backends"/>.</summary>
+    public ComputeEngine(IEnumerable<IComputeBackend> backends, EngineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(backends);
+        _backends = [.. backends];
+        Options = options ?? new EngineOptions();
+    }
+
+    /// <summary>The engine's settings.</summary>
+    public EngineOptions Options { get; }
+
+    internal TimeProvider Time => Options.Time;
+
+    /// <summary>Cancelled when the service goes away.</summary>
+    internal CancellationToken DisconnectToken => _disconnect.Token;
+
+    /// <summary>Completes when the service goes away.</summary>
+    internal Task Disconnected => _disconnected.Task;
+
+    /// <summary>Number of systems in the registry (live, or stopped with handles still open).</summary>
+    public int SystemCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _systems.Count;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public IComputeSession OpenSession(ClientIdentity client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var session = new Session(this, client);
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect");
+            }
+
+            _sessions.Add(session);
+        }
+
+        return session;
+    }
+
+    internal void RemoveSession(Session session)
+    {
+        lock (_gate)
+        {
+            _sessions.Remove(session);
+        }
+    }
+
+    internal SystemHandle CreateSystem(Session session, string id, string configuration)
+    {
+        const string Label = "ComputeSystem.Create";
+        SystemIds.Validate(id, Label);
+        ArgumentNullException.ThrowIfNull(configuration);
+        ComputeSystem document;
+        try
+        {
+            document = HcsJson.ParseComputeSystem(configuration);
+        }
+        catch (HcsException e)
+        {
+            throw new HcsException(e.HResult, Label, id, result: e.Result, inner: e);
+        }
+
+        var backend = PickBackend(document, id);
+        backend.Validate(document);
+
+        SystemInstance system;
+        SystemHandle handle;
+        lock (_gate)
+        {
+            ThrowIfDisposed(Label, id);
+            if (_systems.ContainsKey(id))
+            {
+                throw new HcsException(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, Label, id);
+            }
+
+            system = new SystemInstance(this, id, document, backend, session.Client);
+            _systems.Add(id, system);
+            handle = system.AddHandle(session);
+        }
+
+        system.BeginConstruction();
+        return handle;
+    }
+
+    internal SystemHandle OpenSystem(Session session, string id)
+    {
+        const string Label = "ComputeSystem.Open";
+        lock (_gate)
+        {
+            ThrowIfDisposed(Label, id);
+            if (id is null || !_systems.TryGetValue(id, out var system) || !system.IsOpenable)
+            {
+                throw new HcsException(HResults.HCS_E_SYSTEM_NOT_FOUND, Label, id);
+            }
+
+            return system.AddHandle(session);
+        }
+    }
+
+    internal IReadOnlyList<SystemInstance> Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _systems.Values];
+        }
+    }
+
+    /// <summary>Drops a system from the registry (stopped with no handle left, or failed construction). Its id becomes free.</summary>
+    internal void Forget(SystemInstance system)
+    {
+        lock (_gate)
+        {
+            if (_systems.TryGetValue(system.Id, out var current) && ReferenceEquals(current, system))
+            {
+                _systems.Remove(system.Id);
+            }
+        }
+    }
+
+    internal static string GetServiceProperties(string? query)
+    {
+        var parsed = HcsJson.DeserializeOptional<ServicePropertyQuery>(query);
+        var types = parsed?.PropertyTypes is { Count: > 0 } t ? t : [ServicePropertyType.Basic];
+        var properties = new List<System.Text.Json.JsonElement>();
+        Dictionary<string, PropertyResponse>? errors = null;
+        foreach (var type in types)
+        {
+            if (type == ServicePropertyType.Basic)
+            {
+                var basic = new BasicInformation { SupportedSchemaVersions = SupportedSchemaVersions };
+                properties.Add(System.Text.Json.JsonDocument.Parse(HcsJson.Serialize(basic)).RootElement.Clone());
+            }
+            else
+            {
+                errors ??= [];
+                errors[type.ToString()] = new PropertyResponse
+                {
+                    Error = ResultError.From(HResults.ERROR_NOT_SUPPORTED, $"service property type '{type}' is not supported on Linux"),
+                };
+            }
+        }
+
+        return HcsJson.Serialize(new ServiceProperties { Properties = properties, PropertyResponses = errors });
+    }
+
+    private IComputeBackend PickBackend(ComputeSystem document, string id)
+    {
+        if (document.HostedSystem is not null)
+        {
+            throw HcsException.InvalidJson("$.HostedSystem", "hosted systems (containers inside a utility VM) are not supported by this service",
+                "ComputeSystem.Create", id);
+        }
+
+        foreach (var backend in _backends)
+        {
+            if (backend.CanHost(document))
+            {
+                return backend;
+            }
+        }
+
+        var path = document.VirtualMachine is not null ? "$.VirtualMachine" : "$.Container";
+        throw HcsException.InvalidJson(path, "no backend of this service hosts this kind of compute system", "ComputeSystem.Create", id);
+    }
+
+    private void ThrowIfDisposed(string label, string? id)
+    {
+        if (_disposed)
+        {
+            throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, id);
+        }
+    }
+
+    /// <summary>
+    /// Service disconnect: marks every session disconnected, ends every handle's event stream with
+    /// <c>ServiceDisconnect</c>, fails pending calls with <c>HCS_E_SERVICE_DISCONNECT</c>, then terminates and
+    /// releases every system.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        Session[] sessions;
+        SystemInstance[] systems;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            sessions = [.. _sessions];
+            systems = [.. _systems.Values];
+            _sessions.Clear();
+            _systems.Clear();
+        }
+
+        await _disconnect.CancelAsync().ConfigureAwait(false);
+        _disconnected.TrySetResult();
+        foreach (var session in sessions)
+        {
+            session.OnServiceDisconnected();
+        }
+
+        foreach (var system in systems)
+        {
+            await system.ShutdownForServiceStopAsync().ConfigureAwait(false);
+        }
+
+        _disconnect.Dispose();
+    }
+}

@@ -1,0 +1,140 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using Hcs.Contracts;
+using Hcs.Schema;
+
+namespace Hcs.Engine;
+
+/// <summary>A client's session: owns the client's handles; disposing it closes them all.</summary>
+internal sealed class Session : IComputeSession
+{
+    private readonly ComputeEngine _engine;
+    private readonly Lock _gate = new();
+    private readonly HashSet<SystemHandle> _handles = []; // guarded by _gate
+    private readonly CancellationTokenSource _disconnected = new();
+    private bool _closed; // guarded by _gate
+
+    public Session(ComputeEngine engine, ClientIdentity client)
+    {
+        _engine = engine;
+        Client = client;
+    }
+
+    public ClientIdentity Client { get; }
+
+    public CancellationToken Disconnected => _disconnected.Token;
+
+    public Task<ISystemHandle> CreateSystemAsync(string id, string configuration, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed("ComputeSystem.Create", id);
+        var handle = _engine.CreateSystem(this, id, configuration);
+        return Task.FromResult<ISystemHandle>(Track(handle));
+    }
+
+    public Task<ISystemHandle> OpenSystemAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed("ComputeSystem.Open", id);
+        var handle = _engine.OpenSystem(this, id);
+        return Task.FromResult<ISystemHandle>(Track(handle));
+    }
+
+    public Task<string> EnumerateSystemsAsync(string? query, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed("ComputeSystem.Enumerate", null);
+        var parsed = HcsJson.DeserializeOptional<SystemQuery>(query);
+        var result = new List<Properties>();
+        foreach (var system in _engine.Snapshot())
+        {
+            if (system.Matches(parsed))
+            {
+                result.Add(system.BasicProperties());
+            }
+        }
+
+        return Task.FromResult(HcsJson.Serialize<IReadOnlyList<Properties>>(result));
+    }
+
+    public Task<string> GetServicePropertiesAsync(string? query, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed("Service.GetProperties", null);
+        return Task.FromResult(ComputeEngine.GetServiceProperties(query));
+    }
+
+    internal void Untrack(SystemHandle handle)
+    {
+        lock (_gate)
+        {
+            _handles.Remove(handle);
+        }
+    }
+
+    /// <summary>The service went away: every handle's stream ends with ServiceDisconnect.</summary>
+    internal void OnServiceDisconnected()
+    {
+        SystemHandle[] handles;
+        lock (_gate)
+        {
+            _closed = true;
+            handles = [.. _handles];
+            _handles.Clear();
+        }
+
+        _disconnected.Cancel();
+        foreach (var handle in handles)
+        {
+            handle.OnServiceDisconnected();
+        }
+    }
+
+    /// <summary>The client went away or closed its connection: close every handle (applying ShouldTerminateOnLastHandleClosed).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        SystemHandle[] handles;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                handles = [];
+            }
+            else
+            {
+                _closed = true;
+                handles = [.. _handles];
+                _handles.Clear();
+            }
+        }
+
+        foreach (var handle in handles)
+        {
+            await handle.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _engine.RemoveSession(this);
+    }
+
+    private SystemHandle Track(SystemHandle handle)
+    {
+        lock (_gate)
+        {
+            if (!_closed)
+            {
+                _handles.Add(handle);
+                return handle;
+            }
+        }
+
+        handle.CloseWithoutSession();
+        throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "ComputeSystem.Open", handle.Id);
+    }
+
+    private void ThrowIfClosed(string label, string? id)
+    {
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                throw new HcsException(_disconnected.IsCancellationRequested ? HResults.HCS_E_SERVICE_DISCONNECT : HResults.E_HANDLE, label, id);
+            }
+        }
+    }
+}

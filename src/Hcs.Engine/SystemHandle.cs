@@ -1,0 +1,182 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Hcs.Contracts;
+using Hcs.Schema;
+
+namespace Hcs.Engine;
+
+/// <summary>
+/// A handle to a system, owned by one session. Closing it never stops the system unless it was the last handle and
+/// ShouldTerminateOnLastHandleClosed is set. Calls on a closed handle fail with <c>E_HANDLE</c>; after a service
+/// disconnect, with <c>HCS_E_SERVICE_DISCONNECT</c>.
+/// </summary>
+internal sealed class SystemHandle : ISystemHandle
+{
+    private readonly SystemInstance _system;
+    private readonly Session _session;
+    private Channel<HcsEventRecord>? _events; // guarded by the system's gate
+    private int _state; // 0 open, 1 closed, 2 disconnected
+
+    public SystemHandle(SystemInstance system, Session session)
+    {
+        _system = system;
+        _session = session;
+    }
+
+    public string Id => _system.Id;
+
+    internal SystemInstance System => _system;
+
+    public Task WaitForCreatedAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync("ComputeSystem.Create") ?? _system.WaitForCreatedAsync(cancellationToken);
+
+    public Task StartAsync(string? options, CancellationToken cancellationToken = default) =>
+        GuardAsync("ComputeSystem.Start") ?? _system.StartAsync(options, cancellationToken);
+
+    public Task ShutDownAsync(string? options, CancellationToken cancellationToken = default) =>
+        GuardAsync("ComputeSystem.ShutDown") ?? _system.ShutDownAsync(options, cancellationToken);
+
+    public Task TerminateAsync(string? options, CancellationToken cancellationToken = default) =>
+        GuardAsync("ComputeSystem.Terminate") ?? _system.TerminateAsync(options, cancellationToken);
+
+    public Task PauseAsync(string? options, CancellationToken cancellationToken = default) =>
+        GuardAsync("ComputeSystem.Pause") ?? _system.PauseAsync(options, cancellationToken);
+
+    public Task ResumeAsync(string? options, CancellationToken cancellationToken = default) =>
+        GuardAsync("ComputeSystem.Resume") ?? _system.ResumeAsync(options, cancellationToken);
+
+    public Task SaveAsync(string? options, CancellationToken cancellationToken = default) =>
+        GuardAsync("ComputeSystem.Save") ?? _system.SaveAsync(options, cancellationToken);
+
+    public Task CrashAsync(string? options, CancellationToken cancellationToken = default) =>
+        GuardAsync("ComputeSystem.Crash") ?? _system.CrashAsync(options, cancellationToken);
+
+    public Task ModifyAsync(string request, CancellationToken cancellationToken = default) =>
+        GuardAsync("ComputeSystem.Modify") ?? _system.ModifyAsync(request, cancellationToken);
+
+    public async Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default)
+    {
+        await (GuardAsync("ComputeSystem.GetProperties") ?? Task.CompletedTask).ConfigureAwait(false);
+        var properties = await _system.GetPropertiesAsync(query, cancellationToken).ConfigureAwait(false);
+        return SystemInstance.ToJson(properties);
+    }
+
+    public async Task<string> WaitForExitAsync(CancellationToken cancellationToken = default)
+    {
+        await (GuardAsync("ComputeSystem.WaitForExit") ?? Task.CompletedTask).ConfigureAwait(false);
+        var status = await _system.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return HcsJson.Serialize(status);
+    }
+
+    public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotOpen("ComputeSystem.SetCallback");
+        var reader = _system.Subscribe(this);
+        return ReadAllAsync(reader, cancellationToken);
+    }
+
+    private static async IAsyncEnumerable<HcsEventRecord> ReadAllAsync(ChannelReader<HcsEventRecord> reader,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var record))
+            {
+                yield return record;
+            }
+        }
+    }
+
+    public Task<IProcessHandle> CreateProcessAsync(string parameters, CancellationToken cancellationToken = default) =>
+        GuardAsync<IProcessHandle>("ComputeProcess.Create") ?? _system.CreateProcessAsync(parameters, cancellationToken);
+
+    public Task<IProcessHandle> OpenProcessAsync(uint processId, CancellationToken cancellationToken = default) =>
+        GuardAsync<IProcessHandle>("ComputeProcess.Open") ?? _system.OpenProcessAsync(processId, cancellationToken);
+
+    /// <summary>Creates this handle's event channel; a second subscription is refused. Called under the system's gate.</summary>
+    internal Channel<HcsEventRecord> OpenEventChannel()
+    {
+        if (_events is not null)
+        {
+            throw new HcsException(HResults.HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET, "ComputeSystem.SetCallback", Id);
+        }
+
+        _events = Channel.CreateUnbounded<HcsEventRecord>(new UnboundedChannelOptions { SingleReader = true });
+        return _events;
+    }
+
+    /// <summary>Enqueues an event (non-blocking; lifecycle events are never dropped). Called under the system's gate.</summary>
+    internal void Deliver(HcsEventRecord record) => _events?.Writer.TryWrite(record);
+
+    internal void OnServiceDisconnected()
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 0) != 0)
+        {
+            return;
+        }
+
+        var events = Volatile.Read(ref _events);
+        events?.Writer.TryWrite(new HcsEventRecord(HcsEventType.ServiceDisconnect, null));
+        events?.Writer.TryComplete();
+    }
+
+    /// <summary>Closes a handle whose session closed before it could be tracked.</summary>
+    internal void CloseWithoutSession()
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) == 0)
+        {
+            _system.RemoveHandle(this);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) == 0)
+        {
+            Volatile.Read(ref _events)?.Writer.TryComplete();
+            _session.Untrack(this);
+            _system.RemoveHandle(this);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private Task? GuardAsync(string label)
+    {
+        try
+        {
+            ThrowIfNotOpen(label);
+            return null;
+        }
+        catch (HcsException e)
+        {
+            return Task.FromException(e);
+        }
+    }
+
+    private Task<T>? GuardAsync<T>(string label)
+    {
+        try
+        {
+            ThrowIfNotOpen(label);
+            return null;
+        }
+        catch (HcsException e)
+        {
+            return Task.FromException<T>(e);
+        }
+    }
+
+    private void ThrowIfNotOpen(string label)
+    {
+        switch (Volatile.Read(ref _state))
+        {
+            case 1:
+                throw new HcsException(HResults.E_HANDLE, label, Id);
+            case 2:
+                throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, Id);
+        }
+    }
+}

@@ -1,0 +1,364 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using Hcs.Engine.Backends;
+using Hcs.Schema;
+
+namespace Hcs.Engine;
+
+internal sealed partial class SystemInstance
+{
+    public Task StartAsync(string? options, CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrWhiteSpace(options))
+        {
+            // StartOptions only carries live-migration destination settings, which this service does not support.
+            throw HcsException.InvalidJson("$", "start options (live migration) are not supported", "ComputeSystem.Start", Id);
+        }
+
+        return RunAsync(SystemVerb.Start, "ComputeSystem.Start", static (b, ct) => b.StartAsync(ct), SystemPhase.Running, cancellationToken);
+    }
+
+    public Task PauseAsync(string? options, CancellationToken cancellationToken)
+    {
+        var parsed = Parse<PauseOptions>(options, "ComputeSystem.Pause");
+        return RunAsync(SystemVerb.Pause, "ComputeSystem.Pause", (b, ct) => b.PauseAsync(parsed, ct), SystemPhase.Paused, cancellationToken);
+    }
+
+    public Task ResumeAsync(string? options, CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrWhiteSpace(options))
+        {
+            throw HcsException.InvalidJson("$", "resume takes no options", "ComputeSystem.Resume", Id);
+        }
+
+        return RunAsync(SystemVerb.Resume, "ComputeSystem.Resume", static (b, ct) => b.ResumeAsync(ct), SystemPhase.Running, cancellationToken);
+    }
+
+    public Task SaveAsync(string? options, CancellationToken cancellationToken)
+    {
+        var parsed = Parse<SaveOptions>(options, "ComputeSystem.Save")
+            ?? throw HcsException.InvalidJson("$", "SaveOptions are required", "ComputeSystem.Save", Id);
+        return RunAsync(SystemVerb.Save, "ComputeSystem.Save", (b, ct) => b.SaveAsync(parsed, ct), null, cancellationToken);
+    }
+
+    public Task CrashAsync(string? options, CancellationToken cancellationToken)
+    {
+        var parsed = Parse<CrashOptions>(options, "ComputeSystem.Crash");
+        return RunAsync(SystemVerb.Crash, "ComputeSystem.Crash", (b, ct) => b.CrashAsync(parsed, ct), null, cancellationToken);
+    }
+
+    public Task ModifyAsync(string request, CancellationToken cancellationToken)
+    {
+        var parsed = Parse<ModifySettingRequest>(request, "ComputeSystem.Modify")
+            ?? throw HcsException.InvalidJson("$", "a ModifySettingRequest is required", "ComputeSystem.Modify", Id);
+        return RunAsync(SystemVerb.Modify, "ComputeSystem.Modify", (b, ct) => b.ModifyAsync(parsed, ct), null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Terminate: not serialised behind other lifecycle calls, so it can end a hung Start or ShutDown.
+    /// A second Terminate while one is in progress joins it; after the stop it is <c>HCS_E_SYSTEM_ALREADY_STOPPED</c>.
+    /// </summary>
+    public Task TerminateAsync(string? options, CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrWhiteSpace(options))
+        {
+            throw HcsException.InvalidJson("$", "terminate options are reserved and must be empty", "ComputeSystem.Terminate", Id);
+        }
+
+        lock (_gate)
+        {
+            if (_phase == SystemPhase.Stopped)
+            {
+                throw new HcsException(HResults.HCS_E_SYSTEM_ALREADY_STOPPED, "ComputeSystem.Terminate", Id);
+            }
+        }
+
+        return JoinAsync(TerminateCoreAsync(StopIntent.Terminate), "ComputeSystem.Terminate", cancellationToken);
+    }
+
+    private Task TerminateCoreAsync(StopIntent intent)
+    {
+        lock (_gate)
+        {
+            if (_terminating is not null)
+            {
+                return _terminating;
+            }
+
+            if (_phase == SystemPhase.Stopped)
+            {
+                return Task.CompletedTask;
+            }
+
+            _intent = intent;
+            _terminating = TerminateWorkAsync();
+            return _terminating;
+        }
+    }
+
+    private async Task TerminateWorkAsync()
+    {
+        await Task.Yield();
+        IBackendSystem? backend;
+        lock (_gate)
+        {
+            backend = _backend;
+        }
+
+        if (backend is not null)
+        {
+            await ReleaseAsync(backend).ConfigureAwait(false);
+        }
+
+        // Whatever the backend reported meanwhile, the intent (Terminate) decides the exit type.
+        FinishStop(new BackendExit(BackendExitCause.Terminated));
+    }
+
+    /// <summary>
+    /// ShutDown: asks the guest, then waits (outside the lifecycle lock) for the stop, at most
+    /// <see cref="EngineOptions.ShutdownTimeout"/>; on timeout it fails with <c>ERROR_TIMEOUT</c> and the system keeps
+    /// running. The call succeeds when the system stops for any reason while it waits (the exit status says how).
+    /// A ShutDown while one is pending joins it; while terminating or stopped it is <c>HCS_E_SYSTEM_ALREADY_STOPPED</c>.
+    /// </summary>
+    public Task ShutDownAsync(string? options, CancellationToken cancellationToken)
+    {
+        var parsed = Parse<ShutdownOptions>(options, "ComputeSystem.ShutDown");
+        if (parsed is { Type: not null and not ShutdownType.Shutdown })
+        {
+            throw HcsException.InvalidJson("$.Type", $"shutdown type '{parsed.Type}' is not supported; only 'Shutdown' is", "ComputeSystem.ShutDown", Id);
+        }
+
+        Task shutdown;
+        lock (_gate)
+        {
+            var hr = StateMachine.Check(SystemVerb.ShutDown, _phase, _terminating is not null);
+            if (hr < 0)
+            {
+                throw new HcsException(hr, "ComputeSystem.ShutDown", Id);
+            }
+
+            _shuttingDown ??= ShutDownWorkAsync(parsed);
+            shutdown = _shuttingDown;
+        }
+
+        return JoinAsync(shutdown, "ComputeSystem.ShutDown", cancellationToken);
+    }
+
+    private async Task ShutDownWorkAsync(ShutdownOptions? options)
+    {
+        await Task.Yield();
+        try
+        {
+            if (options?.Force == true)
+            {
+                await TerminateCoreAsync(StopIntent.ShutDown).ConfigureAwait(false);
+                return;
+            }
+
+            var notRunning = false;
+            await RunAsync(SystemVerb.ShutDown, "ComputeSystem.ShutDown", async (backend, ct) =>
+            {
+                lock (_gate)
+                {
+                    _intent = _intent == StopIntent.None ? StopIntent.ShutDown : _intent;
+                    notRunning = _phase == SystemPhase.Created;
+                }
+
+                if (!notRunning)
+                {
+                    await backend.RequestShutdownAsync(options, ct).ConfigureAwait(false);
+                }
+            }, null, CancellationToken.None).ConfigureAwait(false);
+
+            if (notRunning)
+            {
+                // Nothing runs yet: the stop is immediate and graceful.
+                FinishStop(new BackendExit(BackendExitCause.GuestPowerOff));
+                return;
+            }
+
+            var timeout = _engine.Options.ShutdownTimeout;
+            try
+            {
+                await _stoppedOrDisconnected.WaitAsync(timeout, _engine.Time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                lock (_gate)
+                {
+                    if (_intent == StopIntent.ShutDown)
+                    {
+                        _intent = StopIntent.None;
+                    }
+                }
+
+                throw new HcsException(HResults.ERROR_TIMEOUT, "ComputeSystem.ShutDown", Id, result: ResultError.From(HResults.ERROR_TIMEOUT,
+                    $"the guest did not shut down within {timeout.TotalSeconds:0.###} s; the system is still running (terminate it to force)"));
+            }
+
+            if (!_exited.Task.IsCompleted)
+            {
+                throw PendingFailure(SystemVerb.ShutDown, "ComputeSystem.ShutDown");
+            }
+        }
+        catch (HcsException e) when (_exited.Task.IsCompleted && !_engine.DisconnectToken.IsCancellationRequested
+            && e.HResult is HResults.HCS_E_TERMINATED or HResults.HCS_E_UNEXPECTED_EXIT or HResults.HCS_E_SYSTEM_ALREADY_STOPPED)
+        {
+            // The system stopped while the request was in flight: that is what ShutDown asked for.
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _shuttingDown = null;
+            }
+        }
+    }
+
+    /// <summary>Waits for shared work (Terminate, ShutDown); the caller's token only stops the wait.</summary>
+    private async Task JoinAsync(Task work, string label, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await work.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new HcsException(HResults.ERROR_CANCELLED, label, Id);
+        }
+        catch (Exception e) when (e is not HcsException)
+        {
+            throw HcsException.Wrap(e, label, Id);
+        }
+    }
+
+    /// <summary>
+    /// Runs one serialised lifecycle call: waits for construction and its turn, checks the matrix, calls the backend,
+    /// and applies <paramref name="onSuccess"/>. Races the call against the stop and the service disconnect so it always
+    /// completes; the caller's token cancels the backend work cooperatively (<c>ERROR_CANCELLED</c>).
+    /// </summary>
+    private async Task RunAsync(SystemVerb verb, string label, Func<IBackendSystem, CancellationToken, Task> body,
+        SystemPhase? onSuccess, CancellationToken cancellationToken)
+    {
+        await WaitConstructedAsync(label, cancellationToken).ConfigureAwait(false);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token, _engine.DisconnectToken);
+        try
+        {
+            await _lifecycle.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw CancelledOrStopped(verb, label, cancellationToken);
+        }
+
+        try
+        {
+            IBackendSystem backend;
+            lock (_gate)
+            {
+                var hr = StateMachine.Check(verb, _phase, _terminating is not null);
+                if (hr < 0)
+                {
+                    throw new HcsException(hr, label, Id);
+                }
+
+                backend = _backend!;
+            }
+
+            var work = body(backend, linked.Token);
+            var winner = await Task.WhenAny(work, _stoppedOrDisconnected).ConfigureAwait(false);
+            if (winner != work)
+            {
+                _ = work.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw PendingFailure(verb, label);
+            }
+
+            try
+            {
+                await work.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                throw CancelledOrStopped(verb, label, cancellationToken);
+            }
+            catch (Exception e) when (e is not HcsException)
+            {
+                throw HcsException.Wrap(e, label, Id);
+            }
+
+            if (onSuccess is { } next)
+            {
+                lock (_gate)
+                {
+                    if (_phase != SystemPhase.Stopped)
+                    {
+                        _phase = next;
+                        if (next == SystemPhase.Running)
+                        {
+                            _startedAt ??= _engine.Time.GetUtcNow();
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private HcsException CancelledOrStopped(SystemVerb verb, string label, CancellationToken caller) =>
+        _lifetime.IsCancellationRequested || _engine.DisconnectToken.IsCancellationRequested
+            ? PendingFailure(verb, label)
+            : caller.IsCancellationRequested
+                ? new HcsException(HResults.ERROR_CANCELLED, label, Id)
+                : new HcsException(HResults.E_ABORT, label, Id);
+
+    private T? Parse<T>(string? json, string label) where T : class
+    {
+        try
+        {
+            return HcsJson.DeserializeOptional<T>(json);
+        }
+        catch (HcsException e)
+        {
+            throw new HcsException(e.HResult, label, Id, result: e.Result, inner: e);
+        }
+    }
+
+    // ---- backend events (any thread) -----------------------------------------------------------------------
+
+    void IBackendEventSink.CrashInitiated(CrashReport report) =>
+        Emit(HcsEventType.SystemCrashInitiated, HcsJson.Serialize(report with { SystemId = report.SystemId ?? Id }));
+
+    void IBackendEventSink.CrashReported(CrashReport report) =>
+        Emit(HcsEventType.SystemCrashReport, HcsJson.Serialize(report with { SystemId = report.SystemId ?? Id }));
+
+    void IBackendEventSink.GuestConnectionClosed(string? eventData) => Emit(HcsEventType.SystemGuestConnectionClosed, eventData);
+
+    void IBackendEventSink.RemoteConsoleStateChanged(string eventData) => Emit(HcsEventType.SystemRdpEnhancedModeStateChanged, eventData);
+
+    void IBackendEventSink.SiloJobCreated(string eventData) => Emit(HcsEventType.SystemSiloJobCreated, eventData);
+
+    void IBackendEventSink.StateChanged(SystemState state)
+    {
+        lock (_gate)
+        {
+            if (_phase is SystemPhase.Running or SystemPhase.Paused)
+            {
+                _phase = state == SystemState.Paused ? SystemPhase.Paused : state == SystemState.Running ? SystemPhase.Running : _phase;
+            }
+        }
+    }
+
+    void IBackendEventSink.GuestReset()
+    {
+        if (Document.VirtualMachine?.StopOnReset == true)
+        {
+            _ = TerminateCoreAsync(StopIntent.StopOnReset);
+        }
+    }
+
+    void IBackendEventSink.Stopped(BackendExit exit) => FinishStop(exit);
+}

@@ -1,0 +1,417 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Threading.Channels;
+using Hcs.Contracts;
+using Hcs.Engine.Backends;
+using Hcs.Schema;
+
+namespace Hcs.Engine;
+
+/// <summary>
+/// One compute system inside the engine: phase, handles, exit status and event fan-out.
+/// Invariants:
+/// <list type="bullet">
+/// <item>Phase changes and event enqueues happen under <c>_gate</c>, so every handle sees the same order and no system
+/// event follows <c>SystemExited</c>.</item>
+/// <item>The stop is finalised exactly once (<see cref="FinishStop"/>); afterwards pending calls fail with an HRESULT
+/// derived from the exit, and the backend is released.</item>
+/// <item>Lifecycle calls into the backend are serialised by <c>_lifecycle</c>; Terminate is not, so it can end a hung call.</item>
+/// <item>No client code runs here: events go into per-handle channels that the client side drains on its own threads.</item>
+/// </list>
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The semaphore and token source live as long as the system; they own no unmanaged resources.")]
+internal sealed partial class SystemInstance : IBackendEventSink
+{
+    private readonly ComputeEngine _engine;
+    private readonly IComputeBackend _backendKind;
+    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly TaskCompletionSource _constructed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<SystemExitStatus> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _lifetime = new(); // cancelled when the system stops
+    private readonly List<SystemHandle> _handles = []; // guarded by _gate
+    private readonly Task _stoppedOrDisconnected;
+    private SystemPhase _phase = SystemPhase.Creating; // guarded by _gate
+    private IBackendSystem? _backend; // guarded by _gate
+    private bool _backendReleased; // guarded by _gate
+    private bool _constructionFailed; // guarded by _gate
+    private StopIntent _intent; // guarded by _gate
+    private Task? _terminating; // guarded by _gate
+    private Task? _shuttingDown; // guarded by _gate
+    private SystemExitStatus? _exitStatus; // guarded by _gate
+    private DateTimeOffset? _startedAt; // guarded by _gate
+    private DateTimeOffset? _stoppedAt; // guarded by _gate
+
+    public SystemInstance(ComputeEngine engine, string id, ComputeSystem document, IComputeBackend backend, ClientIdentity creator)
+    {
+        _engine = engine;
+        _backendKind = backend;
+        Id = id;
+        Document = document;
+        Creator = creator;
+        CreatedAt = engine.Time.GetUtcNow();
+        _stoppedOrDisconnected = Task.WhenAny(_exited.Task, engine.Disconnected);
+    }
+
+    public string Id { get; }
+
+    public ComputeSystem Document { get; }
+
+    public ClientIdentity Creator { get; }
+
+    public Guid RuntimeId { get; } = Guid.NewGuid();
+
+    public DateTimeOffset CreatedAt { get; }
+
+    public SystemType SystemType => Document.VirtualMachine is not null ? SystemType.VirtualMachine : SystemType.Container;
+
+    private bool TerminateOnLastHandleClosed => Document.ShouldTerminateOnLastHandleClosed ?? false;
+
+    /// <summary>True while the system may be opened by id (it exists and construction did not fail).</summary>
+    public bool IsOpenable
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return !_constructionFailed;
+            }
+        }
+    }
+
+    public SystemPhase Phase
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _phase;
+            }
+        }
+    }
+
+    // ---- handles -------------------------------------------------------------------------------------------
+
+    /// <summary>Adds a handle. Called under the engine's registry lock, so a concurrent Forget cannot interleave.</summary>
+    public SystemHandle AddHandle(Session session)
+    {
+        var handle = new SystemHandle(this, session);
+        lock (_gate)
+        {
+            _handles.Add(handle);
+        }
+
+        return handle;
+    }
+
+    /// <summary>
+    /// Removes a handle. The last close terminates the system when ShouldTerminateOnLastHandleClosed is set,
+    /// and forgets a stopped system so its id is free again.
+    /// </summary>
+    public void RemoveHandle(SystemHandle handle)
+    {
+        bool last;
+        SystemPhase phase;
+        lock (_gate)
+        {
+            if (!_handles.Remove(handle))
+            {
+                return;
+            }
+
+            last = _handles.Count == 0;
+            phase = _phase;
+        }
+
+        if (!last)
+        {
+            return;
+        }
+
+        if (phase == SystemPhase.Stopped)
+        {
+            _engine.Forget(this);
+        }
+        else if (TerminateOnLastHandleClosed)
+        {
+            _ = TerminateCoreAsync(StopIntent.LastHandleClosed);
+        }
+    }
+
+    /// <summary>Starts a handle's event stream. A stopped system delivers SystemExited at once.</summary>
+    public ChannelReader<HcsEventRecord> Subscribe(SystemHandle handle)
+    {
+        lock (_gate)
+        {
+            var channel = handle.OpenEventChannel();
+            if (_exitStatus is not null)
+            {
+                channel.Writer.TryWrite(new HcsEventRecord(HcsEventType.SystemExited, HcsJson.Serialize(_exitStatus)));
+            }
+
+            return channel.Reader;
+        }
+    }
+
+    /// <summary>Enqueues a system event on every subscribed handle, unless the system has already stopped.</summary>
+    private void Emit(HcsEventType type, string? eventData)
+    {
+        lock (_gate)
+        {
+            if (_phase == SystemPhase.Stopped)
+            {
+                return;
+            }
+
+            var record = new HcsEventRecord(type, eventData);
+            foreach (var handle in _handles)
+            {
+                handle.Deliver(record);
+            }
+        }
+    }
+
+    // ---- construction --------------------------------------------------------------------------------------
+
+    public void BeginConstruction() => _ = ConstructAsync();
+
+    private async Task ConstructAsync()
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var context = new BackendSystemContext(Id, Document, this, _engine.Time);
+            IBackendSystem backend;
+            try
+            {
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token, _engine.DisconnectToken);
+                backend = await _backendKind.CreateAsync(context, linked.Token).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                FailConstruction(e);
+                return;
+            }
+
+            bool keep;
+            lock (_gate)
+            {
+                keep = _phase == SystemPhase.Creating;
+                if (keep)
+                {
+                    _backend = backend;
+                    _phase = SystemPhase.Created;
+                }
+            }
+
+            if (!keep)
+            {
+                // Terminated (or the service stopped) while the backend was constructing: undo.
+                await ReleaseAsync(backend).ConfigureAwait(false);
+                _constructed.TrySetException(PendingFailure(null, "ComputeSystem.Create"));
+                return;
+            }
+
+            _constructed.TrySetResult();
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private void FailConstruction(Exception e)
+    {
+        bool stoppedMeanwhile;
+        lock (_gate)
+        {
+            stoppedMeanwhile = _phase == SystemPhase.Stopped;
+            if (!stoppedMeanwhile)
+            {
+                _constructionFailed = true;
+                _phase = SystemPhase.Stopped;
+            }
+        }
+
+        if (stoppedMeanwhile)
+        {
+            _constructed.TrySetException(PendingFailure(null, "ComputeSystem.Create"));
+            return;
+        }
+
+        var error = HcsException.Wrap(e, "ComputeSystem.Create", Id);
+        var result = error.Result with
+        {
+            Attribution = [.. error.Result.Attribution ?? [], new AttributionRecord { OperationFailure = new OperationFailure { Detail = OperationFailureDetail.Construct } }],
+        };
+        _constructed.TrySetException(new HcsException(error.HResult, "ComputeSystem.Create", Id, result: result, inner: e));
+        _lifetime.Cancel();
+        _engine.Forget(this);
+    }
+
+    /// <summary>Waits until construction ended. A failed construction means the system does not exist.</summary>
+    private async Task WaitConstructedAsync(string label, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _constructed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new HcsException(HResults.ERROR_CANCELLED, label, Id);
+        }
+        catch (HcsException) when (label != "ComputeSystem.Create")
+        {
+            bool failed;
+            lock (_gate)
+            {
+                failed = _constructionFailed;
+            }
+
+            if (failed)
+            {
+                throw new HcsException(HResults.HCS_E_SYSTEM_NOT_FOUND, label, Id);
+            }
+        }
+    }
+
+    public Task WaitForCreatedAsync(CancellationToken cancellationToken) => _constructed.Task.WaitAsync(cancellationToken);
+
+    // ---- stop ----------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Finalises the stop exactly once: records the exit status, fails pending calls, delivers SystemExited to every
+    /// subscribed handle, releases the backend, and forgets the system if no handle is open.
+    /// </summary>
+    private void FinishStop(BackendExit? cause)
+    {
+        SystemExitStatus status;
+        IBackendSystem? backend;
+        bool forget;
+        lock (_gate)
+        {
+            if (_exitStatus is not null)
+            {
+                return;
+            }
+
+            status = ExitStatuses.Compose(_intent, cause);
+            _exitStatus = status;
+            _phase = SystemPhase.Stopped;
+            _stoppedAt = _engine.Time.GetUtcNow();
+            backend = _backend;
+            forget = _handles.Count == 0;
+            var record = new HcsEventRecord(HcsEventType.SystemExited, HcsJson.Serialize(status));
+            foreach (var handle in _handles)
+            {
+                handle.Deliver(record);
+            }
+        }
+
+        _exited.TrySetResult(status);
+        _lifetime.Cancel();
+        if (backend is not null)
+        {
+            _ = ReleaseAsync(backend);
+        }
+
+        if (forget)
+        {
+            _engine.Forget(this);
+        }
+    }
+
+    /// <summary>Terminates (at most once) and disposes the backend system. Never throws.</summary>
+    private async Task ReleaseAsync(IBackendSystem backend)
+    {
+        bool terminate;
+        lock (_gate)
+        {
+            terminate = !_backendReleased;
+            _backendReleased = true;
+        }
+
+        if (!terminate)
+        {
+            return;
+        }
+
+        try
+        {
+            await backend.TerminateAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The worker is gone either way; release what is left below.
+        }
+
+        try
+        {
+            await backend.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Best effort: a failed dispose must not keep the system registered.
+        }
+    }
+
+    /// <summary>The service is going away: fail everything pending and release the backend, without events.</summary>
+    public async Task ShutdownForServiceStopAsync()
+    {
+        IBackendSystem? backend;
+        lock (_gate)
+        {
+            backend = _backend;
+            _phase = SystemPhase.Stopped;
+            _handles.Clear();
+        }
+
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        if (backend is not null)
+        {
+            await ReleaseAsync(backend).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The error a call fails with when the system stopped (or the service went away) while it was pending.</summary>
+    private HcsException PendingFailure(SystemVerb? verb, string label)
+    {
+        if (_engine.DisconnectToken.IsCancellationRequested)
+        {
+            return new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, Id);
+        }
+
+        SystemExitStatus? exit;
+        lock (_gate)
+        {
+            exit = _exitStatus;
+        }
+
+        var hr = exit is null ? HResults.HCS_E_SYSTEM_ALREADY_STOPPED : ExitStatuses.PendingCallFailure(exit, verb);
+        return new HcsException(hr, label, Id, result: new ResultError
+        {
+            Error = hr,
+            ErrorMessage = $"{HResults.MessageOf(hr)} The system stopped while the call was pending.",
+            Attribution = exit?.Attribution,
+        });
+    }
+
+    public Task<SystemExitStatus> WaitForExitAsync(CancellationToken cancellationToken) =>
+        WaitForExitCoreAsync(cancellationToken);
+
+    private async Task<SystemExitStatus> WaitForExitCoreAsync(CancellationToken cancellationToken)
+    {
+        var done = await Task.WhenAny(_stoppedOrDisconnected, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+        if (_exited.Task.IsCompleted)
+        {
+            return await _exited.Task.ConfigureAwait(false);
+        }
+
+        if (done == _stoppedOrDisconnected)
+        {
+            throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "ComputeSystem.WaitForExit", Id);
+        }
+
+        throw new HcsException(HResults.ERROR_CANCELLED, "ComputeSystem.WaitForExit", Id);
+    }
+}

@@ -1,0 +1,211 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Hcs.Schema;
+
+/// <summary>
+/// Source-generated (NativeAOT-safe) metadata for every HCS schema document: exact member names, unmapped
+/// members disallowed, nulls omitted on write, enums as exact-case strings only (<see cref="HcsEnumConverter{TEnum}"/>).
+/// </summary>
+[JsonSourceGenerationOptions(
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true,
+    AllowDuplicateProperties = false,
+    Converters = [
+        typeof(HcsEnumConverter<ApplySecureBootTemplateType>),
+        typeof(HcsEnumConverter<AttachmentType>),
+        typeof(HcsEnumConverter<CachingMode>),
+        typeof(HcsEnumConverter<CpuGroupOperation>),
+        typeof(HcsEnumConverter<CrashType>),
+        typeof(HcsEnumConverter<DeviceType>),
+        typeof(HcsEnumConverter<EventDataType>),
+        typeof(HcsEnumConverter<ExitInitiator>),
+        typeof(HcsEnumConverter<InterruptModerationMode>),
+        typeof(HcsEnumConverter<MemoryBackingPageSize>),
+        typeof(HcsEnumConverter<MemoryBackingType>),
+        typeof(HcsEnumConverter<ModificationPropertyType>),
+        typeof(HcsEnumConverter<ModifyOperation>),
+        typeof(HcsEnumConverter<ModifyRequestType>),
+        typeof(HcsEnumConverter<NetworkAdapterConnectionState>),
+        typeof(HcsEnumConverter<NotificationType>),
+        typeof(HcsEnumConverter<OperationFailureDetail>),
+        typeof(HcsEnumConverter<OsType>),
+        typeof(HcsEnumConverter<PathType>),
+        typeof(HcsEnumConverter<PauseReason>),
+        typeof(HcsEnumConverter<PauseSuspensionLevel>),
+        typeof(HcsEnumConverter<ProcessSignal>),
+        typeof(HcsEnumConverter<RegistryHive>),
+        typeof(HcsEnumConverter<RegistryValueType>),
+        typeof(HcsEnumConverter<SaveType>),
+        typeof(HcsEnumConverter<SerialConsole>),
+        typeof(HcsEnumConverter<ServicePropertyType>),
+        typeof(HcsEnumConverter<ShutdownMechanism>),
+        typeof(HcsEnumConverter<ShutdownType>),
+        typeof(HcsEnumConverter<StdHandle>),
+        typeof(HcsEnumConverter<SystemExitDetail>),
+        typeof(HcsEnumConverter<SystemPropertyType>),
+        typeof(HcsEnumConverter<SystemState>),
+        typeof(HcsEnumConverter<SystemType>),
+        typeof(HcsEnumConverter<UefiBootDevice>),
+        typeof(HcsEnumConverter<VirtualDeviceFailureDetail>),
+        typeof(HcsEnumConverter<VirtualPMemBackingType>),
+        typeof(HcsEnumConverter<VirtualPMemImageFormat>),
+        typeof(HcsEnumConverter<VirtualSlitType>),
+        typeof(HcsEnumConverter<WindowsCrashPhase>),
+        typeof(HcsEnumConverter<WorkerExitDetail>),
+        typeof(HcsEnumConverter<WorkerExitType>),
+    ])]
+[JsonSerializable(typeof(Attachment))]
+[JsonSerializable(typeof(AttributionRecord))]
+[JsonSerializable(typeof(BasicInformation))]
+[JsonSerializable(typeof(Battery))]
+[JsonSerializable(typeof(Chipset))]
+[JsonSerializable(typeof(CloseHandle))]
+[JsonSerializable(typeof(ComPort))]
+[JsonSerializable(typeof(ComputeSystem))]
+[JsonSerializable(typeof(ConsoleSize))]
+[JsonSerializable(typeof(Container))]
+[JsonSerializable(typeof(ContainerHvSocket))]
+[JsonSerializable(typeof(ContainerMemory))]
+[JsonSerializable(typeof(ContainerProcessor))]
+[JsonSerializable(typeof(CpuGroup))]
+[JsonSerializable(typeof(CrashOptions))]
+[JsonSerializable(typeof(CrashReport))]
+[JsonSerializable(typeof(DebugOptions))]
+[JsonSerializable(typeof(Device))]
+[JsonSerializable(typeof(Devices))]
+[JsonSerializable(typeof(EnhancedModeVideo))]
+[JsonSerializable(typeof(ErrorEvent))]
+[JsonSerializable(typeof(EventData))]
+[JsonSerializable(typeof(FirmwareFile))]
+[JsonSerializable(typeof(GuestConnection))]
+[JsonSerializable(typeof(GuestConnectionInfo))]
+[JsonSerializable(typeof(GuestCrash))]
+[JsonSerializable(typeof(GuestCrashReporting))]
+[JsonSerializable(typeof(GuestOs))]
+[JsonSerializable(typeof(GuestState))]
+[JsonSerializable(typeof(HostProcessorModificationRequest))]
+[JsonSerializable(typeof(HostedNotification))]
+[JsonSerializable(typeof(HostedSystem))]
+[JsonSerializable(typeof(HvSocket))]
+[JsonSerializable(typeof(HvSocketServiceConfig))]
+[JsonSerializable(typeof(HvSocketSystemConfig))]
+[JsonSerializable(typeof(InjectNonMaskableInterrupt))]
+[JsonSerializable(typeof(IovSettings))]
+[JsonSerializable(typeof(IsolationSettings))]
+[JsonSerializable(typeof(Keyboard))]
+[JsonSerializable(typeof(Layer))]
+[JsonSerializable(typeof(LinuxKernelDirect))]
+[JsonSerializable(typeof(MappedDirectory))]
+[JsonSerializable(typeof(MappedPipe))]
+[JsonSerializable(typeof(MemoryInformationForVm))]
+[JsonSerializable(typeof(MemoryStats))]
+[JsonSerializable(typeof(ModificationRequest))]
+[JsonSerializable(typeof(ModifySettingRequest))]
+[JsonSerializable(typeof(Mouse))]
+[JsonSerializable(typeof(NetworkAdapter))]
+[JsonSerializable(typeof(Networking))]
+[JsonSerializable(typeof(OperationFailure))]
+[JsonSerializable(typeof(PauseOptions))]
+[JsonSerializable(typeof(Plan9))]
+[JsonSerializable(typeof(Plan9Share))]
+[JsonSerializable(typeof(ProcessDetails))]
+[JsonSerializable(typeof(ProcessModifyRequest))]
+[JsonSerializable(typeof(ProcessParameters))]
+[JsonSerializable(typeof(ProcessStatus))]
+[JsonSerializable(typeof(ProcessorStats))]
+[JsonSerializable(typeof(Properties))]
+[JsonSerializable(typeof(PropertyResponse))]
+[JsonSerializable(typeof(RegistryChanges))]
+[JsonSerializable(typeof(RegistryKey))]
+[JsonSerializable(typeof(RegistryValue))]
+[JsonSerializable(typeof(RestoreState))]
+[JsonSerializable(typeof(ResultError))]
+[JsonSerializable(typeof(SaveOptions))]
+[JsonSerializable(typeof(Scsi))]
+[JsonSerializable(typeof(SecuritySettings))]
+[JsonSerializable(typeof(ServiceProperties))]
+[JsonSerializable(typeof(ServicePropertyQuery))]
+[JsonSerializable(typeof(ShutdownOptions))]
+[JsonSerializable(typeof(SignalProcessOptions))]
+[JsonSerializable(typeof(Statistics))]
+[JsonSerializable(typeof(Storage))]
+[JsonSerializable(typeof(StorageQoS))]
+[JsonSerializable(typeof(StorageStats))]
+[JsonSerializable(typeof(SystemExit))]
+[JsonSerializable(typeof(SystemExitStatus))]
+[JsonSerializable(typeof(SystemPropertyQuery))]
+[JsonSerializable(typeof(SystemQuery))]
+[JsonSerializable(typeof(Topology))]
+[JsonSerializable(typeof(TripleFault))]
+[JsonSerializable(typeof(Uefi))]
+[JsonSerializable(typeof(UefiBootEntry))]
+[JsonSerializable(typeof(Version))]
+[JsonSerializable(typeof(VideoMonitor))]
+[JsonSerializable(typeof(VirtioSerial))]
+[JsonSerializable(typeof(VirtioSerialPort))]
+[JsonSerializable(typeof(VirtualDeviceFailure))]
+[JsonSerializable(typeof(VirtualMachine))]
+[JsonSerializable(typeof(VirtualMachineMemory))]
+[JsonSerializable(typeof(VirtualMachineProcessor))]
+[JsonSerializable(typeof(VirtualPMemController))]
+[JsonSerializable(typeof(VirtualPMemDevice))]
+[JsonSerializable(typeof(VirtualPMemMapping))]
+[JsonSerializable(typeof(VirtualPciDevice))]
+[JsonSerializable(typeof(VirtualPciFunction))]
+[JsonSerializable(typeof(VirtualSmb))]
+[JsonSerializable(typeof(VirtualSmbShare))]
+[JsonSerializable(typeof(VirtualSmbShareOptions))]
+[JsonSerializable(typeof(VmMemory))]
+[JsonSerializable(typeof(WindowsCrashReport))]
+[JsonSerializable(typeof(WindowsCrashReporting))]
+[JsonSerializable(typeof(WorkerExit))]
+[JsonSerializable(typeof(IReadOnlyList<Properties>))]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(ApplySecureBootTemplateType))]
+[JsonSerializable(typeof(AttachmentType))]
+[JsonSerializable(typeof(CachingMode))]
+[JsonSerializable(typeof(CpuGroupOperation))]
+[JsonSerializable(typeof(CrashType))]
+[JsonSerializable(typeof(DeviceType))]
+[JsonSerializable(typeof(EventDataType))]
+[JsonSerializable(typeof(ExitInitiator))]
+[JsonSerializable(typeof(InterruptModerationMode))]
+[JsonSerializable(typeof(MemoryBackingPageSize))]
+[JsonSerializable(typeof(MemoryBackingType))]
+[JsonSerializable(typeof(ModificationPropertyType))]
+[JsonSerializable(typeof(ModifyOperation))]
+[JsonSerializable(typeof(ModifyRequestType))]
+[JsonSerializable(typeof(NetworkAdapterConnectionState))]
+[JsonSerializable(typeof(NotificationType))]
+[JsonSerializable(typeof(OperationFailureDetail))]
+[JsonSerializable(typeof(OsType))]
+[JsonSerializable(typeof(PathType))]
+[JsonSerializable(typeof(PauseReason))]
+[JsonSerializable(typeof(PauseSuspensionLevel))]
+[JsonSerializable(typeof(ProcessSignal))]
+[JsonSerializable(typeof(RegistryHive))]
+[JsonSerializable(typeof(RegistryValueType))]
+[JsonSerializable(typeof(SaveType))]
+[JsonSerializable(typeof(SerialConsole))]
+[JsonSerializable(typeof(ServicePropertyType))]
+[JsonSerializable(typeof(ShutdownMechanism))]
+[JsonSerializable(typeof(ShutdownType))]
+[JsonSerializable(typeof(StdHandle))]
+[JsonSerializable(typeof(SystemExitDetail))]
+[JsonSerializable(typeof(SystemPropertyType))]
+[JsonSerializable(typeof(SystemState))]
+[JsonSerializable(typeof(SystemType))]
+[JsonSerializable(typeof(UefiBootDevice))]
+[JsonSerializable(typeof(VirtualDeviceFailureDetail))]
+[JsonSerializable(typeof(VirtualPMemBackingType))]
+[JsonSerializable(typeof(VirtualPMemImageFormat))]
+[JsonSerializable(typeof(VirtualSlitType))]
+[JsonSerializable(typeof(WindowsCrashPhase))]
+[JsonSerializable(typeof(WorkerExitDetail))]
+[JsonSerializable(typeof(WorkerExitType))]
+internal sealed partial class HcsJsonContext : JsonSerializerContext;
