@@ -31,15 +31,16 @@ test_all() {
   local out; out=$(mktemp)
   local rc=0
   log "testing"
-  dotnet test Hcs.slnx --no-build -c Release --nologo -v quiet "$@" 2>&1 | tee "$out" || rc=$?
+  dotnet test --solution Hcs.slnx --no-build -c Release "$@" 2>&1 | tee "$out" || rc=$?
   python3 - "$out" <<'PY'
 import re, sys
-p = f = s = 0
+# Microsoft.Testing.Platform ends with "Test run summary" and total/failed/succeeded/skipped lines.
+counts = {}
 for line in open(sys.argv[1], errors="replace"):
-    m = re.search(r"Failed:\s+(\d+),\s+Passed:\s+(\d+),\s+Skipped:\s+(\d+)", line)
+    m = re.match(r"\s*(total|failed|succeeded|skipped):\s+(\d+)\s*$", line)
     if m:
-        f += int(m.group(1)); p += int(m.group(2)); s += int(m.group(3))
-print(f"tests: {p} passed, {f} failed, {s} skipped")
+        counts[m.group(1)] = int(m.group(2))
+print(f"tests: {counts.get('succeeded', 0)} passed, {counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped")
 PY
   rm -f "$out"
   return $rc

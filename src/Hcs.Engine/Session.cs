@@ -26,38 +26,64 @@ internal sealed class Session : IComputeSession
 
     public Task<ISystemHandle> CreateSystemAsync(string id, string configuration, CancellationToken cancellationToken = default)
     {
-        ThrowIfClosed("ComputeSystem.Create", id);
-        var handle = _engine.CreateSystem(this, id, configuration);
-        return Task.FromResult<ISystemHandle>(Track(handle));
+        try
+        {
+            ThrowIfClosed("ComputeSystem.Create", id);
+            return Task.FromResult<ISystemHandle>(Track(_engine.CreateSystem(this, id, configuration)));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<ISystemHandle>(HcsException.Wrap(e, "ComputeSystem.Create", id));
+        }
     }
 
     public Task<ISystemHandle> OpenSystemAsync(string id, CancellationToken cancellationToken = default)
     {
-        ThrowIfClosed("ComputeSystem.Open", id);
-        var handle = _engine.OpenSystem(this, id);
-        return Task.FromResult<ISystemHandle>(Track(handle));
+        try
+        {
+            ThrowIfClosed("ComputeSystem.Open", id);
+            return Task.FromResult<ISystemHandle>(Track(_engine.OpenSystem(this, id)));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<ISystemHandle>(HcsException.Wrap(e, "ComputeSystem.Open", id));
+        }
     }
 
     public Task<string> EnumerateSystemsAsync(string? query, CancellationToken cancellationToken = default)
     {
-        ThrowIfClosed("ComputeSystem.Enumerate", null);
-        var parsed = HcsJson.DeserializeOptional<SystemQuery>(query);
-        var result = new List<Properties>();
-        foreach (var system in _engine.Snapshot())
+        try
         {
-            if (system.Matches(parsed))
+            ThrowIfClosed("ComputeSystem.Enumerate", null);
+            var parsed = HcsJson.DeserializeOptional<SystemQuery>(query);
+            var result = new List<Properties>();
+            foreach (var system in _engine.Snapshot())
             {
-                result.Add(system.BasicProperties());
+                if (system.Matches(parsed))
+                {
+                    result.Add(system.BasicProperties());
+                }
             }
-        }
 
-        return Task.FromResult(HcsJson.Serialize<IReadOnlyList<Properties>>(result));
+            return Task.FromResult(HcsJson.Serialize<IReadOnlyList<Properties>>(result));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<string>(HcsException.Wrap(e, "ComputeSystem.Enumerate"));
+        }
     }
 
     public Task<string> GetServicePropertiesAsync(string? query, CancellationToken cancellationToken = default)
     {
-        ThrowIfClosed("Service.GetProperties", null);
-        return Task.FromResult(ComputeEngine.GetServiceProperties(query));
+        try
+        {
+            ThrowIfClosed("Service.GetProperties", null);
+            return Task.FromResult(ComputeEngine.GetServiceProperties(query));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<string>(HcsException.Wrap(e, "Service.GetProperties"));
+        }
     }
 
     internal void Untrack(SystemHandle handle)

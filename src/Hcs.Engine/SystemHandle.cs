@@ -30,43 +30,41 @@ internal sealed class SystemHandle : ISystemHandle
     internal SystemInstance System => _system;
 
     public Task WaitForCreatedAsync(CancellationToken cancellationToken = default) =>
-        GuardAsync("ComputeSystem.Create") ?? _system.WaitForCreatedAsync(cancellationToken);
+        CallAsync("ComputeSystem.Create", () => _system.WaitForCreatedAsync(cancellationToken));
 
     public Task StartAsync(string? options, CancellationToken cancellationToken = default) =>
-        GuardAsync("ComputeSystem.Start") ?? _system.StartAsync(options, cancellationToken);
+        CallAsync("ComputeSystem.Start", () => _system.StartAsync(options, cancellationToken));
 
     public Task ShutDownAsync(string? options, CancellationToken cancellationToken = default) =>
-        GuardAsync("ComputeSystem.ShutDown") ?? _system.ShutDownAsync(options, cancellationToken);
+        CallAsync("ComputeSystem.ShutDown", () => _system.ShutDownAsync(options, cancellationToken));
 
     public Task TerminateAsync(string? options, CancellationToken cancellationToken = default) =>
-        GuardAsync("ComputeSystem.Terminate") ?? _system.TerminateAsync(options, cancellationToken);
+        CallAsync("ComputeSystem.Terminate", () => _system.TerminateAsync(options, cancellationToken));
 
     public Task PauseAsync(string? options, CancellationToken cancellationToken = default) =>
-        GuardAsync("ComputeSystem.Pause") ?? _system.PauseAsync(options, cancellationToken);
+        CallAsync("ComputeSystem.Pause", () => _system.PauseAsync(options, cancellationToken));
 
     public Task ResumeAsync(string? options, CancellationToken cancellationToken = default) =>
-        GuardAsync("ComputeSystem.Resume") ?? _system.ResumeAsync(options, cancellationToken);
+        CallAsync("ComputeSystem.Resume", () => _system.ResumeAsync(options, cancellationToken));
 
     public Task SaveAsync(string? options, CancellationToken cancellationToken = default) =>
-        GuardAsync("ComputeSystem.Save") ?? _system.SaveAsync(options, cancellationToken);
+        CallAsync("ComputeSystem.Save", () => _system.SaveAsync(options, cancellationToken));
 
     public Task CrashAsync(string? options, CancellationToken cancellationToken = default) =>
-        GuardAsync("ComputeSystem.Crash") ?? _system.CrashAsync(options, cancellationToken);
+        CallAsync("ComputeSystem.Crash", () => _system.CrashAsync(options, cancellationToken));
 
     public Task ModifyAsync(string request, CancellationToken cancellationToken = default) =>
-        GuardAsync("ComputeSystem.Modify") ?? _system.ModifyAsync(request, cancellationToken);
+        CallAsync("ComputeSystem.Modify", () => _system.ModifyAsync(request, cancellationToken));
 
     public async Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default)
     {
-        await (GuardAsync("ComputeSystem.GetProperties") ?? Task.CompletedTask).ConfigureAwait(false);
-        var properties = await _system.GetPropertiesAsync(query, cancellationToken).ConfigureAwait(false);
+        var properties = await CallAsync("ComputeSystem.GetProperties", () => _system.GetPropertiesAsync(query, cancellationToken)).ConfigureAwait(false);
         return SystemInstance.ToJson(properties);
     }
 
     public async Task<string> WaitForExitAsync(CancellationToken cancellationToken = default)
     {
-        await (GuardAsync("ComputeSystem.WaitForExit") ?? Task.CompletedTask).ConfigureAwait(false);
-        var status = await _system.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        var status = await CallAsync("ComputeSystem.WaitForExit", () => _system.WaitForExitAsync(cancellationToken)).ConfigureAwait(false);
         return HcsJson.Serialize(status);
     }
 
@@ -90,10 +88,10 @@ internal sealed class SystemHandle : ISystemHandle
     }
 
     public Task<IProcessHandle> CreateProcessAsync(string parameters, CancellationToken cancellationToken = default) =>
-        GuardAsync<IProcessHandle>("ComputeProcess.Create") ?? _system.CreateProcessAsync(parameters, cancellationToken);
+        CallAsync("ComputeProcess.Create", () => _system.CreateProcessAsync(parameters, cancellationToken));
 
     public Task<IProcessHandle> OpenProcessAsync(uint processId, CancellationToken cancellationToken = default) =>
-        GuardAsync<IProcessHandle>("ComputeProcess.Open") ?? _system.OpenProcessAsync(processId, cancellationToken);
+        CallAsync("ComputeProcess.Open", () => _system.OpenProcessAsync(processId, cancellationToken));
 
     /// <summary>Creates this handle's event channel; a second subscription is refused. Called under the system's gate.</summary>
     internal Channel<HcsEventRecord> OpenEventChannel()
@@ -143,29 +141,30 @@ internal sealed class SystemHandle : ISystemHandle
         return ValueTask.CompletedTask;
     }
 
-    private Task? GuardAsync(string label)
+    /// <summary>Runs a call so that every failure, even one detected before any await, is a faulted task.</summary>
+    private Task CallAsync(string label, Func<Task> call)
     {
         try
         {
             ThrowIfNotOpen(label);
-            return null;
+            return call();
         }
-        catch (HcsException e)
+        catch (Exception e)
         {
-            return Task.FromException(e);
+            return Task.FromException(HcsException.Wrap(e, label, Id));
         }
     }
 
-    private Task<T>? GuardAsync<T>(string label)
+    private Task<T> CallAsync<T>(string label, Func<Task<T>> call)
     {
         try
         {
             ThrowIfNotOpen(label);
-            return null;
+            return call();
         }
-        catch (HcsException e)
+        catch (Exception e)
         {
-            return Task.FromException<T>(e);
+            return Task.FromException<T>(HcsException.Wrap(e, label, Id));
         }
     }
 

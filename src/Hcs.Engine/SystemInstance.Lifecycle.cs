@@ -241,6 +241,9 @@ internal sealed partial class SystemInstance
         SystemPhase? onSuccess, CancellationToken cancellationToken)
     {
         await WaitConstructedAsync(label, cancellationToken).ConfigureAwait(false);
+
+        // A call made in a state where the matrix refuses it fails with the matrix's HRESULT, not as "pending".
+        ThrowIfRefused(verb, label);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token, _engine.DisconnectToken);
         try
         {
@@ -305,6 +308,18 @@ internal sealed partial class SystemInstance
         finally
         {
             _lifecycle.Release();
+        }
+    }
+
+    private void ThrowIfRefused(SystemVerb verb, string label)
+    {
+        lock (_gate)
+        {
+            var hr = StateMachine.Check(verb, _phase, _terminating is not null);
+            if (hr < 0)
+            {
+                throw new HcsException(hr, label, Id);
+            }
         }
     }
 

@@ -17,7 +17,8 @@ internal static class JsonSyntaxLocator
         }
 
         var frames = new List<Frame>();
-        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json), new JsonReaderOptions
+        var utf8 = Encoding.UTF8.GetBytes(json);
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions
         {
             AllowTrailingCommas = options.AllowTrailingCommas,
             CommentHandling = options.CommentHandling,
@@ -50,7 +51,7 @@ internal static class JsonSyntaxLocator
         catch (JsonException e)
         {
             var where = e.LineNumber is { } line ? $" at line {line + 1}, byte {e.BytePositionInLine + 1}" : "";
-            return (PathOf(frames), $"malformed JSON{where}: {Clean(e.Message)}");
+            return (PathOf(frames), $"malformed JSON{where}: {Explain(e, utf8)}");
         }
 
         return (PathOf(frames), "malformed JSON");
@@ -70,6 +71,45 @@ internal static class JsonSyntaxLocator
         }
 
         return message.Trim();
+    }
+
+    private static string Explain(JsonException e, byte[] utf8)
+    {
+        var message = Clean(e.Message);
+        if (message.Contains("trailing comma", StringComparison.Ordinal))
+        {
+            return "trailing commas are not allowed";
+        }
+
+        if (message.StartsWith("Expected depth to be zero", StringComparison.Ordinal))
+        {
+            return "the document ends before every object and array is closed (truncated?)";
+        }
+
+        return ByteAt(utf8, e.LineNumber, e.BytePositionInLine) switch
+        {
+            (byte)'/' => "comments are not allowed",
+            (byte)'\'' => "strings and member names must use double quotes",
+            _ => message,
+        };
+    }
+
+    private static byte? ByteAt(byte[] utf8, long? line, long? bytePosition)
+    {
+        if (line is null || bytePosition is null)
+        {
+            return null;
+        }
+
+        var start = 0;
+        for (var i = 0L; i < line && start >= 0; i++)
+        {
+            var next = Array.IndexOf(utf8, (byte)'\n', start);
+            start = next < 0 ? -1 : next + 1;
+        }
+
+        var at = start + bytePosition.Value;
+        return start >= 0 && at < utf8.Length ? utf8[at] : null;
     }
 
     private static void Advance(List<Frame> frames)
