@@ -5,12 +5,12 @@ namespace Hcs.Schema.Tests;
 /// <summary>Every malformed document is HCS_E_INVALID_JSON naming the exact JSON path and the reason.</summary>
 public sealed class MalformedDocumentTests
 {
-    private const string V21 = "\"SchemaVersion\":{\"Major\":2,\"Minor\":1}";
+    private static readonly string s_v21 = "\"SchemaVersion\":{\"Major\":2,\"Minor\":1}";
 
     public static TheoryData<string, string, string, string, string> Cases() => new()
     {
         // case, document type, JSON, expected path, reason keyword
-        { "unknown member at the root", "ComputeSystem", "{" + V21 + ""","Foo":1,"VirtualMachine":{}}""", "$.Foo", "unknown member 'Foo'" },
+        { "unknown member at the root", "ComputeSystem", "{" + s_v21 + ""","Foo":1,"VirtualMachine":{}}""", "$.Foo", "unknown member 'Foo'" },
         { "unknown member in VirtualMachine", "ComputeSystem", """{"VirtualMachine":{"Foo":true}}""", "$.VirtualMachine.Foo", "unknown member 'Foo' of VirtualMachine" },
         { "unknown member three levels down", "ComputeSystem", """{"VirtualMachine":{"ComputeTopology":{"Memory":{"SizeInMB":1024,"Huge":true}}}}""", "$.VirtualMachine.ComputeTopology.Memory.Huge", "unknown member 'Huge'" },
         { "unknown member inside map values", "ComputeSystem", """{"VirtualMachine":{"Devices":{"Scsi":{"Primary disk":{"Attachments":{"0":{"Type":"VirtualDisk","Bogus":1}}}}}}}""", "$.VirtualMachine.Devices.Scsi['Primary disk'].Attachments['0'].Bogus", "unknown member 'Bogus' of Attachment" },
@@ -28,21 +28,21 @@ public sealed class MalformedDocumentTests
         { "SchemaVersion without Major", "ComputeSystem", """{"SchemaVersion":{"Minor":1},"VirtualMachine":{}}""", "$.SchemaVersion.Major", "required member 'Major' is missing" },
         { "Version without Minor", "Version", """{"Major":2}""", "$.Minor", "required member 'Minor' is missing" },
         { "both Container and VirtualMachine", "ComputeSystem", """{"Container":{},"VirtualMachine":{}}""", "$", "exactly one of Container, VirtualMachine, HostedSystem must be set; Container and VirtualMachine are set" },
-        { "none of Container, VirtualMachine, HostedSystem", "ComputeSystem", "{" + V21 + ""","Owner":"x"}""", "$", "exactly one of Container, VirtualMachine, HostedSystem must be set; none is set" },
+        { "none of Container, VirtualMachine, HostedSystem", "ComputeSystem", "{" + s_v21 + ""","Owner":"x"}""", "$", "exactly one of Container, VirtualMachine, HostedSystem must be set; none is set" },
         { "HostedSystem without HostingSystemId", "ComputeSystem", """{"HostedSystem":{"Container":{}}}""", "$.HostingSystemId", "required when HostedSystem is set" },
         { "HostingSystemId without HostedSystem", "ComputeSystem", """{"HostingSystemId":"uvm","Container":{}}""", "$.HostingSystemId", "only valid together with HostedSystem" },
         { "SchemaVersion 1.0", "ComputeSystem", """{"SchemaVersion":{"Major":1,"Minor":0},"VirtualMachine":{}}""", "$.SchemaVersion", "schema 1 documents are not supported" },
         { "SchemaVersion 2.99", "ComputeSystem", """{"SchemaVersion":{"Major":2,"Minor":99},"VirtualMachine":{}}""", "$.SchemaVersion", "unsupported SchemaVersion 2.99: this service supports 2.0–2.5" },
         { "SchemaVersion 3.0", "ComputeSystem", """{"SchemaVersion":{"Major":3,"Minor":0},"VirtualMachine":{}}""", "$.SchemaVersion", "unsupported SchemaVersion 3.0" },
         { "HostedSystem SchemaVersion 3.0", "ComputeSystem", """{"HostingSystemId":"uvm","HostedSystem":{"SchemaVersion":{"Major":3,"Minor":0},"Container":{}}}""", "$.HostedSystem.SchemaVersion", "unsupported SchemaVersion 3.0" },
-        { "LinuxKernelDirect in a 2.1 document", "ComputeSystem", "{" + V21 + ""","VirtualMachine":{"Chipset":{"LinuxKernelDirect":{}}}}""", "$.VirtualMachine.Chipset.LinuxKernelDirect", "Chipset.LinuxKernelDirect requires SchemaVersion 2.2 or later, but the document's SchemaVersion is 2.1" },
+        { "LinuxKernelDirect in a 2.1 document", "ComputeSystem", "{" + s_v21 + ""","VirtualMachine":{"Chipset":{"LinuxKernelDirect":{}}}}""", "$.VirtualMachine.Chipset.LinuxKernelDirect", "Chipset.LinuxKernelDirect requires SchemaVersion 2.2 or later, but the document's SchemaVersion is 2.1" },
         { "VirtioSerial when SchemaVersion is omitted", "ComputeSystem", """{"VirtualMachine":{"Devices":{"VirtioSerial":{}}}}""", "$.VirtualMachine.Devices.VirtioSerial", "2.1 (the default when SchemaVersion is omitted)" },
-        { "StopOnBootFailure in a 2.1 document", "ComputeSystem", "{" + V21 + ""","VirtualMachine":{"Chipset":{"Uefi":{"StopOnBootFailure":true}}}}""", "$.VirtualMachine.Chipset.Uefi.StopOnBootFailure", "requires SchemaVersion 2.2" },
+        { "StopOnBootFailure in a 2.1 document", "ComputeSystem", "{" + s_v21 + ""","VirtualMachine":{"Chipset":{"Uefi":{"StopOnBootFailure":true}}}}""", "$.VirtualMachine.Chipset.Uefi.StopOnBootFailure", "requires SchemaVersion 2.2" },
         { "SupportCompressedVolumes in a 2.2 document", "ComputeSystem", """{"SchemaVersion":{"Major":2,"Minor":2},"VirtualMachine":{"Devices":{"Scsi":{"0":{"Attachments":{"0":{"SupportCompressedVolumes":true}}}}}}}""", "$.VirtualMachine.Devices.Scsi['0'].Attachments['0'].SupportCompressedVolumes", "requires SchemaVersion 2.3" },
         { "UseHostTimeZone in a 2.3 document", "ComputeSystem", """{"SchemaVersion":{"Major":2,"Minor":3},"VirtualMachine":{"GuestConnection":{"UseHostTimeZone":true}}}""", "$.VirtualMachine.GuestConnection.UseHostTimeZone", "requires SchemaVersion 2.4" },
         { "VirtualMachine.Version in a 2.4 document", "ComputeSystem", """{"SchemaVersion":{"Major":2,"Minor":4},"VirtualMachine":{"Version":{"Major":9,"Minor":0}}}""", "$.VirtualMachine.Version", "VirtualMachine.Version requires SchemaVersion 2.5" },
         { "UseUtc in a 2.0 document", "ComputeSystem", """{"SchemaVersion":{"Major":2,"Minor":0},"VirtualMachine":{"Chipset":{"UseUtc":true}}}""", "$.VirtualMachine.Chipset.UseUtc", "requires SchemaVersion 2.1" },
-        { "truncated document", "ComputeSystem", "{" + V21 + ""","VirtualMachine":{"Chipset":{""", "$.VirtualMachine.Chipset", "truncated" },
+        { "truncated document", "ComputeSystem", "{" + s_v21 + ""","VirtualMachine":{"Chipset":{""", "$.VirtualMachine.Chipset", "truncated" },
         { "trailing comma", "ComputeSystem", """{"VirtualMachine":{"StopOnReset":true,}}""", "$.VirtualMachine.StopOnReset", "malformed JSON at line 1, byte 39: trailing commas are not allowed" },
         { "comment", "ComputeSystem", "{\"VirtualMachine\":{} /* vm */}", "$.VirtualMachine", "comments are not allowed" },
         { "single-quoted strings", "ComputeSystem", "{'VirtualMachine':{}}", "$", "must use double quotes" },

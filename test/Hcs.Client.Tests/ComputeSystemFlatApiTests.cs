@@ -1,0 +1,214 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Text.Json;
+
+namespace Hcs.Client.Tests;
+
+/// <summary>Compute systems and the service through the computecore-shaped flat API (hcs-api.md §3.2, §3.5).</summary>
+public sealed class ComputeSystemFlatApiTests
+{
+    private const uint Timeout = TestEnv.Timeout;
+
+    [Fact]
+    public async Task CreateComputeSystem_WithInvalidJson_FailsTheCall_AndTheOperationNamesTheJsonPath()
+    {
+        await using var env = new TestEnv();
+        var id = TestEnv.NewId();
+        const string Config = """
+        {
+            "SchemaVersion": { "Major": 2, "Minor": 1 },
+            "VirtualMachine": { "ComputeTopology": { "Memory": { "SizeInMB": "lots" } } }
+        }
+        """;
+        using var op = HcsCreateOperation(null, null);
+
+        var hr = HcsCreateComputeSystem(id, Config, op, null, out var system);
+
+        TestEnv.Hr(HResults.HCS_E_INVALID_JSON, hr);
+        Assert.Null(system);
+        TestEnv.Hr(HResults.HCS_E_INVALID_JSON, HcsWaitForOperationResult(op, Timeout, out var doc), doc);
+        var error = TestEnv.ParseError(doc);
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, error.Error);
+        Assert.Contains("$.VirtualMachine.ComputeTopology.Memory.SizeInMB", error.ErrorMessage, StringComparison.Ordinal);
+        TestEnv.Hr(HResults.HCS_E_SYSTEM_NOT_FOUND, HcsOpenComputeSystem(id, GENERIC_ALL, out _));
+    }
+
+    [Fact]
+    public async Task CreateComputeSystem_WithMalformedJson_IsInvalidJson()
+    {
+        await using var env = new TestEnv();
+        using var op = HcsCreateOperation(null, null);
+
+        TestEnv.Hr(HResults.HCS_E_INVALID_JSON, HcsCreateComputeSystem(TestEnv.NewId(), "{ \"VirtualMachine\": ", op, null, out var system));
+
+        Assert.Null(system);
+        TestEnv.Hr(HResults.HCS_E_INVALID_JSON, HcsGetOperationResult(op, out var doc));
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, TestEnv.ParseError(doc).Error);
+    }
+
+    [Fact]
+    public async Task CreateComputeSystem_WithAnIdInUse_IsSystemAlreadyExists()
+    {
+        await using var env = new TestEnv();
+        var id = TestEnv.NewId();
+        using var first = env.Create(id);
+        using var op = HcsCreateOperation(null, null);
+
+        var hr = HcsCreateComputeSystem(id, TestEnv.EmptyVm, op, null, out var second);
+
+        TestEnv.Hr(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, hr);
+        Assert.Null(second);
+        TestEnv.Hr(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, HcsWaitForOperationResult(op, Timeout, out var doc));
+        Assert.Equal(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, TestEnv.ParseError(doc).Error);
+        Assert.Equal(SystemState.Created, TestEnv.StateOf(first)); // the existing system is untouched
+    }
+
+    [Fact]
+    public async Task OpenComputeSystem_UnknownIdIsNotFound_WrongAccessIsDenied_GenericAllOpens()
+    {
+        await using var env = new TestEnv();
+        var id = TestEnv.NewId();
+        using var created = env.Create(id);
+
+        TestEnv.Hr(HResults.HCS_E_SYSTEM_NOT_FOUND, HcsOpenComputeSystem(TestEnv.NewId("nobody"), GENERIC_ALL, out var unknown));
+        Assert.Null(unknown);
+        TestEnv.Hr(HResults.E_ACCESSDENIED, HcsOpenComputeSystem(id, 0x80000000 /* GENERIC_READ */, out var denied));
+        Assert.Null(denied);
+
+        TestEnv.Ok(HcsOpenComputeSystem(id, GENERIC_ALL, out var opened));
+        using var _ = opened;
+        Assert.NotNull(opened);
+        Assert.NotSame(created, opened);
+        Assert.Equal(id, opened.Id);
+        Assert.Equal(id, TestEnv.GetProperties(opened).Id);
+    }
+
+    [Fact]
+    public async Task EnumerateComputeSystems_ReturnsAJsonArrayOfProperties()
+    {
+        await using var env = new TestEnv();
+        var a = TestEnv.NewId("a");
+        var b = TestEnv.NewId("b");
+        using var sa = env.Create(a);
+        using var sb = env.CreateRunning(b);
+
+        var all = TestEnv.Run(op => HcsEnumerateComputeSystems(null, op));
+        Assert.True(TestEnv.IsJsonArray(all), all);
+        var list = HcsJson.Deserialize<List<Properties>>(all!);
+        Assert.Equal([a, b], list.Select(p => p.Id!).Order(StringComparer.Ordinal));
+        Assert.Equal(SystemState.Running, list.Single(p => p.Id == b).State);
+
+        var onlyA = TestEnv.Run(op => HcsEnumerateComputeSystems(HcsJson.Serialize(new SystemQuery { Ids = [a] }), op));
+        Assert.True(TestEnv.IsJsonArray(onlyA), onlyA);
+        Assert.Equal([a], HcsJson.Deserialize<List<Properties>>(onlyA!).Select(p => p.Id!));
+
+        var none = TestEnv.Run(op => HcsEnumerateComputeSystems("""{"Ids":["nobody"]}""", op));
+        Assert.True(TestEnv.IsJsonArray(none), none);
+        Assert.Empty(HcsJson.Deserialize<List<Properties>>(none!));
+    }
+
+    [Fact]
+    public async Task EnumerateComputeSystems_WithoutAnyClient_FailsInsteadOfLeavingTheOperationPending()
+    {
+        // No HcsClient.Use scope here, and no test configures a process-wide default.
+        using var op = HcsCreateOperation(null, null);
+
+        var hr = HcsEnumerateComputeSystems(null, op);
+
+        Assert.True(hr < 0, $"enumerate without a service returned 0x{hr:X8}");
+        var result = HcsWaitForOperationResult(op, Timeout, out var doc);
+        Assert.Equal(hr, result);
+        Assert.Equal(hr, TestEnv.ParseError(doc).Error);
+    }
+
+    [Fact]
+    public async Task WaitForComputeSystemExit_TimesOutWhileRunning_AndReturnsTheExitStatusAfterExit()
+    {
+        await using var env = new TestEnv();
+        using var system = env.CreateRunning(TestEnv.NewId());
+
+        TestEnv.Hr(HResults.HCS_E_OPERATION_TIMEOUT, HcsWaitForComputeSystemExit(system, 20, out var pending));
+        Assert.Null(pending);
+
+        TestEnv.Run(op => HcsTerminateComputeSystem(system, op, null));
+
+        TestEnv.Ok(HcsWaitForComputeSystemExit(system, Timeout, out var result), result);
+        var status = HcsJson.Deserialize<SystemExitStatus>(result!);
+        Assert.Equal(NotificationType.ForcedExit, status.ExitType);
+
+        // Still readable afterwards through the open handle, at once.
+        TestEnv.Ok(HcsWaitForComputeSystemExit(system, 0, out var again));
+        Assert.Equal(result, again);
+    }
+
+    [Fact]
+    public async Task WaitForComputeSystemExit_AfterAGuestPowerOff_IsAGracefulExit()
+    {
+        await using var env = new TestEnv();
+        var id = TestEnv.NewId();
+        using var system = env.CreateRunning(id);
+
+        env.Fake.Get(id).PowerOff();
+
+        TestEnv.Ok(HcsWaitForComputeSystemExit(system, Timeout, out var result), result);
+        Assert.Equal(NotificationType.GracefulExit, HcsJson.Deserialize<SystemExitStatus>(result!).ExitType);
+        Assert.Equal(SystemState.Stopped, TestEnv.StateOf(system));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("""{"PropertyTypes":["Basic"]}""")]
+    public async Task GetServiceProperties_Basic_ListsSchema2Point5(string? query)
+    {
+        await using var env = new TestEnv();
+
+        TestEnv.Ok(HcsGetServiceProperties(query, out var result), result);
+
+        var properties = HcsJson.Deserialize<ServiceProperties>(result!);
+        Assert.NotNull(properties.Properties);
+        var basic = HcsJson.Deserialize<BasicInformation>(properties.Properties[0]);
+        Assert.NotNull(basic.SupportedSchemaVersions);
+        Assert.Contains(basic.SupportedSchemaVersions, v => v.Major == 2 && v.Minor == 5);
+    }
+
+    [Fact]
+    public async Task GetServiceProperties_UnsupportedType_IsAnsweredWithAPropertyResponseError()
+    {
+        await using var env = new TestEnv();
+
+        TestEnv.Ok(HcsGetServiceProperties("""{"PropertyTypes":["Basic","CpuGroup"]}""", out var result), result);
+
+        var properties = HcsJson.Deserialize<ServiceProperties>(result!);
+        Assert.NotNull(properties.PropertyResponses);
+        var response = Assert.Contains("CpuGroup", properties.PropertyResponses);
+        Assert.NotNull(response.Error);
+        Assert.True(response.Error.Error < 0, $"the CpuGroup response carries no failure: {result}");
+        Assert.NotNull(properties.Properties);
+        Assert.NotEmpty(properties.Properties); // Basic is still answered
+    }
+
+    [Theory]
+    [InlineData("""{"PropertyTypes":["NoSuchType"]}""")]
+    [InlineData("""{"PropertyTypes":"Basic"}""")]
+    [InlineData("not json")]
+    public async Task GetServiceProperties_InvalidQuery_IsInvalidJson(string query)
+    {
+        await using var env = new TestEnv();
+
+        var hr = HcsGetServiceProperties(query, out var result);
+
+        TestEnv.Hr(HResults.HCS_E_INVALID_JSON, hr, result);
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, TestEnv.ParseError(result).Error);
+    }
+
+    [Fact]
+    public async Task ServicePropertiesResult_IsValidJson()
+    {
+        await using var env = new TestEnv();
+
+        TestEnv.Ok(HcsGetServiceProperties(null, out var result));
+
+        using var document = JsonDocument.Parse(result!);
+        Assert.Equal(JsonValueKind.Array, document.RootElement.GetProperty("Properties").ValueKind);
+    }
+}

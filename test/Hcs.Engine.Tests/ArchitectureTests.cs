@@ -1,0 +1,74 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Reflection;
+using Hcs.Backends.Fake;
+using Hcs.Contracts;
+using Hcs.Engine;
+using Hcs.Schema;
+using Xunit;
+
+namespace Hcs.Engine.Tests;
+
+/// <summary>The dependency rules of ARCHITECTURE.md, checked on the compiled assemblies.</summary>
+public sealed class ArchitectureTests
+{
+    private static readonly Assembly s_schema = typeof(HcsJson).Assembly;
+    private static readonly Assembly s_contracts = typeof(IComputeService).Assembly;
+    private static readonly Assembly s_engine = typeof(ComputeEngine).Assembly;
+    private static readonly Assembly s_fake = typeof(FakeBackend).Assembly;
+    private static readonly Assembly s_client = Assembly.Load("Hcs.Client");
+
+    public static TheoryData<string, string[]> Rules => new()
+    {
+        // assembly, the hcs assemblies it may reference (anything else starting with "Hcs." is a violation)
+        { "Hcs.Schema", [] },
+        { "Hcs.Contracts", ["Hcs.Schema"] },
+        { "Hcs.Engine", ["Hcs.Schema", "Hcs.Contracts"] },
+        { "Hcs.Backends.Fake", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine"] },
+        { "Hcs.Client", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rules))]
+    public void Assembly_ReferencesOnlyTheLayersBelowIt(string assembly, string[] allowed)
+    {
+        var references = Load(assembly).GetReferencedAssemblies().Select(r => r.Name!).ToList();
+        var forbidden = references.Where(r => r.StartsWith("Hcs.", StringComparison.Ordinal) && !allowed.Contains(r)).ToList();
+        Assert.True(forbidden.Count == 0, $"{assembly} must not reference {string.Join(", ", forbidden)}");
+        Assert.DoesNotContain(references, r => r.StartsWith("Grpc", StringComparison.Ordinal) || r.StartsWith("Google.Protobuf", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Schema_ReferencesOnlyTheBaseClassLibrary()
+    {
+        var references = s_schema.GetReferencedAssemblies().Select(r => r.Name!).ToList();
+        Assert.All(references, r => Assert.True(r.StartsWith("System", StringComparison.Ordinal) || r == "netstandard",
+            $"Hcs.Schema references {r}"));
+    }
+
+    [Theory]
+    [InlineData("Hcs.Schema")]
+    [InlineData("Hcs.Contracts")]
+    [InlineData("Hcs.Engine")]
+    [InlineData("Hcs.Backends.Fake")]
+    [InlineData("Hcs.Client")]
+    public void NoPlatformInvokeOutsideTheInteropLayer(string assembly)
+    {
+        var pinvokes = Load(assembly).GetTypes()
+            .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+            .Where(m => (m.Attributes & MethodAttributes.PinvokeImpl) != 0)
+            .Select(m => $"{m.DeclaringType}.{m.Name}")
+            .ToList();
+        Assert.Empty(pinvokes);
+    }
+
+    private static Assembly Load(string name) => name switch
+    {
+        "Hcs.Schema" => s_schema,
+        "Hcs.Contracts" => s_contracts,
+        "Hcs.Engine" => s_engine,
+        "Hcs.Backends.Fake" => s_fake,
+        "Hcs.Client" => s_client,
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+}
