@@ -11,7 +11,7 @@ namespace Hcs.Backends.Fake;
 /// <see cref="Reset"/>, <see cref="DropGuestConnection"/>) or as a dying worker (<see cref="KillWorker"/>).
 /// Scheduled guest actions wait while the system is paused, as a paused guest does.
 /// </summary>
-public sealed class FakeSystem : IBackendSystem
+public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
 {
     private readonly BackendSystemContext _context;
     private readonly FakeScript _script;
@@ -25,6 +25,7 @@ public sealed class FakeSystem : IBackendSystem
     private TimeSpan _cpu; // guarded by _gate
     private DateTimeOffset _runningSince; // guarded by _gate
     private ulong _memoryMb;
+    private readonly List<FakeProcess> _processes = []; // guarded by _gate
 
     internal FakeSystem(BackendSystemContext context, FakeScript script)
     {
@@ -93,6 +94,42 @@ public sealed class FakeSystem : IBackendSystem
                 return [.. _attachments.Keys];
             }
         }
+    }
+
+    /// <summary>Processes started in this system.</summary>
+    public IReadOnlyList<FakeProcess> Processes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _processes];
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<IBackendProcess> CreateProcessAsync(ProcessParameters parameters, IBackendProcessSink events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (string.IsNullOrWhiteSpace(parameters.CommandLine) && parameters.CommandArgs is not { Count: > 0 })
+        {
+            throw HcsException.InvalidJson("$.CommandLine", "a command line or command arguments are required");
+        }
+
+        var process = new FakeProcess(parameters, events);
+        lock (_gate)
+        {
+            if (_dead)
+            {
+                throw new HcsException(HResults.HCS_E_SYSTEM_ALREADY_STOPPED, "FakeBackend.CreateProcess", _context.Id);
+            }
+
+            _processes.Add(process);
+        }
+
+        process.Start();
+        return Task.FromResult<IBackendProcess>(process);
     }
 
     /// <summary>The path the last Save wrote.</summary>
@@ -361,6 +398,11 @@ public sealed class FakeSystem : IBackendSystem
         }
 
         _alive.Cancel();
+        foreach (var process in Processes)
+        {
+            process.Kill(9);
+        }
+
         return true;
     }
 

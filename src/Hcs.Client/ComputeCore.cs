@@ -34,7 +34,10 @@ public static partial class ComputeCore
     /// <summary>Creates an operation with an optional completion callback and context.</summary>
     public static HcsOperation HcsCreateOperation(object? context, HcsOperationCompletion? callback) => new(context, callback);
 
-    /// <summary>Closes an operation. Safe while pending (the result is abandoned, the work continues) and from its own callback.</summary>
+    /// <summary>
+    /// Closes an operation. Safe while pending (the result is abandoned, the work continues) and from its own callback;
+    /// a completion callback running on another thread is waited for, so none runs after this returns.
+    /// </summary>
     public static void HcsCloseOperation(HcsOperation? operation) => operation?.Dispose();
 
     /// <summary>The operation's context.</summary>
@@ -124,7 +127,7 @@ public static partial class ComputeCore
     /// <summary>
     /// Asks the service to stop the tracked call. <c>S_OK</c> when requested (the operation then completes, usually with
     /// <c>ERROR_CANCELLED</c>), <c>S_FALSE</c> if it had already completed, <c>HCS_E_OPERATION_NOT_STARTED</c>, or
-    /// <c>HCS_E_OPERATION_ALREADY_CANCELLED</c>.
+    /// <c>HCS_E_OPERATION_ALREADY_CANCELLED</c> if the call was already cancelled (even once that has completed it).
     /// </summary>
     public static int HcsCancelOperation(HcsOperation? operation) => operation?.Cancel() ?? HResults.E_INVALIDARG;
 
@@ -144,7 +147,18 @@ public static partial class ComputeCore
             return hr;
         }
 
-        var session = HcsClient.Current.Session;
+        IComputeSession session;
+        try
+        {
+            session = HcsClient.Current.Session;
+        }
+        catch (Exception e)
+        {
+            // No service to ask: fail the call and the operation alike instead of leaving the operation pending.
+            operation.Fail(e);
+            return HcsException.Wrap(e, null).HResult;
+        }
+
         operation.Run(async ct => await session.EnumerateSystemsAsync(query, ct).ConfigureAwait(false));
         return HResults.S_OK;
     }

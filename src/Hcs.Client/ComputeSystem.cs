@@ -64,7 +64,7 @@ public sealed class ComputeSystem : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(client);
         var json = await client.Session.EnumerateSystemsAsync(query is null ? null : HcsJson.Serialize(query), cancellationToken)
             .ConfigureAwait(false);
-        return HcsJson.Deserialize<List<Properties>>(json);
+        return HcsJson.Deserialize<IReadOnlyList<Properties>>(json);
     }
 
     /// <summary>Created → Running.</summary>
@@ -123,6 +123,17 @@ public sealed class ComputeSystem : IAsyncDisposable
             yield return new HcsEvent(record.Type, record.EventData);
         }
     }
+
+    /// <summary>Starts a process in the (running) system.</summary>
+    public async Task<ComputeProcess> CreateProcessAsync(ProcessParameters parameters, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return new ComputeProcess(await _handle.CreateProcessAsync(HcsJson.Serialize(parameters), cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Opens a new handle to process <paramref name="processId"/>. Unknown → <c>ERROR_NOT_FOUND</c>.</summary>
+    public async Task<ComputeProcess> OpenProcessAsync(uint processId, CancellationToken cancellationToken = default) =>
+        new(await _handle.OpenProcessAsync(processId, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Closes the handle.</summary>
     public ValueTask DisposeAsync() => _handle.DisposeAsync();

@@ -12,13 +12,22 @@ public delegate void HcsOperationCompletion(HcsOperation operation, object? cont
 /// <summary>
 /// An <c>HCS_OPERATION</c>: tracks one call at a time. Create it, bind it to exactly one call, then wait, poll, or
 /// get its completion callback; once completed it may be bound again. Closing it while pending abandons the result
-/// (no callback fires) but never cancels the work; <see cref="ComputeCore.HcsCancelOperation"/> does that.
+/// (no callback fires) but never cancels the work; <see cref="ComputeCore.HcsCancelOperation"/> does that. Closing it
+/// while its completion callback runs on another thread waits for the callback to return, so no callback runs after
+/// the close returned. The completion callback never runs on the thread that made the call, even when the call is
+/// rejected synchronously.
 /// </summary>
 public sealed class HcsOperation : IDisposable
 {
     private static long s_nextId;
+
+    [ThreadStatic]
+    private static HcsOperation? t_completing;
+
     private readonly Lock _gate = new();
     private readonly ManualResetEventSlim _done = new(false);
+    private readonly ManualResetEventSlim _callbackIdle = new(true); // reset while a completion callback is due or running
+    private int _callbacksInFlight; // guarded by _gate
     private object? _context; // guarded by _gate
     private HcsOperationCompletion? _completion; // guarded by _gate
     private State _state; // guarded by _gate
@@ -227,10 +236,12 @@ public sealed class HcsOperation : IDisposable
             generation = _generation;
         }
 
-        Complete(generation, error.HResult, HcsJson.Serialize(error.Result), null);
+        // The result is readable at once; the callback, if any, runs on a thread-pool thread, not inside the caller's call.
+        Complete(generation, error.HResult, HcsJson.Serialize(error.Result), null, deferCallback: true);
     }
 
-    private void Complete(long generation, int hr, string? document, HcsProcessInformation? processInformation)
+    private void Complete(long generation, int hr, string? document, HcsProcessInformation? processInformation,
+        bool deferCallback = false)
     {
         HcsOperationCompletion? completion;
         object? context;
@@ -253,12 +264,26 @@ public sealed class HcsOperation : IDisposable
             context = _context;
             system = _closed ? null : _system;
             process = _closed ? null : _process;
+            if (completion is not null)
+            {
+                _callbacksInFlight++;
+                _callbackIdle.Reset();
+            }
+
             _done.Set();
         }
 
         if (completion is not null)
         {
-            InvokeCompletion(completion, context);
+            if (deferCallback)
+            {
+                ThreadPool.QueueUserWorkItem(static s => s.Operation.InvokeCompletion(s.Completion, s.Context),
+                    (Operation: this, Completion: completion, Context: context), preferLocal: false);
+            }
+            else
+            {
+                InvokeCompletion(completion, context);
+            }
         }
         else
         {
@@ -267,15 +292,38 @@ public sealed class HcsOperation : IDisposable
         }
     }
 
+    /// <summary>Runs a completion callback counted in <c>_callbacksInFlight</c>, unless the operation was closed meanwhile.</summary>
     private void InvokeCompletion(HcsOperationCompletion completion, object? context)
     {
+        bool closed;
+        lock (_gate)
+        {
+            closed = _closed;
+        }
+
+        var previous = t_completing;
+        t_completing = this;
         try
         {
-            completion(this, context);
+            if (!closed)
+            {
+                completion(this, context);
+            }
         }
         catch (Exception e)
         {
             CallbackErrors.Report("operation completion callback", e);
+        }
+        finally
+        {
+            t_completing = previous;
+            lock (_gate)
+            {
+                if (--_callbacksInFlight == 0)
+                {
+                    _callbackIdle.Set();
+                }
+            }
         }
     }
 
@@ -324,23 +372,29 @@ public sealed class HcsOperation : IDisposable
         return GetResult(out resultDocument, out processInformation);
     }
 
-    /// <summary>Asks the service to stop the tracked call (<c>HcsCancelOperation</c>).</summary>
+    /// <summary>
+    /// Asks the service to stop the tracked call (<c>HcsCancelOperation</c>). A call already cancelled answers
+    /// <c>HCS_E_OPERATION_ALREADY_CANCELLED</c> whether or not the cancellation has completed it yet, so the answer does
+    /// not depend on timing.
+    /// </summary>
     internal int Cancel()
     {
         CancellationTokenSource? cancel;
         lock (_gate)
         {
-            switch (_state)
+            if (_state == State.NotStarted)
             {
-                case State.NotStarted:
-                    return HResults.HCS_E_OPERATION_NOT_STARTED;
-                case State.Completed:
-                    return HResults.S_FALSE;
+                return HResults.HCS_E_OPERATION_NOT_STARTED;
             }
 
             if (_cancelled)
             {
                 return HResults.HCS_E_OPERATION_ALREADY_CANCELLED;
+            }
+
+            if (_state == State.Completed)
+            {
+                return HResults.S_FALSE;
             }
 
             _cancelled = true;
@@ -351,13 +405,23 @@ public sealed class HcsOperation : IDisposable
         return HResults.S_OK;
     }
 
-    /// <summary>Closes the operation (<c>HcsCloseOperation</c>). Safe while pending and from inside its own callback.</summary>
+    /// <summary>
+    /// Closes the operation (<c>HcsCloseOperation</c>). Safe while pending and from inside its own callback; a completion
+    /// callback running on another thread is waited for.
+    /// </summary>
     public void Dispose()
     {
+        bool wait;
         lock (_gate)
         {
             _closed = true;
             _completion = null;
+            wait = _callbacksInFlight > 0;
+        }
+
+        if (wait && t_completing != this)
+        {
+            _callbackIdle.Wait();
         }
     }
 }

@@ -10,7 +10,7 @@ internal sealed class Session : IComputeSession
 {
     private readonly ComputeEngine _engine;
     private readonly Lock _gate = new();
-    private readonly HashSet<SystemHandle> _handles = []; // guarded by _gate
+    private readonly HashSet<ISessionHandle> _handles = []; // guarded by _gate
     private readonly CancellationTokenSource _disconnected = new();
     private bool _closed; // guarded by _gate
 
@@ -86,7 +86,7 @@ internal sealed class Session : IComputeSession
         }
     }
 
-    internal void Untrack(SystemHandle handle)
+    internal void Untrack(ISessionHandle handle)
     {
         lock (_gate)
         {
@@ -97,7 +97,7 @@ internal sealed class Session : IComputeSession
     /// <summary>The service went away: every handle's stream ends with ServiceDisconnect.</summary>
     internal void OnServiceDisconnected()
     {
-        SystemHandle[] handles;
+        ISessionHandle[] handles;
         lock (_gate)
         {
             _closed = true;
@@ -115,7 +115,7 @@ internal sealed class Session : IComputeSession
     /// <summary>The client went away or closed its connection: close every handle (applying ShouldTerminateOnLastHandleClosed).</summary>
     public async ValueTask DisposeAsync()
     {
-        SystemHandle[] handles;
+        ISessionHandle[] handles;
         lock (_gate)
         {
             if (_closed)
@@ -138,7 +138,8 @@ internal sealed class Session : IComputeSession
         _engine.RemoveSession(this);
     }
 
-    private SystemHandle Track(SystemHandle handle)
+    /// <summary>Makes the session own <paramref name="handle"/>; a closed session closes it at once and fails.</summary>
+    internal T Track<T>(T handle) where T : ISessionHandle
     {
         lock (_gate)
         {
@@ -149,8 +150,8 @@ internal sealed class Session : IComputeSession
             }
         }
 
-        handle.CloseWithoutSession();
-        throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "ComputeSystem.Open", handle.Id);
+        _ = handle.DisposeAsync().AsTask();
+        throw new HcsException(_disconnected.IsCancellationRequested ? HResults.HCS_E_SERVICE_DISCONNECT : HResults.E_HANDLE, "Session.Track");
     }
 
     private void ThrowIfClosed(string label, string? id)

@@ -12,7 +12,7 @@ namespace Hcs.Engine;
 /// ShouldTerminateOnLastHandleClosed is set. Calls on a closed handle fail with <c>E_HANDLE</c>; after a service
 /// disconnect, with <c>HCS_E_SERVICE_DISCONNECT</c>.
 /// </summary>
-internal sealed class SystemHandle : ISystemHandle
+internal sealed class SystemHandle : ISystemHandle, ISessionHandle
 {
     private readonly SystemInstance _system;
     private readonly Session _session;
@@ -88,10 +88,10 @@ internal sealed class SystemHandle : ISystemHandle
     }
 
     public Task<IProcessHandle> CreateProcessAsync(string parameters, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeProcess.Create", () => _system.CreateProcessAsync(parameters, cancellationToken));
+        CallAsync("ComputeProcess.Create", () => _system.CreateProcessAsync(_session, parameters, cancellationToken));
 
     public Task<IProcessHandle> OpenProcessAsync(uint processId, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeProcess.Open", () => _system.OpenProcessAsync(processId, cancellationToken));
+        CallAsync("ComputeProcess.Open", () => _system.OpenProcessAsync(_session, processId, cancellationToken));
 
     /// <summary>Creates this handle's event channel; a second subscription is refused. Called under the system's gate.</summary>
     internal Channel<HcsEventRecord> OpenEventChannel()
@@ -108,7 +108,7 @@ internal sealed class SystemHandle : ISystemHandle
     /// <summary>Enqueues an event (non-blocking; lifecycle events are never dropped). Called under the system's gate.</summary>
     internal void Deliver(HcsEventRecord record) => _events?.Writer.TryWrite(record);
 
-    internal void OnServiceDisconnected()
+    public void OnServiceDisconnected()
     {
         if (Interlocked.CompareExchange(ref _state, 2, 0) != 0)
         {
@@ -118,15 +118,6 @@ internal sealed class SystemHandle : ISystemHandle
         var events = Volatile.Read(ref _events);
         events?.Writer.TryWrite(new HcsEventRecord(HcsEventType.ServiceDisconnect, null));
         events?.Writer.TryComplete();
-    }
-
-    /// <summary>Closes a handle whose session closed before it could be tracked.</summary>
-    internal void CloseWithoutSession()
-    {
-        if (Interlocked.CompareExchange(ref _state, 1, 0) == 0)
-        {
-            _system.RemoveHandle(this);
-        }
     }
 
     public ValueTask DisposeAsync()

@@ -310,6 +310,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
 
         _exited.TrySetResult(status);
         _lifetime.Cancel();
+        StopProcesses(status);
         if (backend is not null)
         {
             _ = ReleaseAsync(backend);

@@ -82,7 +82,7 @@ internal static class SchemaShapeChecker
 
         if (shape.HasSchemaVersion)
         {
-            gate = ReadSchemaVersion(e, path);
+            gate = ReadSchemaVersion(e, path, gate);
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -117,11 +117,12 @@ internal static class SchemaShapeChecker
         }
     }
 
-    private static SchemaGate ReadSchemaVersion(JsonElement e, string path)
+    private static SchemaGate ReadSchemaVersion(JsonElement e, string path, SchemaGate? enclosing)
     {
         if (!e.TryGetProperty("SchemaVersion", out var element) || element.ValueKind == JsonValueKind.Null)
         {
-            return new SchemaGate(HcsJson.DefaultSchemaVersion.Major, HcsJson.DefaultSchemaVersion.Minor, Implicit: true);
+            // A nested document without its own version (HostedSystem) inherits the enclosing one.
+            return enclosing ?? new SchemaGate(HcsJson.DefaultSchemaVersion.Major, HcsJson.DefaultSchemaVersion.Minor, Implicit: true);
         }
 
         var versionPath = JsonPath.Member(path, "SchemaVersion");

@@ -76,7 +76,7 @@ public sealed class ComputeSystemFlatApiTests
         Assert.Null(denied);
 
         TestEnv.Ok(HcsOpenComputeSystem(id, GENERIC_ALL, out var opened));
-        using var _ = opened;
+        using var closeOpened = opened;
         Assert.NotNull(opened);
         Assert.NotSame(created, opened);
         Assert.Equal(id, opened.Id);
@@ -94,17 +94,17 @@ public sealed class ComputeSystemFlatApiTests
 
         var all = TestEnv.Run(op => HcsEnumerateComputeSystems(null, op));
         Assert.True(TestEnv.IsJsonArray(all), all);
-        var list = HcsJson.Deserialize<List<Properties>>(all!);
+        var list = HcsJson.Deserialize<IReadOnlyList<Properties>>(all!);
         Assert.Equal([a, b], list.Select(p => p.Id!).Order(StringComparer.Ordinal));
         Assert.Equal(SystemState.Running, list.Single(p => p.Id == b).State);
 
         var onlyA = TestEnv.Run(op => HcsEnumerateComputeSystems(HcsJson.Serialize(new SystemQuery { Ids = [a] }), op));
         Assert.True(TestEnv.IsJsonArray(onlyA), onlyA);
-        Assert.Equal([a], HcsJson.Deserialize<List<Properties>>(onlyA!).Select(p => p.Id!));
+        Assert.Equal([a], HcsJson.Deserialize<IReadOnlyList<Properties>>(onlyA!).Select(p => p.Id!));
 
         var none = TestEnv.Run(op => HcsEnumerateComputeSystems("""{"Ids":["nobody"]}""", op));
         Assert.True(TestEnv.IsJsonArray(none), none);
-        Assert.Empty(HcsJson.Deserialize<List<Properties>>(none!));
+        Assert.Empty(HcsJson.Deserialize<IReadOnlyList<Properties>>(none!));
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class OperationTests
 
         TestEnv.Ok(HcsStartComputeSystem(system, op, null));
 
-        Assert.True(fired.Wait(TestEnv.Bound), "the completion callback did not fire");
+        Assert.True(fired.Wait(TestEnv.Bound, TestContext.Current.CancellationToken), "the completion callback did not fire");
         TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out _));
         Assert.Same(op, seenOperation);
         Assert.Same(context, seenContext);
@@ -249,7 +249,7 @@ public sealed class OperationTests
         using var op = HcsCreateOperation(null, null);
 
         TestEnv.Ok(HcsCreateComputeSystem(id, TestEnv.EmptyVm, op, null, out var system));
-        using var _ = system;
+        using var closeSystem = system;
         TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out var doc), doc);
         Assert.Equal(HcsOperationType.Create, HcsGetOperationType(op));
 
@@ -365,7 +365,7 @@ public sealed class OperationTests
 
         TestEnv.Ok(HcsStartComputeSystem(system, op, null));
 
-        Assert.True(closed.Wait(TestEnv.Bound), "closing the operation inside its own callback deadlocked");
+        Assert.True(closed.Wait(TestEnv.Bound, TestContext.Current.CancellationToken), "closing the operation inside its own callback deadlocked");
         Assert.Equal(SystemState.Running, TestEnv.StateOf(system));
     }
 
@@ -384,7 +384,7 @@ public sealed class OperationTests
             Volatile.Write(ref finished, true);
         });
         TestEnv.Ok(HcsStartComputeSystem(system, op, null));
-        Assert.True(entered.Wait(TestEnv.Bound), "the completion callback did not start");
+        Assert.True(entered.Wait(TestEnv.Bound, TestContext.Current.CancellationToken), "the completion callback did not start");
 
         HcsCloseOperation(op);
 
@@ -410,7 +410,7 @@ public sealed class OperationTests
 
         Assert.Null(system);
         TestEnv.Hr(HResults.HCS_E_INVALID_JSON, HcsGetOperationResult(op, out _)); // the result is there at once
-        Assert.True(fired.Wait(TestEnv.Bound), "the completion callback of the rejected call did not fire");
+        Assert.True(fired.Wait(TestEnv.Bound, TestContext.Current.CancellationToken), "the completion callback of the rejected call did not fire");
         Assert.NotEqual(caller, callbackThread);
         Assert.Equal(1, Volatile.Read(ref calls));
     }
@@ -457,7 +457,7 @@ public sealed class OperationTests
         Assert.Null(HcsGetOperationContext(null));
 
         TestEnv.Ok(HcsStartComputeSystem(system, op, null));
-        Assert.True(fired.Wait(TestEnv.Bound));
+        Assert.True(fired.Wait(TestEnv.Bound, TestContext.Current.CancellationToken));
         Assert.Equal("second", seen);
     }
 

@@ -3,6 +3,7 @@
 using Hcs.Client;
 using Hcs.Contracts;
 using Hcs.Schema;
+using ComputeSystem = Hcs.Client.ComputeSystem;
 
 namespace Hcs.Conformance;
 

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Hcs.Client;
 using Hcs.Schema;
 using Xunit;
+using ComputeSystem = Hcs.Client.ComputeSystem;
 
 namespace Hcs.Conformance;
 

@@ -199,6 +199,26 @@ public sealed class HcsJsonBehaviourTests
     }
 
     [Fact]
+    public void SignalOptionsExposeTheirTypedValue()
+    {
+        Assert.True(SignalProcessOptions.Named(ProcessSignal.CtrlC).TryGetNamedSignal(out var named));
+        Assert.Equal(ProcessSignal.CtrlC, named);
+        Assert.False(SignalProcessOptions.Named(ProcessSignal.CtrlC).TryGetPosixSignal(out _));
+        Assert.True(SignalProcessOptions.Posix(9).TryGetPosixSignal(out var posix));
+        Assert.Equal(9, posix);
+        Assert.False(SignalProcessOptions.Posix(9).TryGetNamedSignal(out _));
+    }
+
+    [Fact]
+    public void HostedSystemWithoutSchemaVersionInheritsTheEnclosingOne()
+    {
+        var system = HcsJson.ParseComputeSystem(
+            """{"SchemaVersion":{"Major":2,"Minor":5},"HostingSystemId":"uvm","HostedSystem":{"Container":{}}}""");
+
+        Assert.Null(system.HostedSystem?.SchemaVersion);
+    }
+
+    [Fact]
     public void AnyMembersKeepArbitraryJson()
     {
         var request = HcsJson.Deserialize<ModifySettingRequest>("""{"ResourcePath":"X","Settings":[1,"two",{"three":null}]}""");

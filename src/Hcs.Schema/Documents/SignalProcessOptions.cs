@@ -1,6 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Globalization;
 using System.Text.Json;
 
 namespace Hcs.Schema;
@@ -16,11 +15,27 @@ public sealed record SignalProcessOptions
 
     /// <summary>Options carrying a named console signal.</summary>
     public static SignalProcessOptions Named(ProcessSignal signal) =>
-        new() { Signal = JsonDocument.Parse($"\"{signal}\"").RootElement.Clone() };
+        new() { Signal = JsonSerializer.SerializeToElement(signal, HcsJsonContext.Default.ProcessSignal) };
 
     /// <summary>Options carrying a POSIX signal number.</summary>
     public static SignalProcessOptions Posix(int signal) =>
-        new() { Signal = JsonDocument.Parse(signal.ToString(CultureInfo.InvariantCulture)).RootElement.Clone() };
+        new() { Signal = JsonSerializer.SerializeToElement(signal, HcsJsonContext.Default.Int32) };
+
+    /// <summary>True if <see cref="Signal"/> names a <see cref="ProcessSignal"/>.</summary>
+    public bool TryGetNamedSignal(out ProcessSignal signal)
+    {
+        signal = default;
+        return Signal is { ValueKind: JsonValueKind.String } s
+            && Enum.TryParse(s.GetString(), ignoreCase: false, out signal)
+            && Enum.GetName(signal) == s.GetString();
+    }
+
+    /// <summary>True if <see cref="Signal"/> is a number (a POSIX signal).</summary>
+    public bool TryGetPosixSignal(out int signal)
+    {
+        signal = 0;
+        return Signal is { ValueKind: JsonValueKind.Number } n && n.TryGetInt32(out signal);
+    }
 }
 
 /// <summary>Schema <c>ProcessSignal</c>: console signals of Windows processes.</summary>
