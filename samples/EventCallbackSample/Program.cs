@@ -41,7 +41,10 @@ using (var op = HcsCreateOperation(null, null))
 
 Console.WriteLine("3. the guest crashes (fake guest panic): CrashInitiated, CrashReport, then SystemExited");
 fake.Get("Test").Panic("Kernel panic - not syncing: demo");
-exited.Wait(TimeSpan.FromSeconds(10));
+if (!exited.Wait(TimeSpan.FromSeconds(10)))
+{
+    assertions.Add("no SystemExited after the guest panic");
+}
 
 Console.WriteLine("4. a second system, shut down gracefully");
 exited.Reset();
@@ -54,7 +57,11 @@ using (var op = HcsCreateOperation(null, null))
     HcsException.ThrowIfFailed(HcsWaitForOperationResult(op, INFINITE, out _));
 }
 
-exited.Wait(TimeSpan.FromSeconds(10));
+if (!exited.Wait(TimeSpan.FromSeconds(10)))
+{
+    assertions.Add("no SystemExited after the shutdown");
+}
+
 HcsCloseComputeSystem(system);
 HcsCloseComputeSystem(second);
 

@@ -380,6 +380,13 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
     public ValueTask DisposeAsync()
     {
         Die();
+
+        // Processes die with the system's resources, after the engine has recorded the stop.
+        foreach (var process in Processes)
+        {
+            process.Kill(9);
+        }
+
         _alive.Dispose();
         return ValueTask.CompletedTask;
     }
@@ -398,10 +405,6 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
         }
 
         _alive.Cancel();
-        foreach (var process in Processes)
-        {
-            process.Kill(9);
-        }
 
         return true;
     }

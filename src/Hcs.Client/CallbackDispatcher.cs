@@ -15,7 +15,7 @@ namespace Hcs.Client;
 internal sealed class CallbackDispatcher : IDisposable
 {
     [ThreadStatic]
-    private static CallbackDispatcher? t_current;
+    private static CallbackDispatcher? s_current;
 
     private readonly Channel<HcsEvent> _queue = Channel.CreateUnbounded<HcsEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HcsEventCallback _callback;
@@ -70,7 +70,7 @@ internal sealed class CallbackDispatcher : IDisposable
                 return;
             }
 
-            t_current = this;
+            s_current = this;
             try
             {
                 _callback(@event, _context);
@@ -81,7 +81,7 @@ internal sealed class CallbackDispatcher : IDisposable
             }
             finally
             {
-                t_current = null;
+                s_current = null;
             }
         }
     }
@@ -92,7 +92,7 @@ internal sealed class CallbackDispatcher : IDisposable
         _closed = true;
         _queue.Writer.TryComplete();
         _stop.Cancel();
-        if (t_current == this)
+        if (s_current == this)
         {
             return;
         }

@@ -14,15 +14,15 @@ public delegate void HcsOperationCompletion(HcsOperation operation, object? cont
 /// get its completion callback; once completed it may be bound again. Closing it while pending abandons the result
 /// (no callback fires) but never cancels the work; <see cref="ComputeCore.HcsCancelOperation"/> does that. Closing it
 /// while its completion callback runs on another thread waits for the callback to return, so no callback runs after
-/// the close returned. The completion callback never runs on the thread that made the call, even when the call is
-/// rejected synchronously.
+/// the close returned. The completion callback runs on a thread-pool thread, never inside the call that bound the
+/// operation (not even when that call is rejected synchronously).
 /// </summary>
 public sealed class HcsOperation : IDisposable
 {
     private static long s_nextId;
 
     [ThreadStatic]
-    private static HcsOperation? t_completing;
+    private static HcsOperation? s_completing; // the operation whose completion callback this thread is running
 
     private readonly Lock _gate = new();
     private readonly ManualResetEventSlim _done = new(false);
@@ -301,8 +301,8 @@ public sealed class HcsOperation : IDisposable
             closed = _closed;
         }
 
-        var previous = t_completing;
-        t_completing = this;
+        var previous = s_completing;
+        s_completing = this;
         try
         {
             if (!closed)
@@ -316,7 +316,7 @@ public sealed class HcsOperation : IDisposable
         }
         finally
         {
-            t_completing = previous;
+            s_completing = previous;
             lock (_gate)
             {
                 if (--_callbacksInFlight == 0)
@@ -419,7 +419,7 @@ public sealed class HcsOperation : IDisposable
             wait = _callbacksInFlight > 0;
         }
 
-        if (wait && t_completing != this)
+        if (wait && s_completing != this)
         {
             _callbackIdle.Wait();
         }

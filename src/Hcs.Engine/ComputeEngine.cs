@@ -31,6 +31,7 @@ public sealed class ComputeEngine : IComputeService
         ArgumentNullException.ThrowIfNull(backends);
         _backends = [.. backends];
         Options = options ?? new EngineOptions();
+        DisconnectToken = _disconnect.Token;
     }
 
     /// <summary>The engine's settings.</summary>
@@ -39,7 +40,8 @@ public sealed class ComputeEngine : IComputeService
     internal TimeProvider Time => Options.Time;
 
     /// <summary>Cancelled when the service goes away.</summary>
-    internal CancellationToken DisconnectToken => _disconnect.Token;
+    /// <remarks>Captured at construction: <see cref="DisposeAsync"/> disposes the source, and calls still pending then must read it.</remarks>
+    internal CancellationToken DisconnectToken { get; }
 
     /// <summary>Completes when the service goes away.</summary>
     internal Task Disconnected => _disconnected.Task;

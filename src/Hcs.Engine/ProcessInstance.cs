@@ -103,6 +103,12 @@ internal sealed class ProcessInstance : IBackendProcessSink
 
     void IBackendProcessSink.Exited(int exitCode)
     {
+        if (_system.IsStopping)
+        {
+            // Killed by the system's stop: FinishStop ends it with the system's exit HRESULT.
+            return;
+        }
+
         lock (_gate)
         {
             if (_backend is null)
@@ -172,7 +178,17 @@ internal sealed class ProcessInstance : IBackendProcessSink
         }
     }
 
-    public Task<ProcessStatus> WaitForExitAsync(CancellationToken cancellationToken) => _exited.Task.WaitAsync(cancellationToken);
+    /// <summary>Completes with the exit status; fails with <c>HCS_E_SERVICE_DISCONNECT</c> when the service goes away first.</summary>
+    public async Task<ProcessStatus> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        var done = await Task.WhenAny(_exited.Task, _system.ServiceDisconnected).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (done != _exited.Task && !_exited.Task.IsCompleted)
+        {
+            throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "ComputeProcess.WaitForExit", SystemId, ProcessId);
+        }
+
+        return await _exited.Task.ConfigureAwait(false);
+    }
 
     public async Task SignalAsync(string? options, CancellationToken cancellationToken)
     {

@@ -9,7 +9,8 @@ namespace Hcs.Engine;
 
 /// <summary>
 /// A handle to a system, owned by one session. Closing it never stops the system unless it was the last handle and
-/// ShouldTerminateOnLastHandleClosed is set. Calls on a closed handle fail with <c>E_HANDLE</c>; after a service
+/// ShouldTerminateOnLastHandleClosed is set (then the close completes once the system is terminated and its id is free).
+/// Calls on a closed handle fail with <c>E_HANDLE</c>; after a service
 /// disconnect, with <c>HCS_E_SERVICE_DISCONNECT</c>.
 /// </summary>
 internal sealed class SystemHandle : ISystemHandle, ISessionHandle
@@ -120,13 +121,14 @@ internal sealed class SystemHandle : ISystemHandle, ISessionHandle
         events?.Writer.TryComplete();
     }
 
+    /// <summary>Closes the handle; if it was the last one and the system terminates on last close, completes once it has.</summary>
     public ValueTask DisposeAsync()
     {
         if (Interlocked.CompareExchange(ref _state, 1, 0) == 0)
         {
             Volatile.Read(ref _events)?.Writer.TryComplete();
             _session.Untrack(this);
-            _system.RemoveHandle(this);
+            return new ValueTask(_system.RemoveHandleAsync(this));
         }
 
         return ValueTask.CompletedTask;

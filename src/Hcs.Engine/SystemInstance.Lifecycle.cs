@@ -201,10 +201,16 @@ internal sealed partial class SystemInstance
                 throw PendingFailure(SystemVerb.ShutDown, "ComputeSystem.ShutDown");
             }
         }
-        catch (HcsException e) when (_exited.Task.IsCompleted && !_engine.DisconnectToken.IsCancellationRequested
+        catch (HcsException e) when (StopUnderway() && !_engine.DisconnectToken.IsCancellationRequested
             && e.HResult is HResults.HCS_E_TERMINATED or HResults.HCS_E_UNEXPECTED_EXIT or HResults.HCS_E_SYSTEM_ALREADY_STOPPED)
         {
-            // The system stopped while the request was in flight: that is what ShutDown asked for.
+            // The system stopped, or a Terminate overtook the request, while it was in flight: that is what ShutDown
+            // asked for. Complete when the stop has been finalised.
+            await _stoppedOrDisconnected.ConfigureAwait(false);
+            if (!_exited.Task.IsCompleted)
+            {
+                throw PendingFailure(SystemVerb.ShutDown, "ComputeSystem.ShutDown");
+            }
         }
         finally
         {
@@ -212,6 +218,15 @@ internal sealed partial class SystemInstance
             {
                 _shuttingDown = null;
             }
+        }
+    }
+
+    /// <summary>True once the system has stopped or a Terminate (of any intent) is under way.</summary>
+    private bool StopUnderway()
+    {
+        lock (_gate)
+        {
+            return _exitStatus is not null || _terminating is not null;
         }
     }
 
@@ -268,7 +283,16 @@ internal sealed partial class SystemInstance
                 backend = _backend!;
             }
 
-            var work = body(backend, linked.Token);
+            Task work;
+            try
+            {
+                work = body(backend, linked.Token);
+            }
+            catch (Exception e)
+            {
+                work = Task.FromException(e);
+            }
+
             var winner = await Task.WhenAny(work, _stoppedOrDisconnected).ConfigureAwait(false);
             if (winner != work)
             {
@@ -284,6 +308,11 @@ internal sealed partial class SystemInstance
             catch (OperationCanceledException)
             {
                 throw CancelledOrStopped(verb, label, cancellationToken);
+            }
+            catch (HcsException e) when (e.Operation != label)
+            {
+                // A backend's failure is reported under the caller's label; HRESULT and document are kept.
+                throw new HcsException(e.HResult, label, Id, e.ProcessId, e.Result, e);
             }
             catch (Exception e) when (e is not HcsException)
             {
@@ -313,13 +342,16 @@ internal sealed partial class SystemInstance
 
     private void ThrowIfRefused(SystemVerb verb, string label)
     {
+        int hr;
         lock (_gate)
         {
-            var hr = StateMachine.Check(verb, _phase, _terminating is not null);
-            if (hr < 0)
-            {
-                throw new HcsException(hr, label, Id);
-            }
+            hr = StateMachine.Check(verb, _phase, _terminating is not null);
+        }
+
+        if (hr < 0)
+        {
+            // After a service disconnect the phase reads Stopped, but what ended the call is the disconnect.
+            throw _engine.DisconnectToken.IsCancellationRequested ? PendingFailure(verb, label) : new HcsException(hr, label, Id);
         }
     }
 

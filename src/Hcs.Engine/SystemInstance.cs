@@ -55,6 +55,9 @@ internal sealed partial class SystemInstance : IBackendEventSink
 
     public string Id { get; }
 
+    /// <summary>Completes when the service goes away.</summary>
+    public Task ServiceDisconnected => _engine.Disconnected;
+
     public ComputeSystem Document { get; }
 
     public ClientIdentity Creator { get; }
@@ -75,6 +78,21 @@ internal sealed partial class SystemInstance : IBackendEventSink
             lock (_gate)
             {
                 return !_constructionFailed;
+            }
+        }
+    }
+
+    /// <summary>
+    /// True once the engine is stopping or has stopped the system: processes dying from now on are ended by the stop
+    /// (with the system's exit HRESULT), not by their own exit reports, so the outcome does not depend on a race.
+    /// </summary>
+    public bool IsStopping
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _terminating is not null || _phase == SystemPhase.Stopped;
             }
         }
     }
@@ -105,10 +123,11 @@ internal sealed partial class SystemInstance : IBackendEventSink
     }
 
     /// <summary>
-    /// Removes a handle. The last close terminates the system when ShouldTerminateOnLastHandleClosed is set,
-    /// and forgets a stopped system so its id is free again.
+    /// Removes a handle. The last close terminates the system when ShouldTerminateOnLastHandleClosed is set (the
+    /// returned task completes once it is terminated and forgotten, so the closing client can rely on the id being
+    /// free), and forgets a stopped system so its id is free again.
     /// </summary>
-    public void RemoveHandle(SystemHandle handle)
+    public Task RemoveHandleAsync(SystemHandle handle)
     {
         bool last;
         SystemPhase phase;
@@ -116,7 +135,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
         {
             if (!_handles.Remove(handle))
             {
-                return;
+                return Task.CompletedTask;
             }
 
             last = _handles.Count == 0;
@@ -125,7 +144,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
 
         if (!last)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         if (phase == SystemPhase.Stopped)
@@ -134,8 +153,10 @@ internal sealed partial class SystemInstance : IBackendEventSink
         }
         else if (TerminateOnLastHandleClosed)
         {
-            _ = TerminateCoreAsync(StopIntent.LastHandleClosed);
+            return TerminateCoreAsync(StopIntent.LastHandleClosed);
         }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>Starts a handle's event stream. A stopped system delivers SystemExited at once.</summary>
@@ -402,6 +423,8 @@ internal sealed partial class SystemInstance : IBackendEventSink
 
     private async Task<SystemExitStatus> WaitForExitCoreAsync(CancellationToken cancellationToken)
     {
+        // A system whose construction failed never existed and will never exit: fail as every other call on it does.
+        await WaitConstructedAsync("ComputeSystem.WaitForExit", cancellationToken).ConfigureAwait(false);
         var done = await Task.WhenAny(_stoppedOrDisconnected, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
         if (_exited.Task.IsCompleted)
         {

@@ -7,8 +7,6 @@ namespace Hcs.Client.Tests;
 /// <summary>Compute systems and the service through the computecore-shaped flat API (hcs-api.md §3.2, §3.5).</summary>
 public sealed class ComputeSystemFlatApiTests
 {
-    private const uint Timeout = TestEnv.Timeout;
-
     [Fact]
     public async Task CreateComputeSystem_WithInvalidJson_FailsTheCall_AndTheOperationNamesTheJsonPath()
     {
@@ -26,7 +24,7 @@ public sealed class ComputeSystemFlatApiTests
 
         TestEnv.Hr(HResults.HCS_E_INVALID_JSON, hr);
         Assert.Null(system);
-        TestEnv.Hr(HResults.HCS_E_INVALID_JSON, HcsWaitForOperationResult(op, Timeout, out var doc), doc);
+        TestEnv.Hr(HResults.HCS_E_INVALID_JSON, HcsWaitForOperationResult(op, TestEnv.Timeout, out var doc), doc);
         var error = TestEnv.ParseError(doc);
         Assert.Equal(HResults.HCS_E_INVALID_JSON, error.Error);
         Assert.Contains("$.VirtualMachine.ComputeTopology.Memory.SizeInMB", error.ErrorMessage, StringComparison.Ordinal);
@@ -58,9 +56,70 @@ public sealed class ComputeSystemFlatApiTests
 
         TestEnv.Hr(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, hr);
         Assert.Null(second);
-        TestEnv.Hr(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, HcsWaitForOperationResult(op, Timeout, out var doc));
+        TestEnv.Hr(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, HcsWaitForOperationResult(op, TestEnv.Timeout, out var doc));
         Assert.Equal(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, TestEnv.ParseError(doc).Error);
         Assert.Equal(SystemState.Created, TestEnv.StateOf(first)); // the existing system is untouched
+    }
+
+    [Fact]
+    public async Task CreateComputeSystem_ReturnsTheHandleAtOnce_AndCallsOnItWaitForConstruction()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var env = new TestEnv(time);
+        var id = TestEnv.NewId();
+        env.Fake.Script(id, new FakeScript { CreateDelay = TimeSpan.FromHours(1) });
+        using var create = HcsCreateOperation(null, null);
+        using var start = HcsCreateOperation(null, null);
+
+        TestEnv.Ok(HcsCreateComputeSystem(id, TestEnv.EmptyVm, create, null, out var system));
+        using var closeSystem = system;
+        Assert.NotNull(system);
+        TestEnv.Hr(HResults.HCS_E_OPERATION_PENDING, HcsGetOperationResult(create, out _));
+        TestEnv.Ok(HcsStartComputeSystem(system, start, null));
+        TestEnv.Hr(HResults.HCS_E_OPERATION_PENDING, HcsGetOperationResult(start, out _));
+
+        env.AdvanceUntilDone(create);
+
+        TestEnv.Ok(HcsWaitForOperationResult(create, TestEnv.Timeout, out var doc), doc);
+        TestEnv.Ok(HcsWaitForOperationResult(start, TestEnv.Timeout, out doc), doc);
+        Assert.Equal(SystemState.Running, TestEnv.StateOf(system));
+    }
+
+    [Fact]
+    public async Task CreateComputeSystem_WhenConstructionFails_TheOperationCarriesAConstructAttribution()
+    {
+        await using var env = new TestEnv();
+        var id = TestEnv.NewId();
+        env.Fake.Script(id, new FakeScript { FailCreate = HResults.HCS_E_HYPERV_NOT_INSTALLED });
+        using var op = HcsCreateOperation(null, null);
+
+        TestEnv.Ok(HcsCreateComputeSystem(id, TestEnv.EmptyVm, op, null, out var system)); // accepted; construction fails later
+        using var closeSystem = system;
+
+        TestEnv.Hr(HResults.HCS_E_HYPERV_NOT_INSTALLED, HcsWaitForOperationResult(op, TestEnv.Timeout, out var doc), doc);
+        var error = TestEnv.ParseError(doc);
+        Assert.Equal(HResults.HCS_E_HYPERV_NOT_INSTALLED, error.Error);
+        Assert.NotNull(error.Attribution);
+        Assert.Contains(error.Attribution, a => a.OperationFailure?.Detail == OperationFailureDetail.Construct);
+        TestEnv.Hr(HResults.HCS_E_SYSTEM_NOT_FOUND, HcsOpenComputeSystem(id, GENERIC_ALL, out _));
+    }
+
+    [Fact]
+    public async Task FlatFunctions_RejectNullArguments()
+    {
+        await using var env = new TestEnv();
+        using var op = HcsCreateOperation(null, null);
+
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsStartComputeSystem(null, op, null));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsEnumerateComputeSystems(null, null));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsCreateComputeSystem(TestEnv.NewId(), TestEnv.EmptyVm, null, null, out _));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsCreateComputeSystem(TestEnv.NewId(), TestEnv.EmptyVm, op, new object(), out _));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsWaitForOperationResult(null, 0, out _));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsGetOperationResult(null, out _));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsWaitForComputeSystemExit(null, 0, out _));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsSetComputeSystemCallback(null, HcsEventOptions.None, null, (_, _) => { }));
+        Assert.Equal(HcsOperationType.None, HcsGetOperationType(null));
+        TestEnv.Hr(HResults.HCS_E_OPERATION_NOT_STARTED, HcsGetOperationResult(op, out _)); // none of these bound it
     }
 
     [Fact]
@@ -116,7 +175,7 @@ public sealed class ComputeSystemFlatApiTests
         var hr = HcsEnumerateComputeSystems(null, op);
 
         Assert.True(hr < 0, $"enumerate without a service returned 0x{hr:X8}");
-        var result = HcsWaitForOperationResult(op, Timeout, out var doc);
+        var result = HcsWaitForOperationResult(op, TestEnv.Timeout, out var doc);
         Assert.Equal(hr, result);
         Assert.Equal(hr, TestEnv.ParseError(doc).Error);
     }
@@ -132,7 +191,7 @@ public sealed class ComputeSystemFlatApiTests
 
         TestEnv.Run(op => HcsTerminateComputeSystem(system, op, null));
 
-        TestEnv.Ok(HcsWaitForComputeSystemExit(system, Timeout, out var result), result);
+        TestEnv.Ok(HcsWaitForComputeSystemExit(system, TestEnv.Timeout, out var result), result);
         var status = HcsJson.Deserialize<SystemExitStatus>(result!);
         Assert.Equal(NotificationType.ForcedExit, status.ExitType);
 
@@ -150,7 +209,7 @@ public sealed class ComputeSystemFlatApiTests
 
         env.Fake.Get(id).PowerOff();
 
-        TestEnv.Ok(HcsWaitForComputeSystemExit(system, Timeout, out var result), result);
+        TestEnv.Ok(HcsWaitForComputeSystemExit(system, TestEnv.Timeout, out var result), result);
         Assert.Equal(NotificationType.GracefulExit, HcsJson.Deserialize<SystemExitStatus>(result!).ExitType);
         Assert.Equal(SystemState.Stopped, TestEnv.StateOf(system));
     }

@@ -7,19 +7,6 @@ public sealed class ComputeSystemTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>
-    /// Known engine bug (src/Hcs.Engine, SystemInstance.RunAsync): an <see cref="HcsException"/> thrown by the backend is
-    /// rethrown as is, so the caller sees the backend's label ("FakeBackend.Pause") instead of the call's
-    /// ("ComputeSystem.Pause"). Skips the label assertion until the engine relabels; the HRESULT is checked regardless.
-    /// </summary>
-    private static void SkipIfBackendLabelLeaks(HcsException error)
-    {
-        if (error.Operation?.StartsWith("FakeBackend.", StringComparison.Ordinal) == true)
-        {
-            Assert.Skip($"engine bug: the backend's label '{error.Operation}' reaches the caller instead of the call's label");
-        }
-    }
-
     [Fact]
     public async Task Lifecycle_CreateStartPauseResumeTerminate_ReportsEachState()
     {
@@ -94,7 +81,6 @@ public sealed class ComputeSystemTests
         Assert.Equal(HResults.HCS_E_CONNECTION_TIMEOUT, error.Result.Error);
         Assert.Equal(id, error.SystemId);
         Assert.Equal(SystemState.Running, (await system.GetPropertiesAsync(cancellationToken: Ct)).State);
-        SkipIfBackendLabelLeaks(error);
         Assert.Equal("ComputeSystem.Pause", error.Operation);
     }
 
@@ -126,7 +112,6 @@ public sealed class ComputeSystemTests
         Assert.Equal(HResults.HCS_E_CONNECT_FAILED, error.HResult);
         Assert.Equal(id, error.SystemId);
         Assert.Equal(SystemState.Created, (await system.GetPropertiesAsync(cancellationToken: Ct)).State);
-        SkipIfBackendLabelLeaks(error);
         Assert.Equal("ComputeSystem.Start", error.Operation);
     }
 

@@ -7,8 +7,6 @@ namespace Hcs.Client.Tests;
 /// <summary>HCS_OPERATION semantics of the computecore layer (hcs-api.md §3.1, §4).</summary>
 public sealed class OperationTests
 {
-    private const uint Timeout = TestEnv.Timeout;
-
     [Fact]
     public async Task CompletionCallback_ReceivesTheOperationAndContext_ExactlyOnce()
     {
@@ -30,7 +28,7 @@ public sealed class OperationTests
         TestEnv.Ok(HcsStartComputeSystem(system, op, null));
 
         Assert.True(fired.Wait(TestEnv.Bound, TestContext.Current.CancellationToken), "the completion callback did not fire");
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out _));
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out _));
         Assert.Same(op, seenOperation);
         Assert.Same(context, seenContext);
         using var never = new ManualResetEventSlim();
@@ -46,7 +44,7 @@ public sealed class OperationTests
 
         Assert.Equal("ctx", HcsGetOperationContext(op));
         TestEnv.Ok(HcsEnumerateComputeSystems(null, op));
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out var doc), doc);
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out var doc), doc);
         Assert.True(TestEnv.IsJsonArray(doc));
         Assert.Equal("ctx", HcsGetOperationContext(op));
     }
@@ -63,7 +61,7 @@ public sealed class OperationTests
         Assert.Null(polled);
         TestEnv.Hr(HResults.HCS_E_OPERATION_NOT_STARTED, HcsWaitForOperationResult(op, 0, out var waited));
         Assert.Null(waited);
-        TestEnv.Hr(HResults.HCS_E_OPERATION_NOT_STARTED, HcsWaitForOperationResult(op, Timeout, out _));
+        TestEnv.Hr(HResults.HCS_E_OPERATION_NOT_STARTED, HcsWaitForOperationResult(op, TestEnv.Timeout, out _));
         Assert.Null(HcsGetComputeSystemFromOperation(op));
     }
 
@@ -98,7 +96,7 @@ public sealed class OperationTests
             using var op = HcsCreateOperation(null, null);
             var hr = call(op);
             TestEnv.Ok(hr);
-            TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out var doc), doc);
+            TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out var doc), doc);
             return (int)HcsGetOperationType(op);
         }
 
@@ -117,14 +115,14 @@ public sealed class OperationTests
             Assert.Equal(15, TypeAfter(op => HcsCrashComputeSystem(system, op, null)));
 
             // The crash stopped the system: Shutdown and Terminate are still bound (and typed) but fail.
-            TestEnv.Ok(HcsWaitForComputeSystemExit(system, Timeout, out _));
+            TestEnv.Ok(HcsWaitForComputeSystemExit(system, TestEnv.Timeout, out _));
             using var shutdown = HcsCreateOperation(null, null);
             TestEnv.Ok(HcsShutDownComputeSystem(system, shutdown, null));
-            HcsWaitForOperationResult(shutdown, Timeout, out _);
+            HcsWaitForOperationResult(shutdown, TestEnv.Timeout, out _);
             Assert.Equal(3, (int)HcsGetOperationType(shutdown));
             using var terminate = HcsCreateOperation(null, null);
             TestEnv.Ok(HcsTerminateComputeSystem(system, terminate, null));
-            TestEnv.Hr(HResults.HCS_E_SYSTEM_ALREADY_STOPPED, HcsWaitForOperationResult(terminate, Timeout, out _));
+            TestEnv.Hr(HResults.HCS_E_SYSTEM_ALREADY_STOPPED, HcsWaitForOperationResult(terminate, TestEnv.Timeout, out _));
             Assert.Equal(7, (int)HcsGetOperationType(terminate));
         }
         finally
@@ -142,7 +140,7 @@ public sealed class OperationTests
         using var op = HcsCreateOperation(null, null);
 
         TestEnv.Ok(HcsTerminateComputeSystem(system, op, null));
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out _));
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out _));
 
         Assert.Equal(7, (int)HcsGetOperationType(op));
     }
@@ -155,7 +153,7 @@ public sealed class OperationTests
         using var op = HcsCreateOperation(null, null);
 
         TestEnv.Ok(HcsShutDownComputeSystem(system, op, null));
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out _));
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out _));
 
         Assert.Equal(3, (int)HcsGetOperationType(op));
     }
@@ -176,7 +174,7 @@ public sealed class OperationTests
 
         // Terminate ends the hung start; the operation then completes with a failure.
         TestEnv.Run(t => HcsTerminateComputeSystem(system, t, null));
-        var hr = HcsWaitForOperationResult(op, Timeout, out var failure);
+        var hr = HcsWaitForOperationResult(op, TestEnv.Timeout, out var failure);
         Assert.True(hr < 0, $"start of a terminated system succeeded: 0x{hr:X8}");
         Assert.Equal(hr, TestEnv.ParseError(failure).Error);
         Assert.NotEqual(HResults.HCS_E_OPERATION_PENDING, HcsGetOperationResult(op, out _));
@@ -198,7 +196,7 @@ public sealed class OperationTests
 
         env.AdvanceUntilDone(op);
 
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out doc), doc);
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out doc), doc);
         Assert.Equal(SystemState.Running, TestEnv.StateOf(system));
         Assert.True(env.Fake.Get(id).IsRunning);
     }
@@ -212,7 +210,7 @@ public sealed class OperationTests
         using var op = HcsCreateOperation(null, null);
 
         TestEnv.Ok(HcsGetComputeSystemProperties(system, op, null));
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out var waited), waited);
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out var waited), waited);
         TestEnv.Ok(HcsGetOperationResult(op, out var polled));
 
         var properties = HcsJson.Deserialize<Properties>(waited!);
@@ -230,7 +228,7 @@ public sealed class OperationTests
         using var op = HcsCreateOperation(null, null);
 
         TestEnv.Ok(HcsPauseComputeSystem(system, op, null)); // accepted; fails in the service (not running)
-        var hr = HcsWaitForOperationResult(op, Timeout, out var waited);
+        var hr = HcsWaitForOperationResult(op, TestEnv.Timeout, out var waited);
         var polledHr = HcsGetOperationResult(op, out var polled);
 
         TestEnv.Hr(HResults.HCS_E_INVALID_STATE, hr, waited);
@@ -250,15 +248,15 @@ public sealed class OperationTests
 
         TestEnv.Ok(HcsCreateComputeSystem(id, TestEnv.EmptyVm, op, null, out var system));
         using var closeSystem = system;
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out var doc), doc);
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out var doc), doc);
         Assert.Equal(HcsOperationType.Create, HcsGetOperationType(op));
 
         TestEnv.Ok(HcsStartComputeSystem(system, op, null));
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out doc), doc);
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out doc), doc);
         Assert.Equal(HcsOperationType.Start, HcsGetOperationType(op));
 
         TestEnv.Ok(HcsGetComputeSystemProperties(system, op, null));
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out doc), doc);
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out doc), doc);
         Assert.Equal(HcsOperationType.GetProperties, HcsGetOperationType(op));
         Assert.Equal(SystemState.Running, HcsJson.Deserialize<Properties>(doc!).State);
     }
@@ -281,7 +279,7 @@ public sealed class OperationTests
         Assert.Equal(HcsOperationType.Start, HcsGetOperationType(op));
         TestEnv.Hr(HResults.HCS_E_OPERATION_PENDING, HcsGetOperationResult(op, out _));
         env.AdvanceUntilDone(op);
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out var doc), doc);
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out var doc), doc);
         Assert.Null(doc);
         Assert.Equal(SystemState.Running, TestEnv.StateOf(system));
     }
@@ -307,7 +305,7 @@ public sealed class OperationTests
         TestEnv.Ok(HcsCancelOperation(op));
         TestEnv.Hr(HResults.HCS_E_OPERATION_ALREADY_CANCELLED, HcsCancelOperation(op));
 
-        var hr = HcsWaitForOperationResult(op, Timeout, out var doc);
+        var hr = HcsWaitForOperationResult(op, TestEnv.Timeout, out var doc);
         TestEnv.Hr(HResults.ERROR_CANCELLED, hr, doc);
         Assert.Equal(HResults.ERROR_CANCELLED, TestEnv.ParseError(doc).Error);
 
@@ -325,7 +323,7 @@ public sealed class OperationTests
         using var system = env.Create(TestEnv.NewId());
         using var op = HcsCreateOperation(null, null);
         TestEnv.Ok(HcsStartComputeSystem(system, op, null));
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out _));
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out _));
 
         TestEnv.Hr(HResults.S_FALSE, HcsCancelOperation(op));
 
@@ -416,6 +414,76 @@ public sealed class OperationTests
     }
 
     [Fact]
+    public async Task WaitingInsideTheOwnCompletionCallback_ReturnsTheResultAtOnce()
+    {
+        await using var env = new TestEnv();
+        using var system = env.Create(TestEnv.NewId());
+        var waited = 1;
+        string? doc = null;
+        using var fired = new ManualResetEventSlim();
+        using var op = HcsCreateOperation(null, (o, _) =>
+        {
+            waited = HcsWaitForOperationResult(o, 0, out doc);
+            fired.Set();
+        });
+
+        TestEnv.Ok(HcsGetComputeSystemProperties(system, op, null));
+
+        Assert.True(fired.Wait(TestEnv.Bound, TestContext.Current.CancellationToken));
+        TestEnv.Ok(waited, doc);
+        Assert.Equal(SystemState.Created, HcsJson.Deserialize<Properties>(doc!).State);
+    }
+
+    [Fact]
+    public async Task SetOperationCallback_AttachesACallbackToAnExistingOperation_FiringOncePerBinding()
+    {
+        await using var env = new TestEnv();
+        using var system = env.Create(TestEnv.NewId());
+        var contexts = new List<object?>();
+        using var fired = new SemaphoreSlim(0);
+        using var op = HcsCreateOperation(null, null);
+
+        TestEnv.Ok(HcsSetOperationCallback(op, "attached", (_, c) =>
+        {
+            lock (contexts)
+            {
+                contexts.Add(c);
+            }
+
+            fired.Release();
+        }));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsSetOperationCallback(null, null, null));
+        Assert.Equal("attached", HcsGetOperationContext(op));
+
+        TestEnv.Ok(HcsStartComputeSystem(system, op, null));
+        Assert.True(fired.Wait(TestEnv.Bound, TestContext.Current.CancellationToken));
+        TestEnv.Ok(HcsGetComputeSystemProperties(system, op, null)); // rebinding the completed operation
+        Assert.True(fired.Wait(TestEnv.Bound, TestContext.Current.CancellationToken));
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out _));
+
+        Assert.False(fired.Wait(50, TestContext.Current.CancellationToken), "a binding called back twice");
+        lock (contexts)
+        {
+            Assert.Equal(["attached", "attached"], contexts);
+        }
+    }
+
+    [Fact]
+    public async Task ClosedOperation_CannotBeBound()
+    {
+        await using var env = new TestEnv();
+        using var system = env.Create(TestEnv.NewId());
+        var op = HcsCreateOperation(null, null);
+        HcsCloseOperation(op);
+
+        TestEnv.Hr(HResults.E_HANDLE, HcsStartComputeSystem(system, op, null));
+        TestEnv.Hr(HResults.E_HANDLE, HcsEnumerateComputeSystems(null, op));
+        Assert.Equal(SystemState.Created, TestEnv.StateOf(system));
+        HcsCloseOperation(op); // closing twice is harmless
+        HcsCloseOperation(null);
+    }
+
+    [Fact]
     public async Task GetComputeSystemFromOperation_IsTheSystemOnlyWhilePending()
     {
         await using var env = new TestEnv();
@@ -428,13 +496,13 @@ public sealed class OperationTests
         Assert.Same(system, HcsGetComputeSystemFromOperation(op));
 
         TestEnv.Ok(HcsCancelOperation(op));
-        HcsWaitForOperationResult(op, Timeout, out _);
+        HcsWaitForOperationResult(op, TestEnv.Timeout, out _);
         Assert.Null(HcsGetComputeSystemFromOperation(op));
 
         // An operation not tied to a system never reports one.
         TestEnv.Ok(HcsEnumerateComputeSystems(null, op));
         Assert.Null(HcsGetComputeSystemFromOperation(op));
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out _));
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out _));
     }
 
     [Fact]
@@ -468,18 +536,18 @@ public sealed class OperationTests
         using var system = env.Create(TestEnv.NewId());
         using var op = HcsCreateOperation(null, null);
 
-        TestEnv.Hr(HResults.E_INVALIDARG, HcsWaitForOperationResultAndProcessInfo(op, Timeout, out var info, out var doc));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsWaitForOperationResultAndProcessInfo(op, TestEnv.Timeout, out var info, out var doc));
         Assert.Null(info);
         Assert.Null(doc);
 
         TestEnv.Ok(HcsGetComputeSystemProperties(system, op, null));
-        TestEnv.Hr(HResults.E_INVALIDARG, HcsWaitForOperationResultAndProcessInfo(op, Timeout, out info, out doc));
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsWaitForOperationResultAndProcessInfo(op, TestEnv.Timeout, out info, out doc));
         Assert.Null(info);
         Assert.Null(doc);
         TestEnv.Hr(HResults.E_INVALIDARG, HcsGetOperationResultAndProcessInfo(op, out info, out _));
         Assert.Null(info);
 
         // The operation itself is unaffected.
-        TestEnv.Ok(HcsWaitForOperationResult(op, Timeout, out doc), doc);
+        TestEnv.Ok(HcsWaitForOperationResult(op, TestEnv.Timeout, out doc), doc);
     }
 }

@@ -240,7 +240,8 @@ public abstract class HandleConformance(IBackendFixture fixture) : ConformanceTe
             case HandleCall.Save:
                 await handle.SaveAsync(HcsJson.Serialize(new SaveOptions
                 {
-                    SaveType = SaveType.ToFile, SaveStateFilePath = Path.Combine(Fixture.TempDirectory, "closed.vmrs"),
+                    SaveType = SaveType.ToFile,
+                    SaveStateFilePath = Path.Combine(Fixture.TempDirectory, "closed.vmrs"),
                 }));
                 break;
             case HandleCall.Crash:

@@ -16,7 +16,7 @@ namespace Hcs.Conformance;
 public abstract class ServiceDisconnectConformance(IBackendFixture fixture) : ConformanceTestBase(fixture)
 {
     /// <summary>How long a pending call may take to notice the disconnect.</summary>
-    private static readonly TimeSpan Promptly = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_promptly = TimeSpan.FromSeconds(5);
 
     [Fact]
     public async Task ServiceDisposed_EveryEventStreamEndsWithServiceDisconnect()
@@ -65,7 +65,7 @@ public abstract class ServiceDisconnectConformance(IBackendFixture fixture) : Co
 
         await AssertFailsAsync(HResults.HCS_E_SERVICE_DISCONNECT, () => idiomatic);
         await AssertFailsAsync(HResults.HCS_E_SERVICE_DISCONNECT, () => contract);
-        Assert.True(clock.Elapsed < Promptly, $"pending calls failed after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < s_promptly, $"pending calls failed after {clock.Elapsed}");
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public abstract class ServiceDisconnectConformance(IBackendFixture fixture) : Co
         await Within(Fixture.Service.DisposeAsync().AsTask());
 
         await AssertFailsAsync(HResults.HCS_E_SERVICE_DISCONNECT, () => start);
-        Assert.True(clock.Elapsed < Promptly, $"the pending Start failed after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < s_promptly, $"the pending Start failed after {clock.Elapsed}");
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public abstract class ServiceDisconnectConformance(IBackendFixture fixture) : Co
         await Within(Fixture.Service.DisposeAsync().AsTask());
 
         await AssertFailsAsync(HResults.HCS_E_SERVICE_DISCONNECT, () => shutdown);
-        Assert.True(clock.Elapsed < Promptly, $"the pending ShutDown failed after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < s_promptly, $"the pending ShutDown failed after {clock.Elapsed}");
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class ArchitectureTests
         { "Hcs.Contracts", ["Hcs.Schema"] },
         { "Hcs.Engine", ["Hcs.Schema", "Hcs.Contracts"] },
         { "Hcs.Backends.Fake", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine"] },
-        { "Hcs.Client", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine"] },
+        { "Hcs.Client", ["Hcs.Schema", "Hcs.Contracts"] },
     };
 
     [Theory]

@@ -176,7 +176,10 @@ public sealed class ProcessApiTests : IAsyncLifetime
         await using var system = await RunningAsync("p9");
         await using var console = await system.CreateProcessAsync(new ProcessParameters
         {
-            CommandLine = "sleep 30", EmulateConsole = true, CreateStdOutPipe = true, ConsoleSize = [24, 80],
+            CommandLine = "sleep 30",
+            EmulateConsole = true,
+            CreateStdOutPipe = true,
+            ConsoleSize = [24, 80],
         });
         await console.ResizeConsoleAsync(50, 132);
         var fake = _fake.Get("p9").Processes.Single(p => p.ProcessId == console.ProcessId);

@@ -1,0 +1,218 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Diagnostics;
+using Hcs.Backends.Fake;
+using Hcs.Client;
+using Hcs.Conformance;
+using Hcs.Schema;
+using Xunit;
+using ComputeSystem = Hcs.Client.ComputeSystem;
+
+namespace Hcs.Engine.Tests;
+
+/// <summary>
+/// Faults only the fake can inject (<see cref="FakeScript"/>): failing or slow construction, failing or hanging start,
+/// a dropped guest connection, a failing pause, a slow guest.
+/// </summary>
+public sealed class FakeScriptedFaultTests : FakeTestBase
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Start_WithScriptedFailure_FailsWithThatHResult_AndSystemStaysCreated()
+    {
+        var id = Fixture.NewId();
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { FailStart = HResults.HCS_E_CONNECT_FAILED }));
+
+        await AssertFailsAsync(HResults.HCS_E_CONNECT_FAILED, () => system.StartAsync(Ct));
+
+        await AssertStateAsync(SystemState.Created, system);
+        Assert.False(FakeSystem(id).IsRunning);
+        await AssertFailsAsync(HResults.HCS_E_CONNECT_FAILED, () => system.StartAsync(Ct)); // still Created: Start may be retried
+        await Within(system.TerminateAsync(Ct));
+        Assert.Equal(NotificationType.ForcedExit, (await Within(system.WaitForExitAsync(Ct))).ExitType);
+    }
+
+    [Fact]
+    public async Task Start_Hanging_ThenTerminated_KillsTheFakeWithOneTerminate()
+    {
+        var id = Fixture.NewId();
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { HangStart = true }));
+        var start = system.StartAsync(Ct);
+
+        await Within(system.TerminateAsync(Ct));
+
+        await AssertFailsAsync(HResults.HCS_E_TERMINATED, () => start);
+        Assert.True(FakeSystem(id).IsDead);
+        Assert.Equal(1, FakeSystem(id).TerminateCalls);
+    }
+
+    [Fact]
+    public async Task Start_Slow_CompletesAfterTheDelay_InRunningState()
+    {
+        var id = Fixture.NewId();
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { StartDelay = TimeSpan.FromMilliseconds(60) }));
+
+        var clock = Stopwatch.StartNew();
+        await Within(system.StartAsync(Ct));
+
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(50), $"Start took {clock.Elapsed}");
+        await AssertStateAsync(SystemState.Running, system);
+    }
+
+    [Fact]
+    public async Task Create_WithDelay_ReturnsTheHandleAtOnce_AndCallsWaitForConstruction()
+    {
+        var id = Fixture.NewId();
+        var document = Fake.Scripted(id, new FakeScript { CreateDelay = TimeSpan.FromMilliseconds(100) });
+
+        var clock = Stopwatch.StartNew();
+        await using var handle = await Within(Client.Session.CreateSystemAsync(id, document, Ct));
+        var created = handle.WaitForCreatedAsync(Ct);
+        Assert.False(created.IsCompleted, "construction takes 100 ms");
+        var start = handle.StartAsync(null, Ct); // queued behind construction
+
+        await Within(start);
+        await Within(created);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(90), $"Start completed after {clock.Elapsed}, before construction ended");
+        var properties = HcsJson.Deserialize<Properties>(await Within(handle.GetPropertiesAsync(null, Ct)));
+        Assert.Equal(SystemState.Running, properties.State);
+    }
+
+    [Fact]
+    public async Task Enumerate_DuringConstruction_ListsTheSystemAsCreated()
+    {
+        var id = Fixture.NewId();
+        var document = Fake.Scripted(id, new FakeScript { CreateDelay = TimeSpan.FromSeconds(30) });
+        await using var handle = await Within(Client.Session.CreateSystemAsync(id, document, Ct));
+
+        var listed = Assert.Single(await Within(ComputeSystem.EnumerateAsync(Client, new SystemQuery { Ids = [id] }, Ct)));
+
+        Assert.Equal(SystemState.Created, listed.State);
+        await AssertFailsAsync(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, () => Client.Session.CreateSystemAsync(id, Fixture.VmDocument("idle"), Ct));
+    }
+
+    [Fact]
+    public async Task Terminate_DuringConstruction_FailsConstructionWithTerminated_AndExitIsForced()
+    {
+        var id = Fixture.NewId();
+        var document = Fake.Scripted(id, new FakeScript { CreateDelay = TimeSpan.FromSeconds(30) });
+        await using var handle = await Within(Client.Session.CreateSystemAsync(id, document, Ct));
+        var created = handle.WaitForCreatedAsync(Ct);
+
+        var clock = Stopwatch.StartNew();
+        await Within(handle.TerminateAsync(null, Ct));
+
+        await AssertFailsAsync(HResults.HCS_E_TERMINATED, () => created);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"construction was abandoned after {clock.Elapsed}");
+        var exit = HcsJson.Deserialize<SystemExitStatus>(await Within(handle.WaitForExitAsync(Ct)));
+        Assert.Equal(NotificationType.ForcedExit, exit.ExitType);
+        Assert.False(Fake.Backend.Systems.ContainsKey(id), "the backend never finished constructing the system");
+    }
+
+    [Fact]
+    public async Task Create_WithScriptedFailure_FailsWithThatHResult_AttributedToConstruct_AndTheIdStaysFree()
+    {
+        var id = Fixture.NewId();
+        var document = Fake.Scripted(id, new FakeScript { FailCreate = HResults.HCS_E_HYPERV_NOT_INSTALLED });
+
+        var e = await AssertFailsAsync(HResults.HCS_E_HYPERV_NOT_INSTALLED, () => ComputeSystem.CreateAsync(Client, id, document, Ct));
+
+        Assert.Contains(e.Result.Attribution ?? [], r => r.OperationFailure?.Detail == OperationFailureDetail.Construct);
+        await AssertFailsAsync(HResults.HCS_E_SYSTEM_NOT_FOUND, () => ComputeSystem.OpenAsync(Client, id, Ct));
+        Assert.Empty(await Within(ComputeSystem.EnumerateAsync(Client, new SystemQuery { Ids = [id] }, Ct)));
+        var again = await CreateAsync(id: id);
+        await AssertStateAsync(SystemState.Created, again);
+    }
+
+    [Fact]
+    public async Task RawHandle_OfAFailedConstruction_ReportsSystemNotFound_AndDoesNotHang()
+    {
+        var id = Fixture.NewId();
+        var document = Fake.Scripted(id, new FakeScript { FailCreate = HResults.E_OUTOFMEMORY });
+        await using var handle = await Within(Client.Session.CreateSystemAsync(id, document, Ct));
+
+        await AssertFailsAsync(HResults.E_OUTOFMEMORY, () => handle.WaitForCreatedAsync(Ct));
+        await AssertFailsAsync(HResults.HCS_E_SYSTEM_NOT_FOUND, () => handle.GetPropertiesAsync(null, Ct));
+        await AssertFailsAsync(HResults.HCS_E_SYSTEM_NOT_FOUND, () => handle.StartAsync(null, Ct));
+        await AssertFailsAsync(HResults.HCS_E_SYSTEM_NOT_FOUND, () => handle.WaitForExitAsync(Ct));
+    }
+
+    [Fact]
+    public async Task DropGuestConnectionAfter_DeliversGuestConnectionClosedToEveryHandle_AndTheSystemKeepsRunning()
+    {
+        var id = Fixture.NewId();
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { DropGuestConnectionAfter = TimeSpan.FromMilliseconds(20) }));
+        var other = await OpenAsync(id, Fixture.Connect("other"));
+        var recorders = new[] { Record(system), Record(other) };
+
+        await Within(system.StartAsync(Ct));
+
+        foreach (var recorder in recorders)
+        {
+            var closed = await recorder.WaitForAsync(HcsEventType.SystemGuestConnectionClosed);
+            Assert.False(string.IsNullOrEmpty(closed.EventData), "GuestConnectionClosed carries EventData");
+        }
+
+        await AssertStateAsync(SystemState.Running, system);
+    }
+
+    [Fact]
+    public async Task Pause_WithScriptedFailure_FailsWithThatHResult_AndSystemKeepsRunning()
+    {
+        var id = Fixture.NewId();
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { FailPause = HResults.E_FAIL }));
+        await Within(system.StartAsync(Ct));
+
+        await AssertFailsAsync(HResults.E_FAIL, () => system.PauseAsync(null, Ct));
+
+        await AssertStateAsync(SystemState.Running, system);
+        Assert.False(FakeSystem(id).IsPaused);
+        await AssertFailsAsync(HResults.HCS_E_INVALID_STATE, () => system.ResumeAsync(Ct)); // not paused
+    }
+
+    [Fact]
+    public async Task Shutdown_OfASlowGuest_CompletesWhenTheGuestPowersOff()
+    {
+        var id = Fixture.NewId();
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { ShutdownDelay = TimeSpan.FromMilliseconds(80) }));
+        await Within(system.StartAsync(Ct));
+
+        var clock = Stopwatch.StartNew();
+        await Within(system.ShutDownAsync(null, Ct));
+
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(70), $"ShutDown returned after {clock.Elapsed}, before the guest powered off");
+        var exit = await Within(system.WaitForExitAsync(Ct));
+        Assert.Equal(NotificationType.GracefulExit, exit.ExitType);
+        Assert.Equal(ExitInitiator.Client, Attribution(exit, r => r.SystemExit).Initiator);
+    }
+
+    [Fact]
+    public async Task Shutdown_OfAGuestSlowerThanTheTimeout_FailsWithTimeout_ThenTheLatePowerOffIsGuestInitiated()
+    {
+        var id = Fixture.NewId();
+        var delay = Fixture.ShutdownTimeout + TimeSpan.FromMilliseconds(100);
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { ShutdownDelay = delay }));
+        await Within(system.StartAsync(Ct));
+
+        await AssertFailsAsync(HResults.ERROR_TIMEOUT, () => system.ShutDownAsync(null, Ct));
+
+        // The guest powers off after all, once ShutDown has given up: that exit is the guest's own.
+        var exit = await Within(system.WaitForExitAsync(Ct));
+        Assert.Equal(NotificationType.GracefulExit, exit.ExitType);
+        Assert.Equal(ExitInitiator.GuestOS, Attribution(exit, r => r.SystemExit).Initiator);
+    }
+
+    [Fact]
+    public async Task GetProperties_OfASlowBackend_WhenCancelled_FailsWithCancelled()
+    {
+        var id = Fixture.NewId();
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { PropertiesDelay = TimeSpan.FromSeconds(30) }));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cancel.CancelAfter(TimeSpan.FromMilliseconds(30));
+
+        await AssertFailsAsync(HResults.ERROR_CANCELLED, () => system.GetPropertiesAsync([SystemPropertyType.Statistics], cancel.Token));
+
+        await AssertStateAsync(SystemState.Created, system); // basic properties do not ask the backend
+    }
+}
