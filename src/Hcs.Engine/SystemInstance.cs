@@ -283,6 +283,11 @@ internal sealed partial class SystemInstance : IBackendEventSink
         }
         catch (HcsException) when (label != "ComputeSystem.Create")
         {
+            if (_engine.DisconnectToken.IsCancellationRequested)
+            {
+                throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, Id);
+            }
+
             bool failed;
             lock (_gate)
             {
