@@ -1,7 +1,6 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using Hcs.Contracts;
-using Hcs.Schema;
 
 namespace Hcs.Client;
 
@@ -11,11 +10,8 @@ namespace Hcs.Client;
 /// </summary>
 public sealed class HcsProcess : IDisposable
 {
-    private readonly Lock _gate = new();
-    private CallbackDispatcher? _dispatcher; // guarded by _gate
-    private HcsEventOptions _options; // guarded by _gate
-    private bool _closed; // guarded by _gate
-    private IProcessHandle? _handle; // guarded by _gate
+    private readonly CallbackSlot _callback = new();
+    private IProcessHandle? _handle; // set once the create operation has started the process
 
     internal HcsProcess(HcsSystem system, IProcessHandle? handle)
     {
@@ -31,88 +27,26 @@ public sealed class HcsProcess : IDisposable
 
     internal IProcessHandle? Handle
     {
-        get
-        {
-            lock (_gate)
-            {
-                return _handle;
-            }
-        }
-
-        set
-        {
-            lock (_gate)
-            {
-                _handle = value;
-            }
-        }
+        get => Volatile.Read(ref _handle);
+        set => Volatile.Write(ref _handle, value);
     }
 
-    internal bool DeliversOperationCallbacks
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _dispatcher is not null && (_options & HcsEventOptions.EnableOperationCallbacks) != 0;
-            }
-        }
-    }
+    internal bool DeliversOperationCallbacks => _callback.DeliversOperationCallbacks;
 
-    internal int SetCallback(HcsEventOptions options, object? context, HcsEventCallback callback)
-    {
-        if ((options & ~HcsEventOptions.EnableOperationCallbacks) != 0)
-        {
-            return HResults.ERROR_NOT_SUPPORTED;
-        }
+    internal int SetCallback(Schema.HcsEventOptions options, object? context, HcsEventCallback callback) =>
+        _callback.Set(options, context, callback, () => Handle?.ReadEventsAsync());
 
-        lock (_gate)
-        {
-            if (_closed || _handle is null)
-            {
-                return HResults.E_HANDLE;
-            }
-
-            if (_dispatcher is not null)
-            {
-                return HResults.HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET;
-            }
-
-            _options = options;
-            _dispatcher = new CallbackDispatcher(callback, context, _handle.ReadEventsAsync());
-            return HResults.S_OK;
-        }
-    }
-
-    internal void PostOperationCallback(HcsOperation operation)
-    {
-        CallbackDispatcher? dispatcher;
-        lock (_gate)
-        {
-            dispatcher = (_options & HcsEventOptions.EnableOperationCallbacks) != 0 ? _dispatcher : null;
-        }
-
-        dispatcher?.Post(new HcsEvent(HcsEventType.OperationCallback, null, operation));
-    }
+    internal void PostOperationCallback(HcsOperation operation) => _callback.PostOperationCallback(operation);
 
     /// <summary>Closes the handle (<c>HcsCloseProcess</c>).</summary>
     public void Dispose()
     {
-        CallbackDispatcher? dispatcher;
-        IProcessHandle? handle;
-        lock (_gate)
+        if (!_callback.TryClose(out var dispatcher))
         {
-            if (_closed)
-            {
-                return;
-            }
-
-            _closed = true;
-            dispatcher = _dispatcher;
-            handle = _handle;
+            return;
         }
 
-        if (handle is not null)
+        if (Handle is { } handle)
         {
             Blocking.Run(handle.DisposeAsync().AsTask());
         }

@@ -8,12 +8,10 @@ using Hcs.Schema;
 namespace Hcs.Engine;
 
 /// <summary>A handle to a process. Closing it never kills the process.</summary>
-internal sealed class ProcessHandle : IProcessHandle, ISessionHandle
+internal sealed class ProcessHandle : HandleBase, IProcessHandle
 {
     private readonly ProcessInstance _process;
     private readonly Session _session;
-    private Channel<HcsEventRecord>? _events; // guarded by the process's gate
-    private int _state; // 0 open, 1 closed, 2 disconnected
 
     public ProcessHandle(ProcessInstance process, Session session, ProcessStdio? stdio)
     {
@@ -25,6 +23,12 @@ internal sealed class ProcessHandle : IProcessHandle, ISessionHandle
     public uint ProcessId => _process.ProcessId;
 
     public ProcessStdio? Stdio { get; }
+
+    protected override string SystemId => _process.SystemId;
+
+    protected override uint? ProcessIdForErrors => _process.ProcessId;
+
+    protected override string SubscribeLabel => "ComputeProcess.SetCallback";
 
     public Task SignalAsync(string? options, CancellationToken cancellationToken = default) =>
         CallAsync("ComputeProcess.Signal", () => _process.SignalAsync(options, cancellationToken));
@@ -50,89 +54,14 @@ internal sealed class ProcessHandle : IProcessHandle, ISessionHandle
         return ReadAllAsync(_process.Subscribe(this), cancellationToken);
     }
 
-    private static async IAsyncEnumerable<HcsEventRecord> ReadAllAsync(ChannelReader<HcsEventRecord> reader,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+    public override ValueTask DisposeAsync()
     {
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        if (TryClose())
         {
-            while (reader.TryRead(out var record))
-            {
-                yield return record;
-            }
-        }
-    }
-
-    internal Channel<HcsEventRecord> OpenEventChannel()
-    {
-        if (_events is not null)
-        {
-            throw new HcsException(HResults.HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET, "ComputeProcess.SetCallback", _process.SystemId, ProcessId);
-        }
-
-        _events = Channel.CreateUnbounded<HcsEventRecord>(new UnboundedChannelOptions { SingleReader = true });
-        return _events;
-    }
-
-    internal void Deliver(HcsEventRecord record) => _events?.Writer.TryWrite(record);
-
-    public void OnServiceDisconnected()
-    {
-        if (Interlocked.CompareExchange(ref _state, 2, 0) != 0)
-        {
-            return;
-        }
-
-        var events = Volatile.Read(ref _events);
-        events?.Writer.TryWrite(new HcsEventRecord(HcsEventType.ServiceDisconnect, null));
-        events?.Writer.TryComplete();
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _state, 1) != 1)
-        {
-            Volatile.Read(ref _events)?.Writer.TryComplete();
             _session.Untrack(this);
             _process.RemoveHandle(this);
         }
 
         return ValueTask.CompletedTask;
-    }
-
-    private Task CallAsync(string label, Func<Task> call)
-    {
-        try
-        {
-            ThrowIfNotOpen(label);
-            return call();
-        }
-        catch (Exception e)
-        {
-            return Task.FromException(HcsException.Wrap(e, label, _process.SystemId, ProcessId));
-        }
-    }
-
-    private Task<T> CallAsync<T>(string label, Func<Task<T>> call)
-    {
-        try
-        {
-            ThrowIfNotOpen(label);
-            return call();
-        }
-        catch (Exception e)
-        {
-            return Task.FromException<T>(HcsException.Wrap(e, label, _process.SystemId, ProcessId));
-        }
-    }
-
-    private void ThrowIfNotOpen(string label)
-    {
-        switch (Volatile.Read(ref _state))
-        {
-            case 1:
-                throw new HcsException(HResults.E_HANDLE, label, _process.SystemId, ProcessId);
-            case 2:
-                throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, _process.SystemId, ProcessId);
-        }
     }
 }
