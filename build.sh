@@ -15,9 +15,10 @@ setup() {
   fi
   local need=()
   for tool in git python3; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; else sudo apt-get install -y "${need[@]}"; fi
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; else sudo apt-get install -y "${need[@]}"; fi
   fi
   log "restoring NuGet packages"
   dotnet restore Hcs.slnx --nologo -v quiet
