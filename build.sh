@@ -16,10 +16,14 @@ setup() {
   local need=()
   for tool in git python3; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
   command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+  ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)
+  [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 && { ldd /bin/busybox 2>&1 || true; } | grep -q "not a dynamic" || need+=(busybox-static)
+  command -v cpio >/dev/null 2>&1 || need+=(cpio)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; else sudo apt-get install -y "${need[@]}"; fi
   fi
+  guest/build.sh artifacts/guest
   log "restoring NuGet packages"
   dotnet restore Hcs.slnx --nologo -v quiet
 }
