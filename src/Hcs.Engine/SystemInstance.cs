@@ -254,8 +254,9 @@ internal sealed partial class SystemInstance : IBackendEventSink
             }
         }
 
-        if (stoppedMeanwhile)
+        if (stoppedMeanwhile || _engine.DisconnectToken.IsCancellationRequested)
         {
+            // Terminated or the service went away while constructing: report that, not the backend's cancellation.
             _constructed.TrySetException(PendingFailure(null, "ComputeSystem.Create"));
             return;
         }
