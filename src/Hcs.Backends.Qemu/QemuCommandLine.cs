@@ -1,0 +1,265 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Globalization;
+using Hcs.Schema;
+
+namespace Hcs.Backends.Qemu;
+
+/// <summary>
+/// Turns a <c>VirtualMachine</c> document into a QEMU argv (no shell). Every member is either mapped or refused by
+/// name with <c>HCS_E_INVALID_JSON</c>; nothing is silently ignored. The VM starts paused (<c>-S</c>: Start is
+/// <c>cont</c>), stays alive after guest power-off or panic (<c>-no-shutdown</c>, <c>-action panic=pause</c>) so its final
+/// state can be observed, and its serial console always goes through a socket chardev with a log file.
+/// </summary>
+public static class QemuCommandLine
+{
+    /// <summary>Files the VM uses inside its runtime directory.</summary>
+    public const string QmpSocket = "qmp.sock";
+
+    /// <summary>The console socket (live attach).</summary>
+    public const string ConsoleSocket = "console.sock";
+
+    /// <summary>The console log (crash logs are read from it).</summary>
+    public const string ConsoleLog = "console.log";
+
+    /// <summary>The per-VM copy of the OVMF variable store.</summary>
+    public const string OvmfVars = "OVMF_VARS.fd";
+
+    private const string Vm = "$.VirtualMachine";
+
+    /// <summary>Builds the argv (without the binary) for system <paramref name="id"/> whose runtime directory is <paramref name="runtimeDirectory"/>.</summary>
+    public static IReadOnlyList<string> Build(string id, VirtualMachine vm, QemuSettings settings, string runtimeDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        ArgumentNullException.ThrowIfNull(settings);
+        RefuseUnsupported(vm);
+        var run = QemuOptions.Path(runtimeDirectory, "runtime directory");
+        var args = new List<string>
+        {
+            "-name", $"guest={QemuOptions.Escape(id, "id")},debug-threads=on",
+            "-accel", settings.Accelerator,
+            "-M", "q35",
+            "-nodefaults", "-no-user-config", "-display", "none",
+            "-S", "-no-shutdown", "-action", "panic=pause",
+            "-qmp", $"unix:{run}/{QmpSocket},server=on,wait=off",
+            "-chardev", $"socket,id=console,path={run}/{ConsoleSocket},server=on,wait=off,logfile={run}/{ConsoleLog},logappend=on",
+            "-serial", "chardev:console",
+        };
+
+        Topology(vm.ComputeTopology, args);
+        Chipset(vm.Chipset, settings, run, args);
+        Devices(vm.Devices, args);
+        return args;
+    }
+
+    private static void Topology(Topology? topology, List<string> args)
+    {
+        var memory = topology?.Memory;
+        var mb = memory?.SizeInMB ?? 1024;
+        args.Add("-m");
+        args.Add(mb.ToString(CultureInfo.InvariantCulture));
+        switch (memory?.Backing)
+        {
+            case MemoryBackingType.Physical when memory.AllowOvercommit == true:
+                throw HcsException.InvalidJson($"{Vm}.ComputeTopology.Memory.AllowOvercommit", "Physical (preallocated) memory cannot be overcommitted");
+            case MemoryBackingType.Physical:
+                args.Add("-mem-prealloc");
+                break;
+            case MemoryBackingType.Hybrid:
+                throw HcsException.InvalidJson($"{Vm}.ComputeTopology.Memory.Backing", "Hybrid backing is not supported on Linux; use Physical or Virtual");
+        }
+
+        args.Add("-smp");
+        args.Add((topology?.Processor?.Count ?? 1).ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static void Chipset(Chipset? chipset, QemuSettings settings, string run, List<string> args)
+    {
+        const string Path = Vm + ".Chipset";
+        if (chipset?.Uefi is { } uefi)
+        {
+            if (chipset.LinuxKernelDirect is not null)
+            {
+                throw HcsException.InvalidJson($"{Path}.LinuxKernelDirect", "Uefi and LinuxKernelDirect are mutually exclusive");
+            }
+
+            if (uefi.BootThis is not null)
+            {
+                throw HcsException.InvalidJson($"{Path}.Uefi.BootThis", "UEFI boot entries are not supported yet; the firmware boots the first bootable disk");
+            }
+
+            if (uefi.Console is SerialConsole.ComPort2)
+            {
+                throw HcsException.InvalidJson($"{Path}.Uefi.Console", "only ComPort1 (the captured serial console) can carry the firmware console");
+            }
+
+            args.AddRange(["-drive", $"if=pflash,format=raw,unit=0,readonly=on,file={QemuOptions.Path(settings.OvmfCode, "OVMF code")}"]);
+            args.AddRange(["-drive", $"if=pflash,format=raw,unit=1,file={run}/{OvmfVars}"]);
+        }
+        else if (chipset?.LinuxKernelDirect is { } direct)
+        {
+            args.AddRange(["-kernel", QemuOptions.PlainPath(direct.KernelFilePath, $"{Path}.LinuxKernelDirect.KernelFilePath")]);
+            if (direct.InitRdPath is not null)
+            {
+                args.AddRange(["-initrd", QemuOptions.PlainPath(direct.InitRdPath, $"{Path}.LinuxKernelDirect.InitRdPath")]);
+            }
+
+            if (direct.KernelCmdLine is not null)
+            {
+                // -append is its own argument (not an option string): only control characters are refused.
+                QemuOptions.Escape(direct.KernelCmdLine, $"{Path}.LinuxKernelDirect.KernelCmdLine");
+                args.AddRange(["-append", direct.KernelCmdLine]);
+            }
+        }
+        else
+        {
+            throw HcsException.InvalidJson(Path, "a boot method is required: Uefi or LinuxKernelDirect");
+        }
+    }
+
+    private static void Devices(Devices? devices, List<string> args)
+    {
+        if (devices is null)
+        {
+            return;
+        }
+
+        const string Path = Vm + ".Devices";
+        foreach (var (key, port) in devices.ComPorts ?? new Dictionary<string, ComPort>())
+        {
+            var where = $"{Path}.ComPorts.{key}";
+            if (key == "0")
+            {
+                throw HcsException.InvalidJson(where, "COM1 is the captured serial console; use ComPorts.1 for another port");
+            }
+
+            var id = $"com{key}";
+            args.AddRange(["-chardev", $"socket,id={id},path={QemuOptions.Path(port.NamedPipe, $"{where}.NamedPipe")},server=on,wait=off"]);
+            args.AddRange(["-serial", $"chardev:{id}"]);
+        }
+
+        if (devices.VirtioSerial?.Ports is { Count: > 0 } ports)
+        {
+            args.AddRange(["-device", "virtio-serial-pci,id=vser0"]);
+            foreach (var (key, port) in ports)
+            {
+                var where = $"{Path}.VirtioSerial.Ports.{key}";
+                var name = QemuOptions.Escape(port.Name ?? throw HcsException.InvalidJson($"{where}.Name", "a port name is required"), $"{where}.Name");
+                args.AddRange(["-chardev", $"socket,id=vport{key},path={QemuOptions.Path(port.NamedPipe, $"{where}.NamedPipe")},server=on,wait=off"]);
+                args.AddRange(["-device", $"virtserialport,bus=vser0.0,chardev=vport{key},id=vportdev{key},name={name}"]);
+            }
+        }
+
+        var controller = 0;
+        foreach (var (name, scsi) in devices.Scsi ?? new Dictionary<string, Scsi>())
+        {
+            var bus = $"scsi{controller++}";
+            args.AddRange(["-device", $"virtio-scsi-pci,id={bus}"]);
+            foreach (var (lun, attachment) in scsi.Attachments ?? new Dictionary<string, Attachment>())
+            {
+                var where = $"{Path}.Scsi.{name}.Attachments.{lun}";
+                var drive = $"{bus}-{lun}";
+                var file = QemuOptions.Path(attachment.Path, $"{where}.Path");
+                var (format, device, readOnly) = attachment.Type switch
+                {
+                    AttachmentType.VirtualDisk => (DiskFormat(attachment.Path!), "scsi-hd", attachment.ReadOnly == true),
+                    AttachmentType.Iso => ("raw", "scsi-cd", true),
+                    _ => throw HcsException.InvalidJson($"{where}.Type", $"attachment type '{attachment.Type}' is not supported; use VirtualDisk or Iso"),
+                };
+                args.AddRange(["-drive", $"file={file},if=none,id={drive},format={format}{(readOnly ? ",readonly=on" : "")}"]);
+                args.AddRange(["-device", $"{device},bus={bus}.0,lun={lun},drive={drive}"]);
+            }
+        }
+
+        if (devices.GuestCrashReporting is not null)
+        {
+            if (devices.GuestCrashReporting.WindowsCrashSettings is not null)
+            {
+                throw HcsException.InvalidJson($"{Path}.GuestCrashReporting.WindowsCrashSettings", "Windows crash dumps are not supported; the crash log is the serial console");
+            }
+
+            args.AddRange(["-device", "pvpanic-pci"]);
+        }
+    }
+
+    private static string DiskFormat(string path) => System.IO.Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".qcow2" => "qcow2",
+        ".vhdx" => "vhdx",
+        _ => "raw",
+    };
+
+    /// <summary>Refuses, by name, every member of <paramref name="record"/> that is set and not in <paramref name="honoured"/>.</summary>
+    private static void OnlyMembers<T>(T? record, string path, params string[] honoured) where T : class
+    {
+        if (record is null)
+        {
+            return;
+        }
+
+        foreach (var member in HcsJson.SerializeToElement(record).EnumerateObject())
+        {
+            if (!honoured.Contains(member.Name))
+            {
+                throw HcsException.InvalidJson($"{path}.{member.Name}", "this member is not supported by the QEMU backend");
+            }
+        }
+    }
+
+    /// <summary>Members this backend cannot honour yet are refused by name.</summary>
+    private static void RefuseUnsupported(VirtualMachine vm)
+    {
+        OnlyMembers(vm, Vm, "StopOnReset", "Chipset", "ComputeTopology", "Devices", "RegistryChanges", "Services", "SecuritySettings",
+            "StorageQoS", "DebugOptions", "GuestConnection", "GuestState");
+        OnlyMembers(vm.Chipset, $"{Vm}.Chipset", "Uefi", "LinuxKernelDirect");
+        OnlyMembers(vm.Chipset?.Uefi, $"{Vm}.Chipset.Uefi", "BootThis", "Console");
+        OnlyMembers(vm.ComputeTopology, $"{Vm}.ComputeTopology", "Memory", "Processor");
+        OnlyMembers(vm.ComputeTopology?.Memory, $"{Vm}.ComputeTopology.Memory", "SizeInMB", "Backing", "AllowOvercommit");
+        OnlyMembers(vm.ComputeTopology?.Processor, $"{Vm}.ComputeTopology.Processor", "Count", "Limit", "Weight");
+        OnlyMembers(vm.Devices, $"{Vm}.Devices", "ComPorts", "VirtioSerial", "Scsi", "GuestCrashReporting", "VirtualPMem", "NetworkAdapters",
+            "HvSocket", "Plan9", "VirtualSmb", "VirtualPci", "Battery", "VideoMonitor", "EnhancedModeVideo", "Keyboard", "Mouse");
+        foreach (var (key, port) in vm.Devices?.ComPorts ?? new Dictionary<string, ComPort>())
+        {
+            OnlyMembers(port, $"{Vm}.Devices.ComPorts.{key}", "NamedPipe");
+        }
+
+        foreach (var (name, scsi) in vm.Devices?.Scsi ?? new Dictionary<string, Scsi>())
+        {
+            OnlyMembers(scsi, $"{Vm}.Devices.Scsi.{name}", "Attachments");
+            foreach (var (lun, attachment) in scsi.Attachments ?? new Dictionary<string, Attachment>())
+            {
+                OnlyMembers(attachment, $"{Vm}.Devices.Scsi.{name}.Attachments.{lun}", "Type", "Path", "ReadOnly");
+            }
+        }
+
+        void Refuse(bool present, string member, string why)
+        {
+            if (present)
+            {
+                throw HcsException.InvalidJson($"{Vm}.{member}", why);
+            }
+        }
+
+        Refuse(vm.RegistryChanges is not null, "RegistryChanges", "registry changes apply to Windows guests only");
+        Refuse(vm.Services is not null, "Services", "guest integration services are Windows-only");
+        Refuse(vm.SecuritySettings is not null, "SecuritySettings", "confidential VMs / TPM are not supported");
+        Refuse(vm.StorageQoS is not null, "StorageQoS", "storage QoS is not supported yet");
+        Refuse(vm.DebugOptions is not null, "DebugOptions", "debug options are not supported");
+        Refuse(vm.GuestConnection is not null, "GuestConnection", "the guest agent connection is not supported yet");
+        Refuse(vm.GuestState is not null, "GuestState", "guest state files are not supported yet");
+        Refuse(vm.ComputeTopology?.Processor?.Limit is not null, "ComputeTopology.Processor.Limit", "processor limits (cgroup) are not supported yet");
+        Refuse(vm.ComputeTopology?.Processor?.Weight is not null, "ComputeTopology.Processor.Weight", "processor weights (cgroup) are not supported yet");
+        var devices = vm.Devices;
+        Refuse(devices?.VirtualPMem is not null, "Devices.VirtualPMem", "virtual PMem is not supported yet");
+        Refuse(devices?.NetworkAdapters is not null, "Devices.NetworkAdapters", "network adapters are not supported yet");
+        Refuse(devices?.HvSocket is not null, "Devices.HvSocket", "Hyper-V sockets do not exist on Linux; vsock is not available on this host");
+        Refuse(devices?.Plan9 is not null, "Devices.Plan9", "Plan9 shares are not supported yet (the cloud kernel has no 9p)");
+        Refuse(devices?.VirtualSmb is not null, "Devices.VirtualSmb", "SMB shares are Windows-only");
+        Refuse(devices?.VirtualPci is not null, "Devices.VirtualPci", "PCI device assignment is not supported");
+        Refuse(devices?.Battery is not null, "Devices.Battery", "a battery device is not supported");
+        Refuse(devices?.VideoMonitor is not null, "Devices.VideoMonitor", "the remote console is not supported yet");
+        Refuse(devices?.EnhancedModeVideo is not null, "Devices.EnhancedModeVideo", "the remote console is not supported yet");
+        Refuse(devices?.Keyboard is not null, "Devices.Keyboard", "input devices come with the remote console, not supported yet");
+        Refuse(devices?.Mouse is not null, "Devices.Mouse", "input devices come with the remote console, not supported yet");
+    }
+}

@@ -1,0 +1,70 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using Hcs.Schema;
+
+namespace Hcs.Backends.Qemu;
+
+/// <summary>
+/// Values placed inside QEMU option strings (<c>key=value,key=value</c>). QEMU splits on commas, so a comma in a
+/// value is doubled (<c>,,</c>); control characters, which no legitimate value needs, are refused. Paths must be
+/// absolute and free of <c>..</c> segments. Arguments are passed as an argv array, never through a shell.
+/// </summary>
+public static class QemuOptions
+{
+    /// <summary>Escapes <paramref name="value"/> for a QEMU option string; control characters are an <c>HCS_E_INVALID_JSON</c> naming <paramref name="jsonPath"/>.</summary>
+    public static string Escape(string value, string jsonPath)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        foreach (var c in value)
+        {
+            if (char.IsControl(c))
+            {
+                throw HcsException.InvalidJson(jsonPath, $"control character U+{(int)c:X4} is not allowed in this value");
+            }
+        }
+
+        return value.Replace(",", ",,", StringComparison.Ordinal);
+    }
+
+    /// <summary>Checks a host path from a document (absolute, no <c>..</c>, no control characters) and escapes it.</summary>
+    public static string Path(string? path, string jsonPath)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            throw HcsException.InvalidJson(jsonPath, "a path is required");
+        }
+
+        if (!path.StartsWith('/'))
+        {
+            throw HcsException.InvalidJson(jsonPath, $"'{path}' is not an absolute path");
+        }
+
+        if (path.Split('/').Contains(".."))
+        {
+            throw HcsException.InvalidJson(jsonPath, $"'{path}' contains a '..' segment");
+        }
+
+        return Escape(path, jsonPath);
+    }
+
+    /// <summary>
+    /// Checks a path given to an option that is not an option string (<c>-kernel</c>, <c>-initrd</c>): same rules as
+    /// <see cref="Path"/>, and commas are refused instead of doubled, so no QEMU parser can ever split it.
+    /// </summary>
+    public static string PlainPath(string? path, string jsonPath)
+    {
+        var escaped = Path(path, jsonPath);
+        return escaped.Length == path!.Length ? path : throw HcsException.InvalidJson(jsonPath, $"'{path}': commas are not allowed in this path");
+    }
+
+    /// <summary>A name QEMU uses as an id (chardev/device ids): letters, digits, '-', '_', '.', starting with a letter.</summary>
+    public static string Id(string value, string jsonPath)
+    {
+        if (value.Length == 0 || !char.IsAsciiLetter(value[0]) || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            throw HcsException.InvalidJson(jsonPath, $"'{value}' is not a valid name here (letters, digits, '-', '_', '.', starting with a letter)");
+        }
+
+        return value;
+    }
+}

@@ -1,0 +1,19 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+namespace Hcs.Backends.Qemu;
+
+/// <summary>Host settings of the QEMU backend.</summary>
+public sealed record QemuSettings
+{
+    /// <summary>The QEMU binary.</summary>
+    public string Binary { get; init; } = "qemu-system-x86_64";
+
+    /// <summary>The accelerator to use (<c>tcg</c> or <c>kvm</c>; <c>auto</c> is resolved by a bounded probe before use).</summary>
+    public string Accelerator { get; init; } = "tcg";
+
+    /// <summary>OVMF code image (read-only pflash) for <c>Chipset.Uefi</c>.</summary>
+    public string OvmfCode { get; init; } = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+
+    /// <summary>OVMF variable store template, copied per VM.</summary>
+    public string OvmfVars { get; init; } = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+}
