@@ -1,0 +1,156 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Diagnostics;
+using System.Globalization;
+using Hcs.Engine.Backends;
+using Hcs.Schema;
+
+namespace Hcs.Backends.Qemu;
+
+/// <summary>
+/// One running QEMU. QMP events become backend events: SHUTDOWN from the guest → power-off, RESET from the guest →
+/// reset, GUEST_PANICKED → crash initiated, crash report (the console log) and stop; the process ending without a
+/// SHUTDOWN (kill -9) → the worker died with its exit status. The engine is told of a stop once.
+/// </summary>
+internal sealed class QemuSystem : IBackendSystem
+{
+    private readonly BackendSystemContext _context;
+    private readonly Process _process;
+    private readonly QmpClient _qmp;
+    private readonly string _runtimeDirectory;
+    private readonly Task _events;
+    private readonly Task _exit;
+    private int _terminating;
+
+    public QemuSystem(BackendSystemContext context, Process process, QmpClient qmp, string runtimeDirectory)
+    {
+        _context = context;
+        _process = process;
+        _qmp = qmp;
+        _runtimeDirectory = runtimeDirectory;
+        _events = Task.Run(PumpEventsAsync);
+        _exit = Task.Run(WatchExitAsync);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => _qmp.ExecuteAsync("cont", cancellationToken: cancellationToken);
+
+    public Task RequestShutdownAsync(ShutdownOptions? options, CancellationToken cancellationToken) =>
+        _qmp.ExecuteAsync("system_powerdown", cancellationToken: cancellationToken);
+
+    public async Task TerminateAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _terminating, 1);
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public Task PauseAsync(PauseOptions? options, CancellationToken cancellationToken) => _qmp.ExecuteAsync("stop", cancellationToken: cancellationToken);
+
+    public Task ResumeAsync(CancellationToken cancellationToken) => _qmp.ExecuteAsync("cont", cancellationToken: cancellationToken);
+
+    public Task SaveAsync(SaveOptions options, CancellationToken cancellationToken) =>
+        throw HcsException.InvalidJson("$", "saving a QEMU VM is not supported yet");
+
+    public Task CrashAsync(CrashOptions? options, CancellationToken cancellationToken) =>
+        _qmp.ExecuteAsync("inject-nmi", cancellationToken: cancellationToken);
+
+    public Task ModifyAsync(ModifySettingRequest request, CancellationToken cancellationToken) =>
+        throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{request?.ResourcePath}' is not supported by the QEMU backend yet");
+
+    public async Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
+    {
+        // CPU time and resident memory of the QEMU process, from procfs (cheap: no QMP round trip).
+        ulong cpu = 0, rss = 0;
+        try
+        {
+            var stat = await File.ReadAllTextAsync($"/proc/{_process.Id}/stat", cancellationToken).ConfigureAwait(false);
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = ulong.Parse(fields[11], CultureInfo.InvariantCulture) + ulong.Parse(fields[12], CultureInfo.InvariantCulture);
+            cpu = ticks * 100_000; // USER_HZ = 100: one tick is 10 ms = 100,000 × 100 ns
+            rss = ulong.Parse(fields[21], CultureInfo.InvariantCulture) * (ulong)Environment.SystemPageSize;
+        }
+        catch (IOException)
+        {
+            // The process is gone: report zeros.
+        }
+
+        return new BackendProperties
+        {
+            RuntimeOsType = OsType.Linux,
+            Processor = new ProcessorStats { TotalRuntime100ns = cpu },
+            MemoryStats = new MemoryStats { MemoryUsagePrivateWorkingSetBytes = rss, MemoryUsageCommitBytes = rss },
+        };
+    }
+
+    private async Task PumpEventsAsync()
+    {
+        await foreach (var e in _qmp.Events.ReadAllAsync().ConfigureAwait(false))
+        {
+            var guest = e.Data is { } data && data.TryGetProperty("guest", out var g) && g.GetBoolean();
+            switch (e.Name)
+            {
+                case "SHUTDOWN" when guest:
+                    _context.Events.Stopped(new BackendExit(BackendExitCause.GuestPowerOff));
+                    break;
+                case "RESET" when guest:
+                    _context.Events.GuestReset();
+                    break;
+                case "GUEST_PANICKED":
+                    var report = new CrashReport { SystemId = _context.Id };
+                    _context.Events.CrashInitiated(report);
+                    var log = await ConsoleTailAsync().ConfigureAwait(false);
+                    _context.Events.CrashReported(report with { CrashLog = log });
+                    _context.Events.Stopped(new BackendExit(BackendExitCause.GuestCrash, Detail: log));
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The console log's last 64 KiB, after giving the guest a moment to finish printing its panic.</summary>
+    private async Task<string> ConsoleTailAsync()
+    {
+        var path = Path.Combine(_runtimeDirectory, QemuCommandLine.ConsoleLog);
+        await Task.Delay(TimeSpan.FromMilliseconds(200), _context.Time).ConfigureAwait(false);
+        try
+        {
+            var text = await File.ReadAllTextAsync(path).ConfigureAwait(false);
+            return text.Length > 65536 ? text[^65536..] : text;
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    private async Task WatchExitAsync()
+    {
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+        await _events.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (Volatile.Read(ref _terminating) == 0)
+        {
+            // Ignored if a guest power-off or crash was already reported.
+            _context.Events.Stopped(new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)_process.ExitCode),
+                string.Create(CultureInfo.InvariantCulture, $"qemu exited with status {_process.ExitCode}")));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await TerminateAsync(CancellationToken.None).ConfigureAwait(false);
+        await _qmp.DisposeAsync().ConfigureAwait(false);
+        await _exit.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_runtimeDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort; an orphaned directory is reported and cleaned by the daemon later.
+        }
+    }
+}

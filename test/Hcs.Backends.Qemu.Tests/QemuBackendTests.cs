@@ -1,0 +1,158 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Diagnostics;
+using Hcs.Client;
+using Hcs.Engine;
+using Hcs.Schema;
+using Xunit;
+using SchemaComputeSystem = Hcs.Schema.ComputeSystem;
+
+namespace Hcs.Backends.Qemu.Tests;
+
+/// <summary>
+/// The engine on the QEMU backend (TCG): each exit cause triggered for real. One VM at a time (tests in a class run
+/// sequentially).
+/// </summary>
+public sealed class QemuBackendTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_boot = TimeSpan.FromSeconds(90);
+    private readonly DirectoryInfo _run = Directory.CreateTempSubdirectory("hcs-qemu-run-");
+    private ComputeEngine _engine = null!;
+    private HcsClient _client = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public ValueTask InitializeAsync()
+    {
+        _engine = new ComputeEngine([new QemuBackend(new QemuSettings(), _run.FullName)],
+            new EngineOptions { ShutdownTimeout = TimeSpan.FromSeconds(60) });
+        _client = HcsClient.Connect(_engine, "qemu-tests");
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _client.DisposeAsync();
+        await _engine.DisposeAsync();
+        _run.Delete(recursive: true);
+    }
+
+    private static SchemaComputeSystem Document(string verb, bool crashReporting = false) => new()
+    {
+        Owner = "qemu-tests",
+        SchemaVersion = new Schema.Version { Major = 2, Minor = 2 },
+        VirtualMachine = new VirtualMachine
+        {
+            Chipset = new Chipset
+            {
+                LinuxKernelDirect = new LinuxKernelDirect
+                {
+                    KernelFilePath = Path.Combine(TestGuest.GuestDirectory, "vmlinuz"),
+                    InitRdPath = Path.Combine(TestGuest.GuestDirectory, "initrd.cpio.gz"),
+                    KernelCmdLine = $"console=ttyS0 quiet panic=-1 hcstest={verb}",
+                },
+            },
+            ComputeTopology = new Topology { Memory = new VirtualMachineMemory { SizeInMB = 256 }, Processor = new VirtualMachineProcessor { Count = 1 } },
+            Devices = crashReporting ? new Devices { GuestCrashReporting = new GuestCrashReporting() } : null,
+        },
+    };
+
+    private async Task WaitForConsoleAsync(string id, string text)
+    {
+        var log = Path.Combine(_run.FullName, id, QemuCommandLine.ConsoleLog);
+        var clock = Stopwatch.StartNew();
+        while (!(File.Exists(log) && (await File.ReadAllTextAsync(log, Ct)).Contains(text, StringComparison.Ordinal)))
+        {
+            Assert.True(clock.Elapsed < s_boot, $"'{text}' never appeared on the console");
+            await Task.Delay(50, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task GuestPowerOff_IsAGracefulExitInitiatedByTheGuest_AndTheRuntimeDirectoryIsRemoved()
+    {
+        await using var vm = await Client.ComputeSystem.CreateAsync(_client, "poweroff", Document("poweroff:200"), Ct);
+        Assert.Equal(SystemState.Created, (await vm.GetPropertiesAsync(cancellationToken: Ct)).State);
+        await vm.StartAsync(Ct);
+        var exit = await vm.WaitForExitAsync(Ct).WaitAsync(s_boot, Ct);
+        Assert.Equal(NotificationType.GracefulExit, exit.ExitType);
+        Assert.Equal(ExitInitiator.GuestOS, exit.Attribution![0].SystemExit!.Initiator);
+        var clock = Stopwatch.StartNew();
+        while (Directory.Exists(Path.Combine(_run.FullName, "poweroff")) && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20, Ct);
+        }
+
+        Assert.False(Directory.Exists(Path.Combine(_run.FullName, "poweroff")));
+    }
+
+    [Fact]
+    public async Task ShutDown_PressesThePowerButton_AndCompletesWhenTheGuestPowersOff()
+    {
+        await using var vm = await Client.ComputeSystem.CreateAsync(_client, "acpi", Document("idle"), Ct);
+        await vm.StartAsync(Ct);
+        await WaitForConsoleAsync("acpi", "hcs-guest: idle");
+        var statistics = (await vm.GetPropertiesAsync([SystemPropertyType.Statistics], Ct)).Statistics!;
+        Assert.True(statistics.Processor!.TotalRuntime100ns > 0);
+        Assert.True(statistics.Memory!.MemoryUsagePrivateWorkingSetBytes > 0);
+        await vm.ShutDownAsync(cancellationToken: Ct).WaitAsync(s_boot, Ct);
+        var exit = await vm.WaitForExitAsync(Ct);
+        Assert.Equal(NotificationType.GracefulExit, exit.ExitType);
+        Assert.Equal(ExitInitiator.Client, exit.Attribution![0].SystemExit!.Initiator);
+    }
+
+    [Fact]
+    public async Task Terminate_IsAForcedExit_AndKillingQemuIsAnUnexpectedExit()
+    {
+        await using (var vm = await Client.ComputeSystem.CreateAsync(_client, "terminate", Document("idle"), Ct))
+        {
+            await vm.StartAsync(Ct);
+            await vm.TerminateAsync(Ct);
+            Assert.Equal(NotificationType.ForcedExit, (await vm.WaitForExitAsync(Ct)).ExitType);
+        }
+
+        await using var killed = await Client.ComputeSystem.CreateAsync(_client, "killed", Document("idle"), Ct);
+        await killed.StartAsync(Ct);
+        var marker = Path.Combine(_run.FullName, "killed");
+        var pid = Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit))
+            .Select(int.Parse!).Single(p =>
+            {
+                try
+                {
+                    return File.ReadAllText($"/proc/{p}/cmdline").Contains(marker, StringComparison.Ordinal);
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            });
+        Process.GetProcessById(pid).Kill();
+        var exit = await killed.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(20), Ct);
+        Assert.Equal(NotificationType.UnexpectedExit, exit.ExitType);
+        Assert.Equal(137u, exit.Attribution![0].WorkerExit!.ExitCode);
+    }
+
+    [Fact]
+    public async Task GuestPanic_CrashInitiatedThenCrashReportWithThePanicTextThenExited()
+    {
+        await using var vm = await Client.ComputeSystem.CreateAsync(_client, "panic", Document("panic:200", crashReporting: true), Ct);
+        var events = new List<HcsEvent>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var e in vm.EventsAsync(Ct))
+            {
+                events.Add(e);
+                if (e.Type == HcsEventType.SystemExited)
+                {
+                    return;
+                }
+            }
+        }, Ct);
+        await vm.StartAsync(Ct);
+        await reading.WaitAsync(s_boot, Ct);
+        Assert.Equal([HcsEventType.SystemCrashInitiated, HcsEventType.SystemCrashReport, HcsEventType.SystemExited], events.Select(e => e.Type));
+        var report = HcsJson.Deserialize<CrashReport>(events[1].EventData!);
+        Assert.Contains("Kernel panic - not syncing", report.CrashLog, StringComparison.Ordinal);
+        Assert.Equal(NotificationType.UnexpectedExit, HcsJson.Deserialize<SystemExitStatus>(events[2].EventData!).ExitType);
+    }
+}
