@@ -19,6 +19,7 @@ setup() {
   ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)
   [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 && { ldd /bin/busybox 2>&1 || true; } | grep -q "not a dynamic" || need+=(busybox-static)
   command -v cpio >/dev/null 2>&1 || need+=(cpio)
+  [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || need+=(ovmf)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; else sudo apt-get install -y "${need[@]}"; fi

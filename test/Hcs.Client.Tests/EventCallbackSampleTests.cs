@@ -78,6 +78,51 @@ public sealed class ConsoleCollection;
 public sealed class EventCallbackDemoTests
 {
     [Fact]
+    public async Task DemoProgram_RunsEndToEnd_OnQemu_WithRealVms()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "guest", "build.sh")))
+        {
+            root = root.Parent ?? throw new InvalidOperationException("repository root not found");
+        }
+
+        Environment.SetEnvironmentVariable("HCS_GUEST_DIR", Path.Combine(root.FullName, "artifacts", "guest"));
+        var (returned, text) = await RunDemoAsync("qemu");
+        Assert.True(returned is 0, $"the demo returned {returned ?? "null"}; output:\n{text}");
+        Assert.Contains("backend: QEMU", text, StringComparison.Ordinal);
+        Assert.Contains("ShutDown → ERROR_TIMEOUT", text, StringComparison.Ordinal);
+        Assert.Contains("\"ExitType\":\"ForcedExit\"", text, StringComparison.Ordinal);
+        Assert.Contains("Kernel panic - not syncing", text, StringComparison.Ordinal);
+        var crash = text.IndexOf("event SystemCrashInitiated", StringComparison.Ordinal);
+        var report = text.IndexOf("event SystemCrashReport", StringComparison.Ordinal);
+        var exited = text.LastIndexOf("event SystemExited", StringComparison.Ordinal);
+        Assert.True(crash > 0 && crash < report && report < exited, $"crash events out of order:\n{text}");
+    }
+
+    private static async Task<(object? Returned, string Text)> RunDemoAsync(string backend)
+    {
+        var entry = typeof(Sample).Assembly.EntryPoint!;
+        var output = new StringWriter();
+        var original = Console.Out;
+        object? returned;
+        Console.SetOut(output);
+        try
+        {
+            returned = entry.Invoke(null, [new[] { "--backend", backend }]);
+            if (returned is Task<int> running)
+            {
+                returned = await running;
+            }
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+
+        return (returned, output.ToString());
+    }
+
+    [Fact]
     public async Task DemoProgram_RunsEndToEnd_OnTheFakeBackend_AndExitsZero()
     {
         var entry = typeof(Sample).Assembly.EntryPoint;
@@ -88,7 +133,7 @@ public sealed class EventCallbackDemoTests
         Console.SetOut(output);
         try
         {
-            returned = entry.Invoke(null, entry.GetParameters().Length == 0 ? null : [Array.Empty<string>()]);
+            returned = entry.Invoke(null, [new[] { "--backend", "fake" }]);
             if (returned is Task<int> running)
             {
                 returned = await running;
@@ -108,7 +153,7 @@ public sealed class EventCallbackDemoTests
         Assert.Contains("demo: OK", text, StringComparison.Ordinal);
         var crash = text.IndexOf("event SystemCrashInitiated", StringComparison.Ordinal);
         var report = text.IndexOf("event SystemCrashReport", StringComparison.Ordinal);
-        var exited = text.IndexOf("event SystemExited", StringComparison.Ordinal);
+        var exited = text.LastIndexOf("event SystemExited", StringComparison.Ordinal);
         Assert.True(crash < report && report < exited, $"crash events out of order:\n{text}");
         Assert.Equal(2, text.Split("event SystemExited").Length - 1); // one per system of the demo
     }
