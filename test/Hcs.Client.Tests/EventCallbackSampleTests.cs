@@ -125,26 +125,7 @@ public sealed class EventCallbackDemoTests
     [Fact]
     public async Task DemoProgram_RunsEndToEnd_OnTheFakeBackend_AndExitsZero()
     {
-        var entry = typeof(Sample).Assembly.EntryPoint;
-        Assert.NotNull(entry);
-        var output = new StringWriter();
-        var original = Console.Out;
-        object? returned;
-        Console.SetOut(output);
-        try
-        {
-            returned = entry.Invoke(null, [new[] { "--backend", "fake" }]);
-            if (returned is Task<int> running)
-            {
-                returned = await running;
-            }
-        }
-        finally
-        {
-            Console.SetOut(original);
-        }
-
-        var text = output.ToString();
+        var (returned, text) = await RunDemoAsync("fake");
         Assert.True(returned is 0, $"the demo returned {returned ?? "null"}; output:\n{text}");
         Assert.Contains("FAKE", text, StringComparison.Ordinal);
         Assert.Contains("event SystemCrashInitiated", text, StringComparison.Ordinal);
