@@ -56,15 +56,4 @@ public static class QemuOptions
         var escaped = Path(path, jsonPath);
         return escaped.Length == path!.Length ? path : throw HcsException.InvalidJson(jsonPath, $"'{path}': commas are not allowed in this path");
     }
-
-    /// <summary>A name QEMU uses as an id (chardev/device ids): letters, digits, '-', '_', '.', starting with a letter.</summary>
-    public static string Id(string value, string jsonPath)
-    {
-        if (value.Length == 0 || !char.IsAsciiLetter(value[0]) || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-        {
-            throw HcsException.InvalidJson(jsonPath, $"'{value}' is not a valid name here (letters, digits, '-', '_', '.', starting with a letter)");
-        }
-
-        return value;
-    }
 }

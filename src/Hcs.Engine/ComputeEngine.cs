@@ -167,7 +167,7 @@ public sealed class ComputeEngine : IComputeService
             if (type == ServicePropertyType.Basic)
             {
                 var basic = new BasicInformation { SupportedSchemaVersions = SupportedSchemaVersions };
-                properties.Add(System.Text.Json.JsonDocument.Parse(HcsJson.Serialize(basic)).RootElement.Clone());
+                properties.Add(HcsJson.SerializeToElement(basic));
             }
             else
             {

@@ -1,7 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Globalization;
-using System.Text.Json;
 using System.Threading.Channels;
 using Hcs.Contracts;
 using Hcs.Engine.Backends;
@@ -195,7 +193,7 @@ internal sealed class ProcessInstance : IBackendProcessSink
         const string Label = "ComputeProcess.Signal";
         var parsed = Parse<SignalProcessOptions>(options, Label)
             ?? throw HcsException.InvalidJson("$", "SignalProcessOptions are required", Label, SystemId);
-        var signal = ToPosixSignal(parsed.Signal, Label);
+        var signal = ToPosixSignal(parsed, Label);
         await RunAsync(Label, (b, ct) => b.SignalAsync(signal, ct), cancellationToken).ConfigureAwait(false);
     }
 
@@ -251,33 +249,26 @@ internal sealed class ProcessInstance : IBackendProcessSink
         }
     }
 
-    /// <summary>Maps <c>SignalProcessOptions.Signal</c> (a ProcessSignal name or a POSIX number) to a POSIX signal.</summary>
-    internal static int ToPosixSignal(JsonElement? signal, string label)
+    /// <summary>
+    /// Maps <c>SignalProcessOptions.Signal</c> (a POSIX number, or a ProcessSignal name: CtrlC → SIGINT, CtrlBreak →
+    /// SIGQUIT, CtrlClose/CtrlLogOff → SIGHUP, CtrlShutdown → SIGTERM) to a POSIX signal. The schema has already checked it.
+    /// </summary>
+    internal static int ToPosixSignal(SignalProcessOptions options, string label)
     {
-        if (signal is not { } value)
-        {
-            throw HcsException.InvalidJson("$.Signal", "a signal is required", label);
-        }
-
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && number is > 0 and <= 64)
+        if (options.TryGetPosixSignal(out var number))
         {
             return number;
         }
 
-        if (value.ValueKind == JsonValueKind.String)
-        {
-            return value.GetString() switch
+        return options.TryGetNamedSignal(out var named)
+            ? named switch
             {
-                nameof(ProcessSignal.CtrlC) => 2, // SIGINT
-                nameof(ProcessSignal.CtrlBreak) => 3, // SIGQUIT
-                nameof(ProcessSignal.CtrlClose) => 1, // SIGHUP
-                nameof(ProcessSignal.CtrlLogOff) => 1, // SIGHUP
-                nameof(ProcessSignal.CtrlShutdown) => 15, // SIGTERM
-                var other => throw HcsException.InvalidJson("$.Signal", string.Create(CultureInfo.InvariantCulture, $"unknown signal '{other}'"), label),
-            };
-        }
-
-        throw HcsException.InvalidJson("$.Signal", "expected a ProcessSignal name or a POSIX signal number 1-64", label);
+                ProcessSignal.CtrlC => 2,
+                ProcessSignal.CtrlBreak => 3,
+                ProcessSignal.CtrlClose or ProcessSignal.CtrlLogOff => 1,
+                _ => 15,
+            }
+            : throw HcsException.InvalidJson("$.Signal", "expected a ProcessSignal name or a POSIX signal number 1-64", label);
     }
 
     private T? Parse<T>(string? json, string label) where T : class

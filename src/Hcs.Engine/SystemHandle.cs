@@ -32,8 +32,6 @@ internal sealed class SystemHandle : HandleBase, ISystemHandle
 
     protected override string SubscribeLabel => "ComputeSystem.SetCallback";
 
-    internal SystemInstance System => _system;
-
     public Task WaitForCreatedAsync(CancellationToken cancellationToken = default) =>
         CallAsync("ComputeSystem.Create", () => _system.WaitForCreatedAsync(cancellationToken));
 
@@ -64,7 +62,7 @@ internal sealed class SystemHandle : HandleBase, ISystemHandle
     public async Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default)
     {
         var properties = await CallAsync("ComputeSystem.GetProperties", () => _system.GetPropertiesAsync(query, cancellationToken)).ConfigureAwait(false);
-        return SystemInstance.ToJson(properties);
+        return HcsJson.Serialize(properties);
     }
 
     public async Task<string> WaitForExitAsync(CancellationToken cancellationToken = default)

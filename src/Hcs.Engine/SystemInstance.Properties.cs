@@ -1,6 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Text.Json;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
 
@@ -156,8 +155,4 @@ internal sealed partial class SystemInstance
             }
         }
     }
-
-    internal static string ToJson(Properties properties) => HcsJson.Serialize(properties);
-
-    internal static JsonElement ToElement<T>(T value) => JsonDocument.Parse(HcsJson.Serialize(value)).RootElement.Clone();
 }

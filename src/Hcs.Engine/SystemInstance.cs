@@ -97,17 +97,6 @@ internal sealed partial class SystemInstance : IBackendEventSink
         }
     }
 
-    public SystemPhase Phase
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _phase;
-            }
-        }
-    }
-
     // ---- handles -------------------------------------------------------------------------------------------
 
     /// <summary>Adds a handle. Called under the engine's registry lock, so a concurrent Forget cannot interleave.</summary>
