@@ -8,12 +8,20 @@ kernel=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
 [ -n "$kernel" ] || { echo "guest/build.sh: no /boot/vmlinuz-*-cloud-amd64 (apt-get install linux-image-cloud-amd64)" >&2; exit 1; }
 release=${kernel#/boot/vmlinuz-}
 modules=/lib/modules/$release/kernel
-# Load order matters (busybox insmod does not resolve dependencies).
-mods=(drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_pci_legacy_dev.ko
-      drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko drivers/char/virtio_console.ko
-      drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko drivers/misc/pvpanic/pvpanic-pci.ko
-      drivers/acpi/button.ko drivers/input/evdev.ko)
-stamp=$( (echo "$release"; sha256sum "$here/init" "$0" /bin/busybox) | sha256sum | cut -d' ' -f1)
+# The modules the guest needs; their dependencies (from modules.dep) are added and ordered before them, because
+# busybox insmod does not resolve dependencies.
+wanted=(drivers/virtio/virtio_pci.ko drivers/char/virtio_console.ko
+        drivers/misc/pvpanic/pvpanic-mmio.ko drivers/misc/pvpanic/pvpanic-pci.ko
+        drivers/acpi/button.ko drivers/input/evdev.ko)
+mods=()
+add_module() {
+  local m=$1 dep
+  for have in "${mods[@]}"; do [ "$have" = "$m" ] && return 0; done
+  for dep in $(sed -n "s#^kernel/$m:##p" "/lib/modules/$release/modules.dep"); do add_module "${dep#kernel/}"; done
+  mods+=("$m")
+}
+for m in "${wanted[@]}"; do add_module "$m"; done
+stamp=$( (echo "$release" "${mods[*]}"; sha256sum "$here/init" "$0" /bin/busybox) | sha256sum | cut -d' ' -f1)
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/initrd.cpio.gz" ]; then exit 0; fi
 mkdir -p "$out"
 root=$(mktemp -d)
@@ -25,6 +33,7 @@ for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busyb
 install -m 755 "$here/init" "$root/init"
 i=10
 for m in "${mods[@]}"; do cp "$modules/$m" "$root/lib/modules/$i-$(basename "$m")"; i=$((i + 1)); done
+[ ${#mods[@]} -lt 90 ] || { echo "guest/build.sh: too many modules for the two-digit load order" >&2; exit 1; }
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 > "$out/initrd.cpio.gz")
 cp "$kernel" "$out/vmlinuz"
 echo "$stamp" > "$out/stamp"

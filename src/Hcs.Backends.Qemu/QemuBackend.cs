@@ -1,6 +1,8 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
 
@@ -20,7 +22,27 @@ public sealed class QemuBackend : IComputeBackend
     {
         _settings = settings ?? throw new ArgumentNullException(nameof(settings));
         _runtimeRoot = runtimeRoot ?? throw new ArgumentNullException(nameof(runtimeRoot));
+        if (Encoding.UTF8.GetByteCount(Path.Combine(runtimeRoot, HashedName("x"))) + 1 + SocketNameReserve > QemuOptions.MaxSocketPath)
+        {
+            throw new ArgumentException($"the runtime root '{runtimeRoot}' is too long for the Unix sockets of its VMs", nameof(runtimeRoot));
+        }
     }
+
+    /// <summary>Room kept for the longest socket file name inside a runtime directory (e.g. <c>console.sock</c>).</summary>
+    private const int SocketNameReserve = 16;
+
+    /// <summary>
+    /// The runtime directory of system <paramref name="id"/>: <c>runtimeRoot/id</c>, or <c>runtimeRoot/h-HASH</c> when the
+    /// id is too long for the Unix socket paths inside it (at most 107 bytes).
+    /// </summary>
+    public static string RuntimeDirectoryOf(string runtimeRoot, string id)
+    {
+        var direct = Path.Combine(runtimeRoot, id);
+        return Encoding.UTF8.GetByteCount(direct) + 1 + SocketNameReserve <= QemuOptions.MaxSocketPath ? direct : Path.Combine(runtimeRoot, HashedName(id));
+    }
+
+    private static string HashedName(string id) =>
+        "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..24];
 
     /// <inheritdoc />
     public string Name => "qemu";
@@ -40,7 +62,7 @@ public sealed class QemuBackend : IComputeBackend
     {
         ArgumentNullException.ThrowIfNull(context);
         var vm = context.Document.VirtualMachine!;
-        var run = Path.Combine(_runtimeRoot, context.Id);
+        var run = RuntimeDirectoryOf(_runtimeRoot, context.Id);
         if (Directory.Exists(run))
         {
             Directory.Delete(run, recursive: true);

@@ -25,6 +25,18 @@ public static class QemuCommandLine
     /// <summary>The per-VM copy of the OVMF variable store.</summary>
     public const string OvmfVars = "OVMF_VARS.fd";
 
+    /// <summary>QEMU's pid file (written by QEMU itself once it runs).</summary>
+    public const string PidFile = "qemu.pid";
+
+    /// <summary>The host end of the guest connection's virtio-serial port (<c>VirtualMachine.GuestConnection</c>).</summary>
+    public const string GuestConnectionSocket = "gcs.sock";
+
+    /// <summary>The name the guest sees the guest connection port under (<c>/dev/virtio-ports/org.hcs.gcs</c>).</summary>
+    public const string GuestConnectionPortName = "org.hcs.gcs";
+
+    /// <summary>The QEMU device id of the guest connection port (the <c>id</c> in its <c>VSERPORT_CHANGE</c> events).</summary>
+    public const string GuestConnectionPortId = "gcsport";
+
     private const string Vm = "$.VirtualMachine";
 
     /// <summary>Builds the argv (without the binary) for system <paramref name="id"/> whose runtime directory is <paramref name="runtimeDirectory"/>.</summary>
@@ -42,6 +54,7 @@ public static class QemuCommandLine
             "-nodefaults", "-no-user-config", "-display", "none",
             "-S", "-no-shutdown", "-action", "panic=pause",
             "-qmp", $"unix:{run}/{QmpSocket},server=on,wait=off",
+            "-pidfile", $"{run}/{PidFile}",
             "-chardev", $"socket,id=console,path={run}/{ConsoleSocket},server=on,wait=off,logfile={run}/{ConsoleLog},logappend=on",
             "-serial", "chardev:console",
         };
@@ -49,6 +62,7 @@ public static class QemuCommandLine
         Topology(vm.ComputeTopology, args);
         Chipset(vm.Chipset, settings, run, args);
         Devices(vm.Devices, args);
+        GuestConnection(vm.GuestConnection, vm.Devices?.VirtioSerial?.Ports is { Count: > 0 }, run, args);
         return args;
     }
 
@@ -134,7 +148,7 @@ public static class QemuCommandLine
             }
 
             var id = $"com{key}";
-            args.AddRange(["-chardev", $"socket,id={id},path={QemuOptions.Path(port.NamedPipe, $"{where}.NamedPipe")},server=on,wait=off"]);
+            args.AddRange(["-chardev", $"socket,id={id},path={QemuOptions.SocketPath(port.NamedPipe, $"{where}.NamedPipe")},server=on,wait=off"]);
             args.AddRange(["-serial", $"chardev:{id}"]);
         }
 
@@ -145,7 +159,12 @@ public static class QemuCommandLine
             {
                 var where = $"{Path}.VirtioSerial.Ports.{key}";
                 var name = QemuOptions.Escape(port.Name ?? throw HcsException.InvalidJson($"{where}.Name", "a port name is required"), $"{where}.Name");
-                args.AddRange(["-chardev", $"socket,id=vport{key},path={QemuOptions.Path(port.NamedPipe, $"{where}.NamedPipe")},server=on,wait=off"]);
+                if (port.Name == GuestConnectionPortName)
+                {
+                    throw HcsException.InvalidJson($"{where}.Name", $"'{GuestConnectionPortName}' is reserved for the guest connection (VirtualMachine.GuestConnection)");
+                }
+
+                args.AddRange(["-chardev", $"socket,id=vport{key},path={QemuOptions.SocketPath(port.NamedPipe, $"{where}.NamedPipe")},server=on,wait=off"]);
                 args.AddRange(["-device", $"virtserialport,bus=vser0.0,chardev=vport{key},id=vportdev{key},name={name}"]);
             }
         }
@@ -182,6 +201,44 @@ public static class QemuCommandLine
         }
     }
 
+    /// <summary>
+    /// <c>GuestConnection</c>: a virtio-serial port named <see cref="GuestConnectionPortName"/> whose host end is a socket
+    /// in the runtime directory. Start completes once the guest opens it (HCS: "start waits for the guest agent").
+    /// vsock is not offered (this host has no <c>/dev/vhost-vsock</c>), so <c>UseVsock</c> is refused, as are the
+    /// members that need an agent protocol.
+    /// </summary>
+    private static void GuestConnection(GuestConnection? connection, bool haveVirtioSerial, string run, List<string> args)
+    {
+        if (connection is null)
+        {
+            return;
+        }
+
+        const string Path = Vm + ".GuestConnection";
+        if (connection.UseVsock == true)
+        {
+            throw HcsException.InvalidJson($"{Path}.UseVsock", "vsock is not available on this host (no /dev/vhost-vsock); the guest connection uses virtio-serial");
+        }
+
+        if (connection.UseConnectedSuspend == true)
+        {
+            throw HcsException.InvalidJson($"{Path}.UseConnectedSuspend", "connected suspend is not supported");
+        }
+
+        if (connection.UseHostTimeZone == true)
+        {
+            throw HcsException.InvalidJson($"{Path}.UseHostTimeZone", "passing the host time zone needs a guest agent protocol, not supported yet");
+        }
+
+        if (!haveVirtioSerial)
+        {
+            args.AddRange(["-device", "virtio-serial-pci,id=vser0"]);
+        }
+
+        args.AddRange(["-chardev", $"socket,id=gcs,path={run}/{GuestConnectionSocket},server=on,wait=off"]);
+        args.AddRange(["-device", $"virtserialport,bus=vser0.0,chardev=gcs,id={GuestConnectionPortId},name={GuestConnectionPortName}"]);
+    }
+
     private static string DiskFormat(string path) => System.IO.Path.GetExtension(path).ToLowerInvariant() switch
     {
         ".qcow2" => "qcow2",
@@ -209,6 +266,7 @@ public static class QemuCommandLine
     /// <summary>Members this backend cannot honour yet are refused by name.</summary>
     private static void RefuseUnsupported(VirtualMachine vm)
     {
+        OnlyMembers(vm.GuestConnection, $"{Vm}.GuestConnection", "UseVsock", "UseConnectedSuspend", "UseHostTimeZone");
         OnlyMembers(vm, Vm, "StopOnReset", "Chipset", "ComputeTopology", "Devices", "RegistryChanges", "Services", "SecuritySettings",
             "StorageQoS", "DebugOptions", "GuestConnection", "GuestState");
         OnlyMembers(vm.Chipset, $"{Vm}.Chipset", "Uefi", "LinuxKernelDirect");
@@ -245,7 +303,6 @@ public static class QemuCommandLine
         Refuse(vm.SecuritySettings is not null, "SecuritySettings", "confidential VMs / TPM are not supported");
         Refuse(vm.StorageQoS is not null, "StorageQoS", "storage QoS is not supported yet");
         Refuse(vm.DebugOptions is not null, "DebugOptions", "debug options are not supported");
-        Refuse(vm.GuestConnection is not null, "GuestConnection", "the guest agent connection is not supported yet");
         Refuse(vm.GuestState is not null, "GuestState", "guest state files are not supported yet");
         Refuse(vm.ComputeTopology?.Processor?.Limit is not null, "ComputeTopology.Processor.Limit", "processor limits (cgroup) are not supported yet");
         Refuse(vm.ComputeTopology?.Processor?.Weight is not null, "ComputeTopology.Processor.Weight", "processor weights (cgroup) are not supported yet");

@@ -47,6 +47,18 @@ public static class QemuOptions
         return Escape(path, jsonPath);
     }
 
+    /// <summary>The longest Unix socket path the kernel accepts (<c>sun_path</c> is 108 bytes with its NUL).</summary>
+    public const int MaxSocketPath = 107;
+
+    /// <summary>Checks a Unix socket path from a document: the rules of <see cref="Path"/>, and at most 107 bytes.</summary>
+    public static string SocketPath(string? path, string jsonPath)
+    {
+        var escaped = Path(path, jsonPath);
+        return System.Text.Encoding.UTF8.GetByteCount(path!) <= MaxSocketPath
+            ? escaped
+            : throw HcsException.InvalidJson(jsonPath, $"'{path}' is longer than the {MaxSocketPath} bytes a Unix socket path may have");
+    }
+
     /// <summary>
     /// Checks a path given to an option that is not an option string (<c>-kernel</c>, <c>-initrd</c>): same rules as
     /// <see cref="Path"/>, and commas are refused instead of doubled, so no QEMU parser can ever split it.

@@ -305,6 +305,13 @@ internal sealed partial class SystemInstance
             {
                 await work.ConfigureAwait(false);
             }
+            catch (Exception) when (StopUnderway())
+            {
+                // The stop overtook the call (its worker went away under it, e.g. QMP reset by a Terminate): the exit
+                // decides the HRESULT, as for a call still pending when the system stopped.
+                await _stoppedOrDisconnected.ConfigureAwait(false);
+                throw PendingFailure(verb, label);
+            }
             catch (OperationCanceledException)
             {
                 throw CancelledOrStopped(verb, label, cancellationToken);

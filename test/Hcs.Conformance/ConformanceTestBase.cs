@@ -48,7 +48,7 @@ public abstract class ConformanceTestBase : IAsyncLifetime
     protected HcsClient Client => _client ??= Fixture.Connect("primary");
 
     /// <summary>The memory modify request every backend supports.</summary>
-    protected static ModifySettingRequest MemoryUpdate(ulong sizeInMb = 512) => new()
+    protected static ModifySettingRequest MemoryUpdate(ulong sizeInMb = 128) => new()
     {
         ResourcePath = "VirtualMachine/ComputeTopology/Memory/SizeInMB",
         RequestType = ModifyRequestType.Update,
