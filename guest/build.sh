@@ -9,22 +9,26 @@ kernel=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
 release=${kernel#/boot/vmlinuz-}
 modules=/lib/modules/$release/kernel
 # Load order matters (busybox insmod does not resolve dependencies).
-mods=(drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_pci_legacy_dev.ko
+mods=(drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_legacy_dev.ko
       drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko drivers/char/virtio_console.ko
+      drivers/virtio/virtio_balloon.ko
       drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko drivers/misc/pvpanic/pvpanic-pci.ko
       drivers/acpi/button.ko drivers/input/evdev.ko)
+# The SCSI stack (~0.2 s of boot under TCG) is loaded by /init only when the VM has a virtio-scsi controller.
+scsi=(drivers/scsi/scsi_common.ko drivers/scsi/scsi_mod.ko drivers/scsi/sd_mod.ko drivers/scsi/virtio_scsi.ko)
 stamp=$( (echo "$release"; sha256sum "$here/init" "$0" /bin/busybox) | sha256sum | cut -d' ' -f1)
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/initrd.cpio.gz" ]; then exit 0; fi
 mkdir -p "$out"
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 chmod 755 "$root"
-mkdir -p "$root"/{bin,proc,sys,dev,tmp,etc,lib/modules,root}
+mkdir -p "$root"/{bin,proc,sys,dev,tmp,etc,lib/modules/scsi,root}
 cp /bin/busybox "$root/bin/busybox"
 for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"; done
 install -m 755 "$here/init" "$root/init"
 i=10
 for m in "${mods[@]}"; do cp "$modules/$m" "$root/lib/modules/$i-$(basename "$m")"; i=$((i + 1)); done
+for m in "${scsi[@]}"; do cp "$modules/$m" "$root/lib/modules/scsi/$i-$(basename "$m")"; i=$((i + 1)); done
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 > "$out/initrd.cpio.gz")
 cp "$kernel" "$out/vmlinuz"
 echo "$stamp" > "$out/stamp"
