@@ -36,7 +36,7 @@ public sealed class QemuSaveRestoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SavedCountingGuest_RestoredIntoANewSystem_ContinuesCountingWithoutRebooting()
+    public async Task SavedCountingGuest_StaysPausedAndResumable_AndRestoredIntoANewSystemContinuesCountingWithoutRebooting()
     {
         var state = Path.Combine(_vms.Scratch, "counter.state");
         var document = QemuEngineHarness.Document("counter");
@@ -55,6 +55,9 @@ public sealed class QemuSaveRestoreTests : IAsyncLifetime
             var again = await Assert.ThrowsAsync<HcsException>(() => source.SaveAsync(ToFile(state + ".2"), Ct));
             Assert.Equal(HResults.HCS_E_INVALID_STATE, again.HResult); // QEMU cannot save twice without running in between
             Assert.Equal([state], Directory.GetFiles(_vms.Scratch));
+
+            await source.ResumeAsync(Ct); // a saved VM can go on running
+            await _vms.WaitForConsoleAsync("source", $"hcs-guest: counter {last + 1}");
             await source.TerminateAsync(Ct);
         }
 
