@@ -42,6 +42,7 @@ public sealed record GuestBehaviour(GuestVerb Verb, TimeSpan After)
                 "panic" => GuestVerb.Panic,
                 "reboot" => GuestVerb.Reboot,
                 "counter" => GuestVerb.Counter,
+                "disks" => GuestVerb.Disks,
                 _ => throw new FormatException($"unknown hcstest verb '{name}'"),
             };
             return new GuestBehaviour(verb, TimeSpan.FromMilliseconds(ms));
@@ -64,4 +65,6 @@ public enum GuestVerb
     Reboot,
     /// <summary>Print a counter on the serial port (idle otherwise).</summary>
     Counter,
+    /// <summary>Print the guest's block devices on the serial port whenever they change, e.g. after a SCSI hot add (idle otherwise).</summary>
+    Disks,
 }

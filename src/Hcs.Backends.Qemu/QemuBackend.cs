@@ -3,6 +3,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
 
@@ -10,7 +11,9 @@ namespace Hcs.Backends.Qemu;
 
 /// <summary>
 /// Virtual machines as QEMU processes driven over QMP: one <c>qemu-system-x86_64</c> per VM, started without a shell,
-/// paused (<c>-S</c>), with a runtime directory of its own (QMP socket, console socket and log, OVMF variables).
+/// paused (<c>-S</c>), with a runtime directory of its own (QMP socket, console socket and log, OVMF variables, the
+/// sockets of a save or restore). A document with <c>RestoreState</c> has its saved-state file opened and checked here,
+/// before QEMU starts (see <see cref="QemuSavedState"/>); Start then restores it.
 /// </summary>
 public sealed class QemuBackend : IComputeBackend
 {
@@ -28,8 +31,8 @@ public sealed class QemuBackend : IComputeBackend
         }
     }
 
-    /// <summary>Room kept for the longest socket file name inside a runtime directory (e.g. <c>console.sock</c>).</summary>
-    private const int SocketNameReserve = 16;
+    /// <summary>Room kept for the longest socket file name inside a runtime directory (<c>qmp-diagnostics.sock</c>).</summary>
+    private const int SocketNameReserve = 24;
 
     /// <summary>
     /// The runtime directory of system <paramref name="id"/>: <c>runtimeRoot/id</c>, or <c>runtimeRoot/h-HASH</c> when the
@@ -69,8 +72,14 @@ public sealed class QemuBackend : IComputeBackend
         }
 
         Directory.CreateDirectory(run);
+        SavedStateFile? restore = null;
         try
         {
+            if (vm.RestoreState?.SaveStateFilePath is { } saved)
+            {
+                restore = QemuSavedState.Open(saved, vm, context.Id);
+            }
+
             if (vm.Chipset?.Uefi is not null)
             {
                 File.Copy(_settings.OvmfVars, Path.Combine(run, QemuCommandLine.OvmfVars));
@@ -94,7 +103,8 @@ public sealed class QemuBackend : IComputeBackend
             {
                 var qmp = await ConnectAsync(process, Path.Combine(run, QemuCommandLine.QmpSocket), stderr, context.Id, cancellationToken)
                     .ConfigureAwait(false);
-                return new QemuSystem(context, process, qmp, run);
+                await EnableBalloonStatisticsAsync(qmp, cancellationToken).ConfigureAwait(false);
+                return new QemuSystem(context, process, qmp, run, stderr, restore);
             }
             catch
             {
@@ -110,8 +120,30 @@ public sealed class QemuBackend : IComputeBackend
         }
         catch
         {
+            restore?.Dispose();
             Directory.Delete(run, recursive: true);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Asks the balloon device to collect the guest's memory statistics every 2 s (the guest's <c>MemAvailable</c> is
+    /// the <c>Memory</c> property's <c>AvailableMemory</c>). Best effort: without it that member is omitted.
+    /// </summary>
+    private static async Task EnableBalloonStatisticsAsync(QmpClient qmp, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await qmp.ExecuteAsync("qom-set", new JsonObject
+            {
+                ["path"] = $"/machine/peripheral/{QemuCommandLine.BalloonId}",
+                ["property"] = "guest-stats-polling-interval",
+                ["value"] = 2,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (QmpErrorException)
+        {
+            // An older QEMU without the property: AvailableMemory stays unknown.
         }
     }
 

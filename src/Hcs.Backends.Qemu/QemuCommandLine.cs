@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Hcs.Schema;
 
 namespace Hcs.Backends.Qemu;
@@ -9,7 +10,11 @@ namespace Hcs.Backends.Qemu;
 /// Turns a <c>VirtualMachine</c> document into a QEMU argv (no shell). Every member is either mapped or refused by
 /// name with <c>HCS_E_INVALID_JSON</c>; nothing is silently ignored. The VM starts paused (<c>-S</c>: Start is
 /// <c>cont</c>), stays alive after guest power-off or panic (<c>-no-shutdown</c>, <c>-action panic=pause</c>) so its final
-/// state can be observed, and its serial console always goes through a socket chardev with a log file.
+/// state can be observed, and its serial console always goes through a socket chardev with a log file. Every VM has a
+/// <c>virtio-balloon-pci</c> device (<see cref="BalloonId"/>) so its memory size can be changed while it runs; a VM
+/// with <c>RestoreState</c> waits for its saved state (<c>-incoming defer</c>) instead of booting. SCSI disks are
+/// <c>-blockdev</c> nodes (JSON syntax, so paths need no escaping) named <c>scsiC-LUN</c>, with a device of the same id,
+/// exactly as a hot add (<c>blockdev-add</c> + <c>device_add</c>) names them, so either kind can be hot-removed.
 /// </summary>
 public static class QemuCommandLine
 {
@@ -37,6 +42,15 @@ public static class QemuCommandLine
     /// <summary>The QEMU device id of the guest connection port (the <c>id</c> in its <c>VSERPORT_CHANGE</c> events).</summary>
     public const string GuestConnectionPortId = "gcsport";
 
+    /// <summary>The second QMP monitor, present when <see cref="QemuSettings.DiagnosticsMonitor"/> is set.</summary>
+    public const string DiagnosticsSocket = "qmp-diagnostics.sock";
+
+    /// <summary>The id of the balloon device every VM has.</summary>
+    public const string BalloonId = "balloon0";
+
+    /// <summary>The highest LUN a virtio-scsi controller accepts (QEMU's <c>VIRTIO_SCSI_MAX_LUN</c>).</summary>
+    public const uint MaxLun = 16383;
+
     private const string Vm = "$.VirtualMachine";
 
     /// <summary>Builds the argv (without the binary) for system <paramref name="id"/> whose runtime directory is <paramref name="runtimeDirectory"/>.</summary>
@@ -59,17 +73,123 @@ public static class QemuCommandLine
             "-serial", "chardev:console",
         };
 
+        if (settings.DiagnosticsMonitor)
+        {
+            args.AddRange(["-qmp", $"unix:{run}/{DiagnosticsSocket},server=on,wait=off"]);
+        }
+
         Topology(vm.ComputeTopology, args);
         Chipset(vm.Chipset, settings, run, args);
         Devices(vm.Devices, args);
         GuestConnection(vm.GuestConnection, vm.Devices?.VirtioSerial?.Ports is { Count: > 0 }, run, args);
+        args.AddRange(["-device", $"virtio-balloon-pci,id={BalloonId}"]);
+        if (vm.RestoreState is { } restore)
+        {
+            if (restore.TemplateSystemId is not null)
+            {
+                throw HcsException.InvalidJson($"{Vm}.RestoreState.TemplateSystemId", "cloning from a template is not supported; restore from SaveStateFilePath");
+            }
+
+            QemuOptions.CheckedPath(restore.SaveStateFilePath, $"{Vm}.RestoreState.SaveStateFilePath");
+            args.AddRange(["-incoming", "defer"]);
+        }
+
         return args;
     }
+
+    /// <summary>The id of the <paramref name="index"/>th SCSI controller of the document (in document order).</summary>
+    internal static string ScsiBus(int index) => string.Create(CultureInfo.InvariantCulture, $"scsi{index}");
+
+    /// <summary>The block node name and device id of the attachment at <paramref name="lun"/> of controller <paramref name="bus"/>.</summary>
+    internal static string ScsiNode(string bus, uint lun) => string.Create(CultureInfo.InvariantCulture, $"{bus}-{lun}");
+
+    /// <summary>Parses a LUN key (a canonical decimal number up to <see cref="MaxLun"/>).</summary>
+    internal static uint Lun(string key, string jsonPath) =>
+        uint.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var lun) && lun <= MaxLun
+            && lun.ToString(CultureInfo.InvariantCulture) == key
+            ? lun
+            : throw HcsException.InvalidJson(jsonPath, $"'{key}' is not a LUN (a decimal number from 0 to {MaxLun})");
+
+    /// <summary>
+    /// Checks an attachment (create document or hot add) and returns its <c>blockdev-add</c> arguments: a format node
+    /// named <paramref name="node"/> over a file node, both read-only when the attachment is.
+    /// </summary>
+    internal static JsonObject Blockdev(Attachment attachment, string node, string jsonPath)
+    {
+        OnlyMembers(attachment, jsonPath, "Type", "Path", "ReadOnly");
+        var file = QemuOptions.CheckedPath(attachment.Path, $"{jsonPath}.Path");
+        var (format, readOnly) = attachment.Type switch
+        {
+            AttachmentType.VirtualDisk => (DiskFormat(file), attachment.ReadOnly == true),
+            AttachmentType.Iso => ("raw", true),
+            null => throw HcsException.InvalidJson($"{jsonPath}.Type", "an attachment type is required: VirtualDisk or Iso"),
+            _ => throw HcsException.InvalidJson($"{jsonPath}.Type", $"attachment type '{attachment.Type}' is not supported; use VirtualDisk or Iso"),
+        };
+        return new JsonObject
+        {
+            ["driver"] = format,
+            ["node-name"] = node,
+            ["read-only"] = readOnly,
+            ["file"] = new JsonObject { ["driver"] = "file", ["filename"] = file, ["read-only"] = readOnly },
+        };
+    }
+
+    /// <summary>The SCSI device model of an attachment checked by <see cref="Blockdev"/>.</summary>
+    internal static string ScsiDriver(Attachment attachment) => attachment.Type == AttachmentType.Iso ? "scsi-cd" : "scsi-hd";
+
+    /// <summary>The SCSI attachments of the create document, by controller bus and LUN.</summary>
+    internal static IEnumerable<ScsiSlot> ScsiSlots(VirtualMachine vm)
+    {
+        var index = 0;
+        foreach (var scsi in (vm.Devices?.Scsi ?? new Dictionary<string, Scsi>()).Values)
+        {
+            var bus = ScsiBus(index++);
+            foreach (var (lun, attachment) in scsi.Attachments ?? new Dictionary<string, Attachment>())
+            {
+                yield return new ScsiSlot(bus, uint.Parse(lun, CultureInfo.InvariantCulture), ScsiDriver(attachment));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The VM's device layout: what QEMU's migration stream depends on besides the memory size (processors, firmware,
+    /// serial ports, SCSI controllers and which device sits on which LUN, pvpanic), and nothing it does not (file paths,
+    /// read-only flags). A restore compares it with the saved VM's, because QEMU 7.2 refuses a stream with a device the
+    /// document lacks but silently accepts a document with an extra device. Each entry carries the JSON path a mismatch
+    /// is reported at. <paramref name="scsi"/> is what is attached now (hot adds and removes included).
+    /// </summary>
+    internal static IReadOnlyList<LayoutEntry> Layout(VirtualMachine vm, IEnumerable<ScsiSlot> scsi)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        var devices = vm.Devices;
+        var controllers = devices?.Scsi?.Count ?? 0;
+        var slots = scsi.ToLookup(s => s.Bus);
+        var buses = Enumerable.Range(0, controllers).Select(i =>
+        {
+            var bus = ScsiBus(i);
+            return $"{bus}[{string.Join(' ', slots[bus].OrderBy(s => s.Lun).Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Lun}:{s.Driver}")))}]";
+        });
+        return
+        [
+            new("processors", (vm.ComputeTopology?.Processor?.Count ?? 1).ToString(CultureInfo.InvariantCulture), $"{Vm}.ComputeTopology.Processor.Count"),
+            new("firmware", vm.Chipset?.Uefi is not null ? "uefi" : "linux-kernel-direct", $"{Vm}.Chipset"),
+            new("com-ports", string.Join(' ', (devices?.ComPorts?.Keys ?? []).Order(StringComparer.Ordinal)), $"{Vm}.Devices.ComPorts"),
+            new("virtio-serial", string.Join(' ', (devices?.VirtioSerial?.Ports ?? new Dictionary<string, VirtioSerialPort>())
+                .OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value.Name}")), $"{Vm}.Devices.VirtioSerial"),
+            new("scsi", string.Join(' ', buses), $"{Vm}.Devices.Scsi"),
+            new("crash-reporting", devices?.GuestCrashReporting is null ? "none" : "pvpanic", $"{Vm}.Devices.GuestCrashReporting"),
+        ];
+    }
+
+    /// <summary>The VM's boot memory size in MB (1024 when the document gives none).</summary>
+    public static ulong MemoryMb(VirtualMachine vm) => vm?.ComputeTopology?.Memory?.SizeInMB ?? DefaultMemoryMb;
+
+    private const ulong DefaultMemoryMb = 1024;
 
     private static void Topology(Topology? topology, List<string> args)
     {
         var memory = topology?.Memory;
-        var mb = memory?.SizeInMB ?? 1024;
+        var mb = memory?.SizeInMB ?? DefaultMemoryMb;
         args.Add("-m");
         args.Add(mb.ToString(CultureInfo.InvariantCulture));
         switch (memory?.Backing)
@@ -172,21 +292,15 @@ public static class QemuCommandLine
         var controller = 0;
         foreach (var (name, scsi) in devices.Scsi ?? new Dictionary<string, Scsi>())
         {
-            var bus = $"scsi{controller++}";
+            var bus = ScsiBus(controller++);
             args.AddRange(["-device", $"virtio-scsi-pci,id={bus}"]);
-            foreach (var (lun, attachment) in scsi.Attachments ?? new Dictionary<string, Attachment>())
+            foreach (var (key, attachment) in scsi.Attachments ?? new Dictionary<string, Attachment>())
             {
-                var where = $"{Path}.Scsi.{name}.Attachments.{lun}";
-                var drive = $"{bus}-{lun}";
-                var file = QemuOptions.Path(attachment.Path, $"{where}.Path");
-                var (format, device, readOnly) = attachment.Type switch
-                {
-                    AttachmentType.VirtualDisk => (DiskFormat(attachment.Path!), "scsi-hd", attachment.ReadOnly == true),
-                    AttachmentType.Iso => ("raw", "scsi-cd", true),
-                    _ => throw HcsException.InvalidJson($"{where}.Type", $"attachment type '{attachment.Type}' is not supported; use VirtualDisk or Iso"),
-                };
-                args.AddRange(["-drive", $"file={file},if=none,id={drive},format={format}{(readOnly ? ",readonly=on" : "")}"]);
-                args.AddRange(["-device", $"{device},bus={bus}.0,lun={lun},drive={drive}"]);
+                var where = $"{Path}.Scsi.{name}.Attachments.{key}";
+                var lun = Lun(key, where);
+                var node = ScsiNode(bus, lun);
+                args.AddRange(["-blockdev", Blockdev(attachment, node, where).ToJsonString()]);
+                args.AddRange(["-device", string.Create(CultureInfo.InvariantCulture, $"{ScsiDriver(attachment)},bus={bus}.0,lun={lun},drive={node},id={node}")]);
             }
         }
 
@@ -247,7 +361,7 @@ public static class QemuCommandLine
     };
 
     /// <summary>Refuses, by name, every member of <paramref name="record"/> that is set and not in <paramref name="honoured"/>.</summary>
-    private static void OnlyMembers<T>(T? record, string path, params string[] honoured) where T : class
+    internal static void OnlyMembers<T>(T? record, string path, params string[] honoured) where T : class
     {
         if (record is null)
         {
@@ -268,7 +382,7 @@ public static class QemuCommandLine
     {
         OnlyMembers(vm.GuestConnection, $"{Vm}.GuestConnection", "UseVsock", "UseConnectedSuspend", "UseHostTimeZone");
         OnlyMembers(vm, Vm, "StopOnReset", "Chipset", "ComputeTopology", "Devices", "RegistryChanges", "Services", "SecuritySettings",
-            "StorageQoS", "DebugOptions", "GuestConnection", "GuestState");
+            "StorageQoS", "DebugOptions", "GuestConnection", "GuestState", "RestoreState");
         OnlyMembers(vm.Chipset, $"{Vm}.Chipset", "Uefi", "LinuxKernelDirect");
         OnlyMembers(vm.Chipset?.Uefi, $"{Vm}.Chipset.Uefi", "BootThis", "Console");
         OnlyMembers(vm.ComputeTopology, $"{Vm}.ComputeTopology", "Memory", "Processor");
@@ -284,10 +398,6 @@ public static class QemuCommandLine
         foreach (var (name, scsi) in vm.Devices?.Scsi ?? new Dictionary<string, Scsi>())
         {
             OnlyMembers(scsi, $"{Vm}.Devices.Scsi.{name}", "Attachments");
-            foreach (var (lun, attachment) in scsi.Attachments ?? new Dictionary<string, Attachment>())
-            {
-                OnlyMembers(attachment, $"{Vm}.Devices.Scsi.{name}.Attachments.{lun}", "Type", "Path", "ReadOnly");
-            }
         }
 
         void Refuse(bool present, string member, string why)
@@ -320,3 +430,15 @@ public static class QemuCommandLine
         Refuse(devices?.Mouse is not null, "Devices.Mouse", "input devices come with the remote console, not supported yet");
     }
 }
+
+/// <summary>Where an attachment sits: controller bus, LUN, device model.</summary>
+/// <param name="Bus">The controller's id (<c>scsiN</c>).</param>
+/// <param name="Lun">The LUN.</param>
+/// <param name="Driver"><c>scsi-hd</c> or <c>scsi-cd</c>.</param>
+internal readonly record struct ScsiSlot(string Bus, uint Lun, string Driver);
+
+/// <summary>One entry of a VM's device layout.</summary>
+/// <param name="Key">What it describes.</param>
+/// <param name="Value">Its canonical value.</param>
+/// <param name="JsonPath">Where a mismatch is reported in a create document.</param>
+internal readonly record struct LayoutEntry(string Key, string Value, string JsonPath);

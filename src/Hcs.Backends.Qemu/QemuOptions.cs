@@ -27,7 +27,13 @@ public static class QemuOptions
     }
 
     /// <summary>Checks a host path from a document (absolute, no <c>..</c>, no control characters) and escapes it.</summary>
-    public static string Path(string? path, string jsonPath)
+    public static string Path(string? path, string jsonPath) => Escape(CheckedPath(path, jsonPath), jsonPath);
+
+    /// <summary>
+    /// Checks a host path from a document that the backend opens itself or passes as JSON (saved-state files,
+    /// <c>blockdev-add</c>): absolute, no <c>..</c> segment, no control characters. Returns it unchanged.
+    /// </summary>
+    public static string CheckedPath(string? path, string jsonPath)
     {
         if (string.IsNullOrEmpty(path))
         {
@@ -44,7 +50,8 @@ public static class QemuOptions
             throw HcsException.InvalidJson(jsonPath, $"'{path}' contains a '..' segment");
         }
 
-        return Escape(path, jsonPath);
+        _ = Escape(path, jsonPath);
+        return path;
     }
 
     /// <summary>The longest Unix socket path the kernel accepts (<c>sun_path</c> is 108 bytes with its NUL).</summary>

@@ -16,4 +16,11 @@ public sealed record QemuSettings
 
     /// <summary>OVMF variable store template, copied per VM.</summary>
     public string OvmfVars { get; init; } = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+    /// <summary>
+    /// Adds a second QMP monitor to every VM, <c>&lt;runtime dir&gt;/qmp-diagnostics.sock</c>, for operators and tests
+    /// to inspect a VM (<c>query-block</c>, <c>query-balloon</c>, …). Commands sent there bypass the engine: use it to
+    /// look, not to change state. Off by default.
+    /// </summary>
+    public bool DiagnosticsMonitor { get; init; }
 }

@@ -1,7 +1,11 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
 
@@ -11,39 +15,96 @@ namespace Hcs.Backends.Qemu;
 /// One running QEMU. QMP events become backend events: SHUTDOWN from the guest → power-off, RESET from the guest →
 /// reset, GUEST_PANICKED → crash initiated, crash report (the console log) and stop; the process ending without a
 /// SHUTDOWN (kill -9) → the worker died with its exit status. The engine is told of a stop once.
+/// <para>
+/// Save is a QEMU migration to a Unix socket we listen on in the runtime directory (never <c>exec:</c>, which runs a
+/// shell), streamed into a temporary file next to the target, fsync-ed and renamed into place; Start of a VM with
+/// <c>RestoreState</c> is <c>migrate-incoming</c> on a socket QEMU listens on, the file streamed into it, then
+/// <c>cont</c>. Modify changes the memory size through the balloon and hot-adds/removes SCSI attachments.
+/// </para>
 /// </summary>
 internal sealed class QemuSystem : IBackendSystem
 {
+    private const string SaveSocket = "save.sock";
+    private const string RestoreSocket = "restore.sock";
+    private const string MemoryPath = "VirtualMachine/ComputeTopology/Memory/SizeInMB";
+    private const string ScsiPrefix = "VirtualMachine/Devices/Scsi/";
+    private const long MiB = 1024 * 1024;
+
+    /// <summary>Generous bound for QEMU to act on a hot-unplug or to exit after a failed restore.</summary>
+    private static readonly TimeSpan s_deviceTimeout = TimeSpan.FromSeconds(30);
+
     private readonly BackendSystemContext _context;
     private readonly Process _process;
     private readonly QmpClient _qmp;
     private readonly string _runtimeDirectory;
+    private readonly Task<string> _stderr;
+    private readonly ulong _memoryMb;
+    private readonly Dictionary<string, string> _scsiBuses = new(StringComparer.Ordinal); // controller name → bus id
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _deletions = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, ScsiSlot> _attached = new(StringComparer.Ordinal); // guarded by _gate: SCSI nodes in use
     private readonly Task _events;
     private readonly Task _exit;
     private readonly CancellationTokenSource _ended = new(); // cancelled once QEMU has exited: ends retry loops
     private readonly bool _waitsForGuestConnection;
     private TaskCompletionSource _guestConnected = NewSignal();
     private CancellationTokenSource? _repeat; // the current repetition of a power-button press or NMI
+    private SavedStateFile? _restore; // guarded by _gate; consumed by the first Start
+    private Task? _restoring;
+    private ulong _balloonTargetMb; // guarded by _gate
     private int _terminating;
 
-    public QemuSystem(BackendSystemContext context, Process process, QmpClient qmp, string runtimeDirectory)
+    public QemuSystem(BackendSystemContext context, Process process, QmpClient qmp, string runtimeDirectory, Task<string> stderr, SavedStateFile? restore)
     {
         _context = context;
         _process = process;
         _qmp = qmp;
         _runtimeDirectory = runtimeDirectory;
         _waitsForGuestConnection = context.Document.VirtualMachine?.GuestConnection is not null;
+        _stderr = stderr;
+        _restore = restore;
+        var vm = context.Document.VirtualMachine!;
+        _memoryMb = QemuCommandLine.MemoryMb(vm);
+        _balloonTargetMb = restore?.BalloonTargetMb ?? _memoryMb;
+        var index = 0;
+        foreach (var name in (vm.Devices?.Scsi ?? new Dictionary<string, Scsi>()).Keys)
+        {
+            _scsiBuses[name] = QemuCommandLine.ScsiBus(index++);
+        }
+
+        foreach (var slot in QemuCommandLine.ScsiSlots(vm))
+        {
+            _attached[QemuCommandLine.ScsiNode(slot.Bus, slot.Lun)] = slot;
+        }
+
         _events = Task.Run(PumpEventsAsync);
         _exit = Task.Run(WatchExitAsync);
     }
 
     /// <summary>
-    /// Start = <c>cont</c> (QEMU was started paused). With <c>GuestConnection</c>, Start completes only once the guest
-    /// opens the guest connection port; if the caller gives up first, the VM is stopped and reset, so the system is
-    /// back to Created (not running, not booted) as the engine reports it.
+    /// Start = <c>cont</c> (QEMU was started paused), or, for a VM created with <c>RestoreState</c>, restore the saved
+    /// state and then <c>cont</c>. With <c>GuestConnection</c>, a fresh Start completes only once the guest opens the
+    /// guest connection port; if the caller gives up first, the VM is stopped and reset, so the system is back to
+    /// Created (not running, not booted) as the engine reports it. A restored guest continues with the connection state
+    /// it was saved with, so its Start does not wait.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        SavedStateFile? restore;
+        lock (_gate)
+        {
+            restore = _restore;
+            _restore = null;
+        }
+
+        if (restore is not null)
+        {
+            var restoring = RestoreAndContinueAsync(restore, cancellationToken);
+            Volatile.Write(ref _restoring, restoring);
+            await restoring.ConfigureAwait(false);
+            return;
+        }
+
         await ExecuteAsync("cont", cancellationToken).ConfigureAwait(false);
         if (!_waitsForGuestConnection)
         {
@@ -161,9 +222,6 @@ internal sealed class QemuSystem : IBackendSystem
         }
     }
 
-    public Task SaveAsync(SaveOptions options, CancellationToken cancellationToken) =>
-        throw HcsException.InvalidJson("$", "saving a QEMU VM is not supported yet");
-
     /// <summary>
     /// Injects an NMI (HCS does the same), repeated after 1, 2, 4, 8 and 16 s while QEMU runs: an NMI that reaches a
     /// guest still booting, or that Linux swallows as a back-to-back NMI, is lost. A Linux guest panics on it when
@@ -176,11 +234,526 @@ internal sealed class QemuSystem : IBackendSystem
         _ = RepeatAsync("inject-nmi");
     }
 
-    public Task ModifyAsync(ModifySettingRequest request, CancellationToken cancellationToken) =>
-        throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{request?.ResourcePath}' is not supported by the QEMU backend yet");
+    // ---- Save -------------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Saves the paused VM to <c>SaveStateFilePath</c> (see <see cref="QemuSavedState"/> for the format). The VM stays
+    /// paused. Nothing is left at the target or next to it when the save fails.
+    /// </summary>
+    public async Task SaveAsync(SaveOptions options, CancellationToken cancellationToken)
+    {
+        const string Label = "QemuBackend.Save";
+        var target = SaveTarget(options);
+        var status = (await _qmp.ExecuteAsync("query-status", cancellationToken: cancellationToken).ConfigureAwait(false))
+            .GetProperty("status").GetString();
+        if (status == "postmigrate")
+        {
+            // QEMU 7.2: "Can't migrate the vm that was paused due to previous migration".
+            throw Failure(HResults.HCS_E_INVALID_STATE, Label,
+                "the VM was saved and has not run since; QEMU cannot save it again until it is resumed (and paused again)");
+        }
+
+        var socketPath = Path.Combine(_runtimeDirectory, SaveSocket);
+        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        File.Delete(socketPath);
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+        listener.Listen(1);
+        FileStream? file = null;
+        var migrating = false;
+        var saved = false;
+        try
+        {
+            try
+            {
+                file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                throw Failure(HResults.E_ACCESSDENIED, Label, $"$.SaveStateFilePath: cannot create a file in '{Path.GetDirectoryName(target)}' (access denied)");
+            }
+
+            ulong balloon;
+            IReadOnlyList<LayoutEntry> layout;
+            lock (_gate)
+            {
+                balloon = _balloonTargetMb;
+                layout = QemuCommandLine.Layout(_context.Document.VirtualMachine!, [.. _attached.Values]);
+            }
+
+            var headerLength = QemuSavedState.Header(0, _memoryMb, balloon, layout).Length;
+            await file.WriteAsync(new byte[headerLength], cancellationToken).ConfigureAwait(false);
+
+            // The default max-bandwidth (128 MiB/s) makes a save of a 256 MB guest take 0.8 s instead of 0.2 s.
+            await _qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 32L << 30 }, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{socketPath}" }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (QmpErrorException e)
+            {
+                throw Failure(HResults.E_FAIL, Label, $"QEMU refused to save the VM: {e.Description}");
+            }
+
+            migrating = true;
+            using var stopAccept = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var migration = WaitForMigrationAsync(cancellationToken);
+            var accept = listener.AcceptAsync(stopAccept.Token).AsTask();
+            if (await Task.WhenAny(accept, migration).ConfigureAwait(false) != accept)
+            {
+                await stopAccept.CancelAsync().ConfigureAwait(false);
+                await ((Task)accept).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                throw MigrationFailure(await migration.ConfigureAwait(false), Label, "saving");
+            }
+
+            long received;
+            using (var connection = await accept.ConfigureAwait(false))
+            {
+                var source = new NetworkStream(connection, ownsSocket: false);
+                await using var sourceScope = source.ConfigureAwait(false);
+                try
+                {
+                    received = await CopyAsync(source, file, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Writing the file failed (or QEMU went away): closing the connection makes QEMU fail the migration.
+                    connection.Dispose();
+                    await ((Task)migration).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    throw Failure(HResults.E_FAIL, Label, $"writing the saved state to '{temp}' failed: {e.Message}");
+                }
+            }
+
+            var info = await migration.ConfigureAwait(false);
+            migrating = false;
+            if (Status(info) != "completed")
+            {
+                throw MigrationFailure(info, Label, "saving");
+            }
+
+            var magic = new byte[QemuSavedState.StreamMagic.Length];
+            file.Position = headerLength;
+            if (received < magic.Length || await file.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) != magic.Length
+                || !magic.AsSpan().SequenceEqual(QemuSavedState.StreamMagic))
+            {
+                throw Failure(HResults.ERROR_INVALID_DATA, Label, string.Create(CultureInfo.InvariantCulture,
+                    $"QEMU reported a completed migration but sent no migration stream ({received} bytes)"));
+            }
+
+            file.Position = 0;
+            await file.WriteAsync(QemuSavedState.Header((ulong)received, _memoryMb, balloon, layout), cancellationToken).ConfigureAwait(false);
+            file.Flush(flushToDisk: true);
+            await file.DisposeAsync().ConfigureAwait(false);
+            file = null;
+            File.Move(temp, target, overwrite: true);
+            saved = true;
+        }
+        catch (OperationCanceledException) when (migrating)
+        {
+            await CancelMigrationAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            if (file is not null)
+            {
+                await file.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (!saved)
+            {
+                TryDelete(temp);
+            }
+
+            TryDelete(socketPath);
+        }
+    }
+
+    /// <summary>Checks SaveOptions: ToFile (or no type) to an absolute path whose directory exists.</summary>
+    private static string SaveTarget(SaveOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.SaveType == SaveType.AsTemplate)
+        {
+            throw HcsException.InvalidJson("$.SaveType", "saving as a template is not supported by the QEMU backend; use ToFile");
+        }
+
+        const string Where = "$.SaveStateFilePath";
+        if (string.IsNullOrEmpty(options.SaveStateFilePath))
+        {
+            throw HcsException.InvalidJson(Where, "a saved-state file path is required");
+        }
+
+        var target = QemuOptions.CheckedPath(options.SaveStateFilePath, Where);
+        if (target.EndsWith('/'))
+        {
+            throw HcsException.InvalidJson(Where, $"'{target}' names a directory, not a file");
+        }
+
+        if (Directory.Exists(target))
+        {
+            throw HcsException.InvalidJson(Where, $"'{target}' is a directory");
+        }
+
+        var directory = Path.GetDirectoryName(target);
+        if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
+        {
+            throw HcsException.InvalidJson(Where, $"the directory '{directory}' does not exist");
+        }
+
+        return target;
+    }
+
+    private async Task CancelMigrationAsync()
+    {
+        try
+        {
+            await _qmp.ExecuteAsync("migrate_cancel").WaitAsync(s_deviceTimeout, _context.Time).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is QmpErrorException or QmpDisconnectedException or TimeoutException)
+        {
+            // QEMU is gone or the migration already ended.
+        }
+    }
+
+    // ---- Restore ----------------------------------------------------------------------------------------------------
+
+    private async Task RestoreAndContinueAsync(SavedStateFile restore, CancellationToken cancellationToken)
+    {
+        const string Label = "QemuBackend.Start";
+        using (restore)
+        {
+            var socketPath = Path.Combine(_runtimeDirectory, RestoreSocket);
+            try
+            {
+                await _qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = $"unix:{socketPath}" }, cancellationToken).ConfigureAwait(false);
+                using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
+                    var target = new NetworkStream(socket, ownsSocket: false);
+                    await using (target.ConfigureAwait(false))
+                    {
+                        await CopyAsync(restore.Stream, target, (long)restore.StreamLength, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    socket.Shutdown(SocketShutdown.Send);
+                }
+
+                var info = await WaitForMigrationAsync(cancellationToken).ConfigureAwait(false);
+                if (Status(info) != "completed")
+                {
+                    throw MigrationFailure(info, Label, $"restoring '{restore.Path}'");
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException or QmpDisconnectedException && !cancellationToken.IsCancellationRequested)
+            {
+                // QEMU 7.2 exits (status 1) when it cannot load an incoming stream; its reason is on stderr.
+                throw await RestoreFailureAsync(restore.Path, e).ConfigureAwait(false);
+            }
+            catch (QmpErrorException e)
+            {
+                throw Failure(HResults.E_FAIL, Label, $"QEMU refused to restore '{restore.Path}': {e.Description}");
+            }
+        }
+
+        await _qmp.ExecuteAsync("cont", cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<Exception> RestoreFailureAsync(string path, Exception cause)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(s_deviceTimeout, _context.Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return cause;
+        }
+
+        if (_process.ExitCode != 1)
+        {
+            return cause; // killed (Terminate, kill -9): the engine reports the stop
+        }
+
+        var text = (await _stderr.ConfigureAwait(false)).Trim();
+        return Failure(HResults.ERROR_INVALID_DATA, "QemuBackend.Start",
+            $"restoring '{path}' failed: QEMU could not load the saved state (does the document describe the saved VM's devices?): {text}");
+    }
+
+    // ---- Migration helpers ------------------------------------------------------------------------------------------
+
+    /// <summary>Polls <c>query-migrate</c> until the migration completed, failed or was cancelled.</summary>
+    private async Task<JsonElement> WaitForMigrationAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var info = await _qmp.ExecuteAsync("query-migrate", cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (Status(info) is "completed" or "failed" or "cancelled")
+            {
+                return info;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _context.Time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string? Status(JsonElement info) =>
+        info.ValueKind == JsonValueKind.Object && info.TryGetProperty("status", out var s) ? s.GetString() : null;
+
+    private HcsException MigrationFailure(JsonElement info, string label, string what)
+    {
+        var reason = info.ValueKind == JsonValueKind.Object && info.TryGetProperty("error-desc", out var d) ? d.GetString() : null;
+        return Failure(HResults.E_FAIL, label, $"{what} failed: QEMU's migration ended '{Status(info)}'{(reason is null ? "" : $": {reason}")}");
+    }
+
+    private static async Task<long> CopyAsync(Stream source, Stream target, long count, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[1 << 20];
+        long copied = 0;
+        while (copied < count)
+        {
+            var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - copied)), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                if (count == long.MaxValue)
+                {
+                    break;
+                }
+
+                throw new EndOfStreamException("the saved-state file ended early");
+            }
+
+            await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            copied += read;
+        }
+
+        return copied;
+    }
+
+    // ---- Modify -----------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// <c>VirtualMachine/ComputeTopology/Memory/SizeInMB</c> (Update): moves the balloon; the guest gives memory back
+    /// (or takes it again) asynchronously, which the <c>Memory</c> property shows. The size must be a whole number of
+    /// MB from 1 to the boot size (<c>HCS_E_INVALID_JSON</c> naming <c>$.Settings</c>): the balloon cannot grow a guest
+    /// past the memory it booted with.
+    /// <c>VirtualMachine/Devices/Scsi/&lt;controller&gt;/Attachments/&lt;lun&gt;</c> (Add, Remove): hot add or remove a
+    /// disk or ISO on a controller of the create document.
+    /// </summary>
+    public Task ModifyAsync(ModifySettingRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.GuestRequest is not null)
+        {
+            throw HcsException.InvalidJson("$.GuestRequest", "guest requests need a guest agent connection, which the QEMU backend does not have yet");
+        }
+
+        var path = request.ResourcePath ?? "";
+        if (path == MemoryPath)
+        {
+            return SetMemoryAsync(request, cancellationToken);
+        }
+
+        if (path.StartsWith(ScsiPrefix, StringComparison.Ordinal))
+        {
+            var parts = path[ScsiPrefix.Length..].Split('/');
+            if (parts is [var controller, "Attachments", var lun] && controller.Length > 0)
+            {
+                return ModifyScsiAsync(request, controller, lun, cancellationToken);
+            }
+        }
+
+        throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{path}' is not supported by the QEMU backend");
+    }
+
+    private async Task SetMemoryAsync(ModifySettingRequest request, CancellationToken cancellationToken)
+    {
+        if (request.RequestType is not (null or ModifyRequestType.Update))
+        {
+            throw HcsException.InvalidJson("$.RequestType", $"the memory size can only be updated (RequestType Update), not '{request.RequestType}'");
+        }
+
+        if (request.Settings is not { ValueKind: JsonValueKind.Number } settings || !settings.TryGetUInt64(out var mb) || mb == 0)
+        {
+            throw HcsException.InvalidJson("$.Settings", $"the memory size must be a whole number of MB from 1 to {_memoryMb}, got {request.Settings?.GetRawText() ?? "nothing"}");
+        }
+
+        if (mb > _memoryMb)
+        {
+            throw HcsException.InvalidJson("$.Settings", string.Create(CultureInfo.InvariantCulture,
+                $"{mb} MB is more than the VM's boot memory ({_memoryMb} MB); the balloon can give memory back, not add more"));
+        }
+
+        await _qmp.ExecuteAsync("balloon", new JsonObject { ["value"] = (long)mb * MiB }, cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _balloonTargetMb = mb;
+        }
+    }
+
+    private async Task ModifyScsiAsync(ModifySettingRequest request, string controller, string lunKey, CancellationToken cancellationToken)
+    {
+        const string Label = "QemuBackend.Modify";
+        if (!_scsiBuses.TryGetValue(controller, out var bus))
+        {
+            throw HcsException.InvalidJson("$.ResourcePath",
+                $"there is no SCSI controller '{controller}' in the create document (VirtualMachine.Devices.Scsi); controllers cannot be hot-added");
+        }
+
+        var lun = QemuCommandLine.Lun(lunKey, "$.ResourcePath");
+        var node = QemuCommandLine.ScsiNode(bus, lun);
+        switch (request.RequestType)
+        {
+            case ModifyRequestType.Add:
+                var attachment = request.Settings is { } json
+                    ? HcsJson.Deserialize<Attachment>(json, "$.Settings", _context.Document.SchemaVersion)
+                    : throw HcsException.InvalidJson("$.Settings", "an Attachment is required to add a SCSI attachment");
+                var blockdev = QemuCommandLine.Blockdev(attachment, node, "$.Settings");
+                lock (_gate)
+                {
+                    if (!_attached.TryAdd(node, new ScsiSlot(bus, lun, QemuCommandLine.ScsiDriver(attachment))))
+                    {
+                        throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{controller}' is already in use");
+                    }
+                }
+
+                try
+                {
+                    await AddScsiAsync(attachment, blockdev, bus, lun, node, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    lock (_gate)
+                    {
+                        _attached.Remove(node);
+                    }
+
+                    throw;
+                }
+
+                break;
+            case ModifyRequestType.Remove:
+                lock (_gate)
+                {
+                    if (!_attached.ContainsKey(node))
+                    {
+                        throw Failure(HResults.ERROR_NOT_FOUND, Label, $"nothing is attached at LUN {lun} of SCSI controller '{controller}'");
+                    }
+                }
+
+                await RemoveScsiAsync(node, cancellationToken).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    _attached.Remove(node);
+                }
+
+                break;
+            default:
+                throw HcsException.InvalidJson("$.RequestType",
+                    $"a SCSI attachment can be added or removed (RequestType Add or Remove), not '{request.RequestType?.ToString() ?? "(none)"}'");
+        }
+    }
+
+    private async Task AddScsiAsync(Attachment attachment, JsonObject blockdev, string bus, uint lun, string node, CancellationToken cancellationToken)
+    {
+        const string Label = "QemuBackend.Modify";
+        if (!File.Exists(attachment.Path))
+        {
+            throw Failure(HResults.ERROR_FILE_NOT_FOUND, Label, $"$.Settings.Path: '{attachment.Path}' does not exist");
+        }
+
+        try
+        {
+            await _qmp.ExecuteAsync("blockdev-add", blockdev, cancellationToken).ConfigureAwait(false);
+        }
+        catch (QmpErrorException e)
+        {
+            throw Failure(HResults.E_FAIL, Label, $"QEMU could not open '{attachment.Path}': {e.Description}");
+        }
+
+        try
+        {
+            await _qmp.ExecuteAsync("device_add", new JsonObject
+            {
+                ["driver"] = QemuCommandLine.ScsiDriver(attachment),
+                ["id"] = node,
+                ["bus"] = $"{bus}.0",
+                ["lun"] = lun,
+                ["drive"] = node,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is QmpErrorException or OperationCanceledException)
+        {
+            try
+            {
+                await _qmp.ExecuteAsync("blockdev-del", new JsonObject { ["node-name"] = node }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception undo) when (undo is QmpErrorException or QmpDisconnectedException)
+            {
+                // The device may have been added after all (cancelled wait); Remove cleans up.
+            }
+
+            if (e is QmpErrorException qmp)
+            {
+                throw Failure(HResults.E_FAIL, Label, $"QEMU could not attach the disk: {qmp.Description}");
+            }
+
+            throw;
+        }
+    }
+
+    private async Task RemoveScsiAsync(string node, CancellationToken cancellationToken)
+    {
+        const string Label = "QemuBackend.Modify";
+        var deleted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _deletions[node] = deleted; // before device_del: DEVICE_DELETED may arrive before its return
+        try
+        {
+            try
+            {
+                await _qmp.ExecuteAsync("device_del", new JsonObject { ["id"] = node }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (QmpErrorException e) when (e.ErrorClass != "DeviceNotFound")
+            {
+                throw Failure(HResults.E_FAIL, Label, $"QEMU could not detach '{node}': {e.Description}");
+            }
+            catch (QmpErrorException)
+            {
+                deleted.TrySetResult(); // already gone (a cancelled earlier Remove): only the node is left
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(s_deviceTimeout);
+            try
+            {
+                await deleted.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw Failure(HResults.ERROR_TIMEOUT, Label, $"QEMU did not report DEVICE_DELETED for '{node}' within {s_deviceTimeout.TotalSeconds:0} s");
+            }
+        }
+        finally
+        {
+            _deletions.TryRemove(KeyValuePair.Create(node, deleted));
+        }
+
+        try
+        {
+            await _qmp.ExecuteAsync("blockdev-del", new JsonObject { ["node-name"] = node }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (QmpErrorException e)
+        {
+            throw Failure(HResults.E_FAIL, Label, $"QEMU could not release the disk of '{node}': {e.Description}");
+        }
+    }
+
+    // ---- Properties -------------------------------------------------------------------------------------------------
 
     public async Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(types);
+
         // CPU time and resident memory of the QEMU process, from procfs (cheap: no QMP round trip).
         ulong cpu = 0, rss = 0;
         try
@@ -201,8 +774,65 @@ internal sealed class QemuSystem : IBackendSystem
             RuntimeOsType = OsType.Linux,
             Processor = new ProcessorStats { TotalRuntime100ns = cpu },
             MemoryStats = new MemoryStats { MemoryUsagePrivateWorkingSetBytes = rss, MemoryUsageCommitBytes = rss },
+            Memory = types.Contains(SystemPropertyType.Memory) ? await MemoryAsync(cancellationToken).ConfigureAwait(false) : null,
         };
     }
+
+    /// <summary>
+    /// The <c>Memory</c> property from QMP: <c>AssignedMemory</c> = <c>query-balloon</c> <c>actual</c> (what the guest
+    /// has now), <c>ReservedMemory</c> = <c>query-memory-size-summary</c> base + plugged memory (the ceiling the balloon
+    /// can give back), <c>AvailableMemory</c> = the guest's <c>MemAvailable</c> from the balloon statistics (omitted
+    /// until the guest's driver reported), <c>DmOperationInProgress</c> = the balloon has not reached the last size
+    /// requested, <c>BalancingEnabled</c> = false (nothing moves the balloon but Modify). All in MB; one NUMA node.
+    /// Null when QEMU cannot answer.
+    /// </summary>
+    private async Task<MemoryInformationForVm?> MemoryAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var balloon = await _qmp.ExecuteAsync("query-balloon", cancellationToken: cancellationToken).ConfigureAwait(false);
+            var summary = await _qmp.ExecuteAsync("query-memory-size-summary", cancellationToken: cancellationToken).ConfigureAwait(false);
+            var stats = await _qmp.ExecuteAsync("qom-get", new JsonObject
+            {
+                ["path"] = $"/machine/peripheral/{QemuCommandLine.BalloonId}",
+                ["property"] = "guest-stats",
+            }, cancellationToken).ConfigureAwait(false);
+            var actual = balloon.GetProperty("actual").GetUInt64() / MiB;
+            var ceiling = (summary.GetProperty("base-memory").GetUInt64()
+                + (summary.TryGetProperty("plugged-memory", out var plugged) ? plugged.GetUInt64() : 0)) / MiB;
+            int? available = null;
+            if (stats.TryGetProperty("last-update", out var updated) && updated.GetInt64() > 0
+                && stats.GetProperty("stats").TryGetProperty("stat-available-memory", out var avail) && avail.TryGetInt64(out var bytes) && bytes >= 0)
+            {
+                available = (int)Math.Min(bytes / MiB, int.MaxValue);
+            }
+
+            ulong target;
+            lock (_gate)
+            {
+                target = _balloonTargetMb;
+            }
+
+            return new MemoryInformationForVm
+            {
+                VirtualNodeCount = 1,
+                VirtualMachineMemory = new VmMemory
+                {
+                    AssignedMemory = actual,
+                    ReservedMemory = ceiling,
+                    AvailableMemory = available,
+                    BalancingEnabled = false,
+                    DmOperationInProgress = actual != target,
+                },
+            };
+        }
+        catch (Exception e) when (e is QmpErrorException or QmpDisconnectedException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    // ---- Events, exit -----------------------------------------------------------------------------------------------
 
     private async Task PumpEventsAsync()
     {
@@ -241,6 +871,13 @@ internal sealed class QemuSystem : IBackendSystem
                     _context.Events.CrashReported(report with { CrashLog = log });
                     CloseGuestConnection("the guest crashed");
                     _context.Events.Stopped(new BackendExit(BackendExitCause.GuestCrash, Detail: log));
+                    break;
+                case "DEVICE_DELETED" when e.Data is { } d && d.TryGetProperty("device", out var device) && device.GetString() is { } id:
+                    if (_deletions.TryGetValue(id, out var deleted))
+                    {
+                        deleted.TrySetResult();
+                    }
+
                     break;
             }
         }
@@ -292,12 +929,34 @@ internal sealed class QemuSystem : IBackendSystem
         await _process.WaitForExitAsync().ConfigureAwait(false);
         await _ended.CancelAsync().ConfigureAwait(false);
         await _events.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (Volatile.Read(ref _restoring) is { } restoring)
+        {
+            // A failed restore makes QEMU exit: let Start fail with QEMU's reason before the engine hears of the stop
+            // (otherwise Start would fail with the generic HCS_E_TERMINATED_DURING_START).
+            await restoring.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
+        }
+
         CloseGuestConnection("the VM ended");
         if (Volatile.Read(ref _terminating) == 0)
         {
             // Ignored if a guest power-off or crash was already reported.
             _context.Events.Stopped(new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)_process.ExitCode),
                 string.Create(CultureInfo.InvariantCulture, $"qemu exited with status {_process.ExitCode}")));
+        }
+    }
+
+    private HcsException Failure(int hr, string label, string message) =>
+        new(hr, label, _context.Id, result: ResultError.From(hr, message, "qemu"));
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort.
         }
     }
 
@@ -308,6 +967,12 @@ internal sealed class QemuSystem : IBackendSystem
         await _exit.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _ended.Dispose();
         _process.Dispose();
+        lock (_gate)
+        {
+            _restore?.Dispose();
+            _restore = null;
+        }
+
         try
         {
             Directory.Delete(_runtimeDirectory, recursive: true);

@@ -78,6 +78,91 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void ScsiAttachments_AreJsonBlockdevNodes_NamedAndIdentifiedLikeHotAddedOnes()
+    {
+        var vm = Direct() with
+        {
+            Devices = new Devices
+            {
+                Scsi = new Dictionary<string, Scsi>
+                {
+                    ["primary"] = new() { Attachments = new Dictionary<string, Attachment> { ["0"] = new() { Type = AttachmentType.VirtualDisk, Path = "/data/a,b.qcow2", ReadOnly = true } } },
+                    ["secondary"] = new() { Attachments = new Dictionary<string, Attachment> { ["7"] = new() { Type = AttachmentType.Iso, Path = "/data/boot.iso" } } },
+                },
+            },
+        };
+        var args = Build(vm);
+        var blockdevs = args.Select((a, i) => (a, i)).Where(x => x.a == "-blockdev").Select(x => System.Text.Json.JsonDocument.Parse(args[x.i + 1]).RootElement).ToList();
+        Assert.Equal(2, blockdevs.Count);
+        Assert.Equal("qcow2", blockdevs[0].GetProperty("driver").GetString());
+        Assert.Equal("scsi0-0", blockdevs[0].GetProperty("node-name").GetString());
+        Assert.True(blockdevs[0].GetProperty("read-only").GetBoolean());
+        Assert.Equal("/data/a,b.qcow2", blockdevs[0].GetProperty("file").GetProperty("filename").GetString()); // JSON: no comma escaping
+        Assert.Equal("scsi1-7", blockdevs[1].GetProperty("node-name").GetString());
+        Assert.True(blockdevs[1].GetProperty("read-only").GetBoolean()); // an ISO is always read-only
+        Assert.Contains("virtio-scsi-pci,id=scsi0", args);
+        Assert.Contains("scsi-hd,bus=scsi0.0,lun=0,drive=scsi0-0,id=scsi0-0", args);
+        Assert.Contains("scsi-cd,bus=scsi1.0,lun=7,drive=scsi1-7,id=scsi1-7", args);
+    }
+
+    [Theory]
+    [InlineData("x")]
+    [InlineData("01")]
+    [InlineData("-1")]
+    [InlineData("16384")]
+    public void ScsiLuns_OtherThanCanonicalNumbersUpTo16383_AreRefusedByName(string lun) =>
+        Refused(Direct() with
+        {
+            Devices = new Devices
+            {
+                Scsi = new Dictionary<string, Scsi>
+                {
+                    ["primary"] = new() { Attachments = new Dictionary<string, Attachment> { [lun] = new() { Type = AttachmentType.VirtualDisk, Path = "/data/a.img" } } },
+                },
+            },
+        }, $"$.VirtualMachine.Devices.Scsi.primary.Attachments.{lun}");
+
+    [Fact]
+    public void EveryVm_HasTheBalloonDevice()
+    {
+        Assert.Contains($"virtio-balloon-pci,id={QemuCommandLine.BalloonId}", Build(Direct()));
+        Assert.Contains($"virtio-balloon-pci,id={QemuCommandLine.BalloonId}", Build(new VirtualMachine { Chipset = new Chipset { Uefi = new Uefi() } }));
+    }
+
+    [Fact]
+    public void RestoreState_WaitsForTheSavedStateInsteadOfBooting()
+    {
+        Assert.DoesNotContain("-incoming", Build(Direct()));
+        var args = Build(Direct() with { RestoreState = new RestoreState { SaveStateFilePath = "/var/lib/hcs/vm1.state" } });
+        Assert.Equal("defer", After(args, "-incoming"));
+        Assert.Contains("-S", args);
+    }
+
+    [Theory]
+    [InlineData("relative.state")]
+    [InlineData("/var/../etc/shadow")]
+    [InlineData("/var/a\u0001b")]
+    public void RestoreState_BadPaths_AreRefusedByName(string path) =>
+        Refused(Direct() with { RestoreState = new RestoreState { SaveStateFilePath = System.Text.RegularExpressions.Regex.Unescape(path) } },
+            "$.VirtualMachine.RestoreState.SaveStateFilePath");
+
+    [Fact]
+    public void RestoreState_FromATemplate_IsRefusedByName()
+    {
+        Refused(Direct() with { RestoreState = new RestoreState { TemplateSystemId = "template" } }, "$.VirtualMachine.RestoreState.TemplateSystemId");
+        Refused(Direct() with { RestoreState = new RestoreState() }, "$.VirtualMachine.RestoreState.SaveStateFilePath");
+    }
+
+    [Fact]
+    public void DiagnosticsMonitor_IsASecondQmpSocket_OnlyWhenAskedFor()
+    {
+        Assert.Single(Build(Direct()), a => a == "-qmp");
+        var args = QemuCommandLine.Build("vm1", Direct(), new QemuSettings { DiagnosticsMonitor = true }, "/run/hcs/vm1");
+        var monitors = args.Select((a, i) => (a, i)).Where(x => x.a == "-qmp").Select(x => args[x.i + 1]).ToList();
+        Assert.Equal(["unix:/run/hcs/vm1/qmp.sock,server=on,wait=off", $"unix:/run/hcs/vm1/{QemuCommandLine.DiagnosticsSocket},server=on,wait=off"], monitors);
+    }
+
+    [Fact]
     public void Uefi_UsesOvmfWithAPerVmVarsCopy()
     {
         var args = Build(new VirtualMachine { Chipset = new Chipset { Uefi = new Uefi() } });
@@ -89,19 +174,6 @@ public sealed class QemuCommandLineTests
     [Fact]
     public void OptionValues_DoubleCommas_AndPlainPathsRefuseThem()
     {
-        var vm = Direct() with
-        {
-            Devices = new Devices
-            {
-                Scsi = new Dictionary<string, Scsi>
-                {
-                    ["primary"] = new() { Attachments = new Dictionary<string, Attachment> { ["0"] = new() { Type = AttachmentType.VirtualDisk, Path = "/data/a,b.qcow2", ReadOnly = true } } },
-                },
-            },
-        };
-        var args = Build(vm);
-        Assert.Contains("file=/data/a,,b.qcow2,if=none,id=scsi0-0,format=qcow2,readonly=on", args);
-        Assert.Contains("scsi-hd,bus=scsi0.0,lun=0,drive=scsi0-0", args);
         Assert.Equal("unix:/run/hcs/a,,b/qmp.sock,server=on,wait=off", After(Build(Direct(), "/run/hcs/a,b"), "-qmp"));
 
         var comma = Direct() with { Chipset = new Chipset { LinuxKernelDirect = new LinuxKernelDirect { KernelFilePath = "/boot/a,b" } } };
@@ -120,7 +192,7 @@ public sealed class QemuCommandLineTests
     public void UnsupportedMembers_AreRefusedByName()
     {
         var vm = Direct();
-        Refused(vm with { RestoreState = new RestoreState { SaveStateFilePath = "/x.vmrs" } }, "$.VirtualMachine.RestoreState");
+        Refused(vm with { GuestState = new GuestState { GuestStateFilePath = "/x.vmgs" } }, "$.VirtualMachine.GuestState");
         Refused(vm with { Devices = new Devices { NetworkAdapters = new Dictionary<string, NetworkAdapter>() } }, "$.VirtualMachine.Devices.NetworkAdapters");
         Refused(vm with { ComputeTopology = vm.ComputeTopology! with { Memory = new VirtualMachineMemory { SizeInMB = 256, BackingPageSize = MemoryBackingPageSize.Large } } },
             "$.VirtualMachine.ComputeTopology.Memory.BackingPageSize");
