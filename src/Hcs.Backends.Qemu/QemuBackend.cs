@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -147,11 +148,27 @@ public sealed class QemuBackend : IComputeBackend
         }
     }
 
+    /// <summary>
+    /// Connects to QEMU's QMP socket as soon as it accepts. The socket file appears when QEMU binds it, a moment before
+    /// it listens, so a refused or missing socket is retried (every 5 ms) until QEMU accepts, exits or 30 s pass.
+    /// </summary>
     private static async Task<QmpClient> ConnectAsync(Process process, string socket, Task<string> stderr, string id, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        while (!File.Exists(socket))
+        while (true)
         {
+            if (File.Exists(socket))
+            {
+                try
+                {
+                    return await QmpClient.ConnectAsync(socket, cancellationToken).ConfigureAwait(false);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
+                {
+                    // Bound but not listening yet.
+                }
+            }
+
             if (process.HasExited)
             {
                 var text = (await stderr.ConfigureAwait(false)).Trim();
@@ -164,9 +181,7 @@ public sealed class QemuBackend : IComputeBackend
                 throw new HcsException(HResults.HCS_E_CONNECTION_TIMEOUT, "QemuBackend.Create", id);
             }
 
-            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
         }
-
-        return await QmpClient.ConnectAsync(socket, cancellationToken).ConfigureAwait(false);
     }
 }
