@@ -16,4 +16,14 @@ public sealed record QemuSettings
 
     /// <summary>OVMF variable store template, copied per VM.</summary>
     public string OvmfVars { get; init; } = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+    /// <summary>
+    /// Parent of the VMs' cgroups, relative to the root of the cgroup hierarchy holding the cpu controller: a VM whose
+    /// document sets <c>ComputeTopology.Processor.Limit</c> or <c>.Weight</c> runs in <c>parent/id</c>. Letters, digits,
+    /// <c>-_.</c> and <c>/</c> between segments.
+    /// </summary>
+    public string CgroupParent { get; init; } = "hcs";
+
+    /// <summary>The mount table in which the cgroup hierarchy holding the cpu controller is looked up.</summary>
+    public string CgroupMountInfo { get; init; } = "/proc/self/mountinfo";
 }

@@ -14,20 +14,32 @@ namespace Hcs.Backends.Qemu;
 /// </summary>
 internal sealed class QemuSystem : IBackendSystem
 {
+    /// <summary>hcsshim's resource path for changing a running VM's processor limits (<c>ProcessorLimits</c>).</summary>
+    public const string ProcessorLimitsPath = "VirtualMachine/ComputeTopology/Processor/Limits";
+
     private readonly BackendSystemContext _context;
+    private readonly QemuBackend _backend;
     private readonly Process _process;
     private readonly QmpClient _qmp;
     private readonly string _runtimeDirectory;
     private readonly Task _events;
     private readonly Task _exit;
+    private readonly Lock _gate = new();
+    private CpuControls _controls; // guarded by _gate
+    private CpuCgroup? _cgroup; // guarded by _gate
+    private bool _released; // guarded by _gate
     private int _terminating;
 
-    public QemuSystem(BackendSystemContext context, Process process, QmpClient qmp, string runtimeDirectory)
+    public QemuSystem(BackendSystemContext context, QemuBackend backend, Process process, QmpClient qmp, string runtimeDirectory,
+        CpuControls controls, CpuCgroup? cgroup)
     {
         _context = context;
+        _backend = backend;
         _process = process;
         _qmp = qmp;
         _runtimeDirectory = runtimeDirectory;
+        _controls = controls;
+        _cgroup = cgroup;
         _events = Task.Run(PumpEventsAsync);
         _exit = Task.Run(WatchExitAsync);
     }
@@ -58,8 +70,80 @@ internal sealed class QemuSystem : IBackendSystem
     public Task CrashAsync(CrashOptions? options, CancellationToken cancellationToken) =>
         _qmp.ExecuteAsync("inject-nmi", cancellationToken: cancellationToken);
 
-    public Task ModifyAsync(ModifySettingRequest request, CancellationToken cancellationToken) =>
-        throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{request?.ResourcePath}' is not supported by the QEMU backend yet");
+    public Task ModifyAsync(ModifySettingRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.ResourcePath != ProcessorLimitsPath)
+        {
+            throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{request.ResourcePath}' is not supported by the QEMU backend yet");
+        }
+
+        ModifyProcessorLimits(request);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Applies a <c>ProcessorLimits</c> update: members set replace the current Limit/Weight, members omitted are kept.
+    /// A VM created without CPU controls gets its cgroup now (QEMU, all threads, is moved into it).
+    /// </summary>
+    private void ModifyProcessorLimits(ModifySettingRequest request)
+    {
+        const string Label = "QemuBackend.Modify";
+        if (request.RequestType is not (null or ModifyRequestType.Update))
+        {
+            throw HcsException.InvalidJson("$.RequestType", $"processor limits can only be updated (RequestType Update or omitted), not {request.RequestType}");
+        }
+
+        if (request.GuestRequest is not null)
+        {
+            throw HcsException.InvalidJson("$.GuestRequest", "there is no guest agent to forward a guest request to");
+        }
+
+        var limits = request.Settings is { } settings
+            ? HcsJson.Deserialize<ProcessorLimits>(settings, "$.Settings")
+            : throw HcsException.InvalidJson("$.Settings", "required member 'Settings' (ProcessorLimits) is missing");
+        if (limits.Reservation is not null)
+        {
+            throw HcsException.InvalidJson("$.Settings.Reservation", "CPU reservations are not supported (cgroups cannot reserve CPU time)");
+        }
+
+        if (limits.MaximumFrequencyMHz is not null)
+        {
+            throw HcsException.InvalidJson("$.Settings.MaximumFrequencyMHz", "processor frequency caps are not supported");
+        }
+
+        var member = $"$.Settings.{(limits.Limit is not null ? "Limit" : "Weight")}";
+        lock (_gate)
+        {
+            if (_released)
+            {
+                throw new HcsException(HResults.HCS_E_INVALID_STATE, Label, _context.Id);
+            }
+
+            var next = _controls.With(limits);
+            if (_cgroup is not null)
+            {
+                _cgroup.Apply(next, member);
+            }
+            else if (next.IsSet)
+            {
+                var cgroup = _backend.CreateCgroup(_context.Id, next, member, Label);
+                try
+                {
+                    cgroup.AddProcess(_process.Id, member);
+                }
+                catch
+                {
+                    cgroup.TryRemove();
+                    throw;
+                }
+
+                _cgroup = cgroup;
+            }
+
+            _controls = next;
+        }
+    }
 
     public async Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
     {
@@ -151,6 +235,20 @@ internal sealed class QemuSystem : IBackendSystem
         catch (IOException)
         {
             // Best effort; an orphaned directory is reported and cleaned by the daemon later.
+        }
+
+        CpuCgroup? cgroup;
+        lock (_gate)
+        {
+            _released = true;
+            cgroup = _cgroup;
+            _cgroup = null;
+        }
+
+        // QEMU has been reaped: its cgroup is empty and can go, with the parent if no other VM is in it.
+        if (cgroup is not null)
+        {
+            await cgroup.RemoveAsync(_context.Time).ConfigureAwait(false);
         }
     }
 }
