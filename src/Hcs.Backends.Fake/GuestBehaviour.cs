@@ -42,6 +42,7 @@ public sealed record GuestBehaviour(GuestVerb Verb, TimeSpan After)
                 "panic" => GuestVerb.Panic,
                 "reboot" => GuestVerb.Reboot,
                 "counter" => GuestVerb.Counter,
+                "spin" => GuestVerb.Spin,
                 _ => throw new FormatException($"unknown hcstest verb '{name}'"),
             };
             return new GuestBehaviour(verb, TimeSpan.FromMilliseconds(ms));
@@ -64,4 +65,9 @@ public enum GuestVerb
     Reboot,
     /// <summary>Print a counter on the serial port (idle otherwise).</summary>
     Counter,
+    /// <summary>
+    /// Busy-loop on every cycle the guest gets, until stopped (to observe CPU limits). The fake runs it like
+    /// <see cref="Idle"/>: it already charges all of a running system's time as CPU time.
+    /// </summary>
+    Spin,
 }
