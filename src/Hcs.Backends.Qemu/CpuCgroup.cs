@@ -82,6 +82,7 @@ public sealed class CpuCgroup
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
+                cgroup.TryRemove(); // the parents this attempt created, if they are empty
                 throw cgroup.Failure(e, member, $"create cgroup {cgroup.Path}", null);
             }
         }

@@ -63,6 +63,7 @@ public sealed record CpuGroup
     public string? Id { get; init; }
 }
 
+// hcsshim internal/hcs/schema2/processor_limits.go: Limit, Weight, Reservation uint64; MaximumFrequencyMHz uint32.
 /// <summary>
 /// Schema <c>ProcessorLimits</c> (hcsshim <c>hcsschema.ProcessorLimits</c>): the Settings of a modify request for
 /// <c>VirtualMachine/ComputeTopology/Processor/Limits</c>, changing a running VM's CPU controls.
@@ -79,5 +80,5 @@ public sealed record ProcessorLimits
     public ulong? Reservation { get; init; }
 
     /// <summary>Maximum frequency in MHz.</summary>
-    public ulong? MaximumFrequencyMHz { get; init; }
+    public uint? MaximumFrequencyMHz { get; init; }
 }
