@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Diagnostics;
+using System.Net.Sockets;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
 
@@ -139,8 +140,20 @@ public sealed class QemuBackend : IComputeBackend
     private static async Task<QmpClient> ConnectAsync(Process process, string socket, Task<string> stderr, string id, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        while (!File.Exists(socket))
+        while (true)
         {
+            if (File.Exists(socket))
+            {
+                try
+                {
+                    return await QmpClient.ConnectAsync(socket, cancellationToken).ConfigureAwait(false);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
+                {
+                    // QEMU has bound the socket but not called listen(2) yet (seen on a loaded host): try again.
+                }
+            }
+
             if (process.HasExited)
             {
                 var text = (await stderr.ConfigureAwait(false)).Trim();
@@ -155,7 +168,5 @@ public sealed class QemuBackend : IComputeBackend
 
             await Task.Delay(10, cancellationToken).ConfigureAwait(false);
         }
-
-        return await QmpClient.ConnectAsync(socket, cancellationToken).ConfigureAwait(false);
     }
 }
