@@ -43,6 +43,7 @@ public sealed record GuestBehaviour(GuestVerb Verb, TimeSpan After)
                 "reboot" => GuestVerb.Reboot,
                 "counter" => GuestVerb.Counter,
                 "disks" => GuestVerb.Disks,
+                "spin" => GuestVerb.Spin,
                 _ => throw new FormatException($"unknown hcstest verb '{name}'"),
             };
             return new GuestBehaviour(verb, TimeSpan.FromMilliseconds(ms));
@@ -67,4 +68,9 @@ public enum GuestVerb
     Counter,
     /// <summary>Print the guest's block devices on the serial port whenever they change, e.g. after a SCSI hot add (idle otherwise).</summary>
     Disks,
+    /// <summary>
+    /// Busy-loop on every cycle the guest gets, until stopped (to observe CPU limits). The fake runs it like
+    /// <see cref="Idle"/>: it already charges all of a running system's time as CPU time.
+    /// </summary>
+    Spin,
 }

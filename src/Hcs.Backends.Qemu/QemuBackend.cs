@@ -15,11 +15,15 @@ namespace Hcs.Backends.Qemu;
 /// paused (<c>-S</c>), with a runtime directory of its own (QMP socket, console socket and log, OVMF variables, the
 /// sockets of a save or restore). A document with <c>RestoreState</c> has its saved-state file opened and checked here,
 /// before QEMU starts (see <see cref="QemuSavedState"/>); Start then restores it.
+/// A VM whose document sets <c>ComputeTopology.Processor.Limit</c> or <c>.Weight</c> runs in a cgroup of its own
+/// (<see cref="CpuCgroup"/>, <see cref="CpuControls"/>), created before QEMU is spawned and entered before the guest
+/// runs; if the host cannot provide it, Create fails naming the member.
 /// </summary>
 public sealed class QemuBackend : IComputeBackend
 {
     private readonly QemuSettings _settings;
     private readonly string _runtimeRoot;
+    private readonly Lazy<CgroupHierarchy?> _cpuHierarchy;
 
     /// <summary>Creates the backend; each VM's runtime directory is <c>runtimeRoot/id</c>.</summary>
     public QemuBackend(QemuSettings settings, string runtimeRoot)
@@ -30,6 +34,9 @@ public sealed class QemuBackend : IComputeBackend
         {
             throw new ArgumentException($"the runtime root '{runtimeRoot}' is too long for the Unix sockets of its VMs", nameof(runtimeRoot));
         }
+
+        _ = CpuCgroup.ParseParent(settings.CgroupParent);
+        _cpuHierarchy = new(() => CgroupHierarchy.DiscoverCpu(settings.CgroupMountInfo));
     }
 
     /// <summary>Room kept for the longest socket file name inside a runtime directory (<c>qmp-diagnostics.sock</c>).</summary>
@@ -65,7 +72,42 @@ public sealed class QemuBackend : IComputeBackend
     public async Task<IBackendSystem> CreateAsync(BackendSystemContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
+        const string Label = "QemuBackend.Create";
         var vm = context.Document.VirtualMachine!;
+        var controls = CpuControls.From(vm.ComputeTopology?.Processor);
+        var member = $"$.VirtualMachine.ComputeTopology.Processor.{(controls.Limit is not null ? "Limit" : "Weight")}";
+        var cgroup = controls.IsSet ? CreateCgroup(context.Id, controls, member, Label) : null;
+        try
+        {
+            return await CreateInCgroupAsync(context, vm, controls, cgroup, member, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (cgroup is not null)
+            {
+                await cgroup.RemoveAsync(context.Time).ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates the cgroup of system <paramref name="id"/> with <paramref name="controls"/>; when the host has no cpu
+    /// hierarchy, fails with <c>ERROR_NOT_SUPPORTED</c> naming <paramref name="member"/>.
+    /// </summary>
+    internal CpuCgroup CreateCgroup(string id, CpuControls controls, string member, string operation)
+    {
+        var hierarchy = _cpuHierarchy.Value ?? throw new HcsException(HResults.ERROR_NOT_SUPPORTED, operation, id,
+            result: ResultError.From(HResults.ERROR_NOT_SUPPORTED,
+                $"{member}: cannot be honoured: no cgroup hierarchy with the cpu controller is mounted (looked in {_settings.CgroupMountInfo})",
+                "qemu.cgroup"));
+        return CpuCgroup.Create(hierarchy, _settings.CgroupParent, id, controls, member, operation);
+    }
+
+    private async Task<IBackendSystem> CreateInCgroupAsync(BackendSystemContext context, VirtualMachine vm, CpuControls controls, CpuCgroup? cgroup,
+        string member, CancellationToken cancellationToken)
+    {
         var run = RuntimeDirectoryOf(_runtimeRoot, context.Id);
         if (Directory.Exists(run))
         {
@@ -102,10 +144,12 @@ public sealed class QemuBackend : IComputeBackend
             _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
             try
             {
+                // QEMU is paused (-S): moving it now, with all its threads, means the guest never runs unlimited.
+                cgroup?.AddProcess(process.Id, member);
                 var qmp = await ConnectAsync(process, Path.Combine(run, QemuCommandLine.QmpSocket), stderr, context.Id, cancellationToken)
                     .ConfigureAwait(false);
                 await EnableBalloonStatisticsAsync(qmp, cancellationToken).ConfigureAwait(false);
-                return new QemuSystem(context, process, qmp, run, stderr, restore);
+                return new QemuSystem(context, this, process, qmp, run, stderr, restore, controls, cgroup);
             }
             catch
             {
@@ -165,7 +209,7 @@ public sealed class QemuBackend : IComputeBackend
                 }
                 catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
                 {
-                    // Bound but not listening yet.
+                    // QEMU has bound the socket but not called listen(2) yet (seen on a loaded host): try again.
                 }
             }
 

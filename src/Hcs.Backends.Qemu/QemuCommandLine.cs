@@ -8,7 +8,8 @@ namespace Hcs.Backends.Qemu;
 
 /// <summary>
 /// Turns a <c>VirtualMachine</c> document into a QEMU argv (no shell). Every member is either mapped or refused by
-/// name with <c>HCS_E_INVALID_JSON</c>; nothing is silently ignored. The VM starts paused (<c>-S</c>: Start is
+/// name with <c>HCS_E_INVALID_JSON</c>; nothing is silently ignored (<c>ComputeTopology.Processor.Limit</c> and
+/// <c>.Weight</c> are not argv: the backend honours them with a cgroup, <see cref="CpuCgroup"/>). The VM starts paused (<c>-S</c>: Start is
 /// <c>cont</c>), stays alive after guest power-off or panic (<c>-no-shutdown</c>, <c>-action panic=pause</c>) so its final
 /// state can be observed, and its serial console always goes through a socket chardev with a log file. Every VM has a
 /// <c>virtio-balloon-pci</c> device (<see cref="BalloonId"/>) so its memory size can be changed while it runs; a VM
@@ -414,8 +415,6 @@ public static class QemuCommandLine
         Refuse(vm.StorageQoS is not null, "StorageQoS", "storage QoS is not supported yet");
         Refuse(vm.DebugOptions is not null, "DebugOptions", "debug options are not supported");
         Refuse(vm.GuestState is not null, "GuestState", "guest state files are not supported yet");
-        Refuse(vm.ComputeTopology?.Processor?.Limit is not null, "ComputeTopology.Processor.Limit", "processor limits (cgroup) are not supported yet");
-        Refuse(vm.ComputeTopology?.Processor?.Weight is not null, "ComputeTopology.Processor.Weight", "processor weights (cgroup) are not supported yet");
         var devices = vm.Devices;
         Refuse(devices?.VirtualPMem is not null, "Devices.VirtualPMem", "virtual PMem is not supported yet");
         Refuse(devices?.NetworkAdapters is not null, "Devices.NetworkAdapters", "network adapters are not supported yet");

@@ -23,4 +23,14 @@ public sealed record QemuSettings
     /// look, not to change state. Off by default.
     /// </summary>
     public bool DiagnosticsMonitor { get; init; }
+
+    /// <summary>
+    /// Parent of the VMs' cgroups, relative to the root of the cgroup hierarchy holding the cpu controller: a VM whose
+    /// document sets <c>ComputeTopology.Processor.Limit</c> or <c>.Weight</c> runs in <c>parent/id</c>. Letters, digits,
+    /// <c>-_.</c> and <c>/</c> between segments.
+    /// </summary>
+    public string CgroupParent { get; init; } = "hcs";
+
+    /// <summary>The mount table in which the cgroup hierarchy holding the cpu controller is looked up.</summary>
+    public string CgroupMountInfo { get; init; } = "/proc/self/mountinfo";
 }

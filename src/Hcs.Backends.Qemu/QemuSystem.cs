@@ -33,7 +33,11 @@ internal sealed class QemuSystem : IBackendSystem
     /// <summary>Generous bound for QEMU to act on a hot-unplug or to exit after a failed restore.</summary>
     private static readonly TimeSpan s_deviceTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>hcsshim's resource path for changing a running VM's processor limits (<c>ProcessorLimits</c>).</summary>
+    public const string ProcessorLimitsPath = "VirtualMachine/ComputeTopology/Processor/Limits";
+
     private readonly BackendSystemContext _context;
+    private readonly QemuBackend _backend;
     private readonly Process _process;
     private readonly QmpClient _qmp;
     private readonly string _runtimeDirectory;
@@ -52,11 +56,16 @@ internal sealed class QemuSystem : IBackendSystem
     private SavedStateFile? _restore; // guarded by _gate; consumed by the first Start
     private Task? _restoring;
     private ulong _balloonTargetMb; // guarded by _gate
+    private CpuControls _controls; // guarded by _gate
+    private CpuCgroup? _cgroup; // guarded by _gate
+    private bool _released; // guarded by _gate
     private int _terminating;
 
-    public QemuSystem(BackendSystemContext context, Process process, QmpClient qmp, string runtimeDirectory, Task<string> stderr, SavedStateFile? restore)
+    public QemuSystem(BackendSystemContext context, QemuBackend backend, Process process, QmpClient qmp, string runtimeDirectory,
+        Task<string> stderr, SavedStateFile? restore, CpuControls controls, CpuCgroup? cgroup)
     {
         _context = context;
+        _backend = backend;
         _process = process;
         _qmp = qmp;
         _runtimeDirectory = runtimeDirectory;
@@ -77,6 +86,8 @@ internal sealed class QemuSystem : IBackendSystem
             _attached[QemuCommandLine.ScsiNode(slot.Bus, slot.Lun)] = slot;
         }
 
+        _controls = controls;
+        _cgroup = cgroup;
         _events = Task.Run(PumpEventsAsync);
         _exit = Task.Run(WatchExitAsync);
     }
@@ -549,6 +560,12 @@ internal sealed class QemuSystem : IBackendSystem
         }
 
         var path = request.ResourcePath ?? "";
+        if (path == ProcessorLimitsPath)
+        {
+            ModifyProcessorLimits(request);
+            return Task.CompletedTask;
+        }
+
         if (path == MemoryPath)
         {
             return SetMemoryAsync(request, cancellationToken);
@@ -749,6 +766,69 @@ internal sealed class QemuSystem : IBackendSystem
     }
 
     // ---- Properties -------------------------------------------------------------------------------------------------
+    /// <summary>
+    /// Applies a <c>ProcessorLimits</c> update: members set replace the current Limit/Weight, members omitted are kept.
+    /// A VM created without CPU controls gets its cgroup now (QEMU, all threads, is moved into it).
+    /// </summary>
+    private void ModifyProcessorLimits(ModifySettingRequest request)
+    {
+        const string Label = "QemuBackend.Modify";
+        if (request.RequestType is not (null or ModifyRequestType.Update))
+        {
+            throw HcsException.InvalidJson("$.RequestType", $"processor limits can only be updated (RequestType Update or omitted), not {request.RequestType}");
+        }
+
+        if (request.GuestRequest is not null)
+        {
+            throw HcsException.InvalidJson("$.GuestRequest", "there is no guest agent to forward a guest request to");
+        }
+
+        var limits = request.Settings is { } settings
+            ? HcsJson.Deserialize<ProcessorLimits>(settings, "$.Settings")
+            : throw HcsException.InvalidJson("$.Settings", "required member 'Settings' (ProcessorLimits) is missing");
+        if (limits.Reservation is not null)
+        {
+            throw HcsException.InvalidJson("$.Settings.Reservation", "CPU reservations are not supported (cgroups cannot reserve CPU time)");
+        }
+
+        if (limits.MaximumFrequencyMHz is not null)
+        {
+            throw HcsException.InvalidJson("$.Settings.MaximumFrequencyMHz", "processor frequency caps are not supported");
+        }
+
+        var member = $"$.Settings.{(limits.Limit is not null ? "Limit" : "Weight")}";
+        lock (_gate)
+        {
+            if (_released)
+            {
+                throw new HcsException(HResults.HCS_E_INVALID_STATE, Label, _context.Id);
+            }
+
+            var next = _controls.With(limits);
+            if (_cgroup is not null)
+            {
+                _cgroup.Apply(next, member);
+            }
+            else if (next.IsSet)
+            {
+                var cgroup = _backend.CreateCgroup(_context.Id, next, member, Label);
+                try
+                {
+                    cgroup.AddProcess(_process.Id, member);
+                }
+                catch
+                {
+                    cgroup.TryRemove();
+                    throw;
+                }
+
+                _cgroup = cgroup;
+            }
+
+            _controls = next;
+        }
+    }
+
 
     public async Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
     {
@@ -980,6 +1060,20 @@ internal sealed class QemuSystem : IBackendSystem
         catch (IOException)
         {
             // Best effort; an orphaned directory is reported and cleaned by the daemon later.
+        }
+
+        CpuCgroup? cgroup;
+        lock (_gate)
+        {
+            _released = true;
+            cgroup = _cgroup;
+            _cgroup = null;
+        }
+
+        // QEMU has been reaped: its cgroup is empty and can go, with the parent if no other VM is in it.
+        if (cgroup is not null)
+        {
+            await cgroup.RemoveAsync(_context.Time).ConfigureAwait(false);
         }
     }
 }

@@ -342,6 +342,26 @@ public static partial class ComputeCore
         }
     }
 
+    /// <summary>
+    /// Files a crash report (synchronous, like computecore's): <paramref name="settings"/> is a <c>CrashReport</c>
+    /// document, typically the EventData of a <see cref="HcsEventType.SystemCrashReport"/> event. On Linux the service
+    /// writes it to its crash directory (<c>EngineOptions.CrashDirectory</c>) instead of Windows Error Reporting.
+    /// Returns <c>S_OK</c>; <c>HCS_E_INVALID_JSON</c> for a malformed report or one without a valid <c>SystemId</c>;
+    /// <c>E_ACCESSDENIED</c> when the crash directory is not writable.
+    /// </summary>
+    public static int HcsSubmitWerReport(string? settings)
+    {
+        try
+        {
+            Blocking.Run(HcsClient.Current.Session.SubmitWerReportAsync(settings!));
+            return HResults.S_OK;
+        }
+        catch (Exception e)
+        {
+            return HcsException.Wrap(e, "Service.SubmitWerReport").HResult;
+        }
+    }
+
     private static int Submit(HcsSystem? computeSystem, HcsOperation? operation, HcsOperationType type,
         Func<ISystemHandle, CancellationToken, Task> work) =>
         Submit(computeSystem, operation, type, async (h, ct) =>

@@ -67,6 +67,24 @@ public sealed class ComputeSystem : IAsyncDisposable
         return HcsJson.Deserialize<IReadOnlyList<Properties>>(json);
     }
 
+    /// <summary>
+    /// Files <paramref name="report"/> (from a <see cref="HcsEventType.SystemCrashReport"/> event) with the service's
+    /// crash reporting, <c>HcsSubmitWerReport</c>; returns the path of the filed report on the service's host.
+    /// No valid <c>SystemId</c> → <c>HCS_E_INVALID_JSON</c>; crash directory not writable → <c>E_ACCESSDENIED</c>.
+    /// </summary>
+    public static Task<string> SubmitWerReportAsync(HcsClient client, CrashReport report, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return SubmitWerReportAsync(client, HcsJson.Serialize(report), cancellationToken);
+    }
+
+    /// <summary>Files a <c>CrashReport</c> JSON document (e.g. an event's EventData as received); see the typed overload.</summary>
+    public static Task<string> SubmitWerReportAsync(HcsClient client, string report, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return client.Session.SubmitWerReportAsync(report, cancellationToken);
+    }
+
     /// <summary>Created → Running.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default) => _handle.StartAsync(null, cancellationToken);
 

@@ -27,4 +27,13 @@ public interface IComputeSession : IAsyncDisposable
 
     /// <summary>Answers a <c>Service_PropertyQuery</c> with a <c>ServiceProperties</c> document.</summary>
     Task<string> GetServicePropertiesAsync(string? query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <c>HcsSubmitWerReport</c>: files <paramref name="settings"/>, a <c>CrashReport</c> document (the EventData of a
+    /// <c>SystemCrashReport</c> event), with the service's crash reporting — on Linux, as files in the service's crash
+    /// directory. Returns the path of the filed report on the service's host. The system need not exist any more.
+    /// Not a <c>CrashReport</c>, unknown members, or no valid <c>SystemId</c> → <c>HCS_E_INVALID_JSON</c> naming the path;
+    /// the crash directory not writable → <c>E_ACCESSDENIED</c>.
+    /// </summary>
+    Task<string> SubmitWerReportAsync(string settings, CancellationToken cancellationToken = default);
 }

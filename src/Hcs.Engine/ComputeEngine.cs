@@ -31,6 +31,7 @@ public sealed class ComputeEngine : IComputeService
         ArgumentNullException.ThrowIfNull(backends);
         _backends = [.. backends];
         Options = options ?? new EngineOptions();
+        CrashReports.ValidateDirectory(Options.CrashDirectory);
         DisconnectToken = _disconnect.Token;
     }
 
@@ -180,6 +181,19 @@ public sealed class ComputeEngine : IComputeService
         }
 
         return HcsJson.Serialize(new ServiceProperties { Properties = properties, PropertyResponses = errors });
+    }
+
+    /// <summary>Files a crash report in <see cref="EngineOptions.CrashDirectory"/> (<c>HcsSubmitWerReport</c>); returns its path.</summary>
+    internal async Task<string> SubmitWerReportAsync(string settings, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CrashReports.SubmitAsync(settings, Options.CrashDirectory, Time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            throw HcsException.Wrap(e, "Service.SubmitWerReport");
+        }
     }
 
     private IComputeBackend PickBackend(ComputeSystem document, string id)

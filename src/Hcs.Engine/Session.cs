@@ -86,6 +86,19 @@ internal sealed class Session : IComputeSession
         }
     }
 
+    public Task<string> SubmitWerReportAsync(string settings, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            ThrowIfClosed("Service.SubmitWerReport", null);
+            return _engine.SubmitWerReportAsync(settings, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<string>(HcsException.Wrap(e, "Service.SubmitWerReport"));
+        }
+    }
+
     internal void Untrack(ISessionHandle handle)
     {
         lock (_gate)

@@ -21,7 +21,8 @@ public static class SystemIds
         }
     }
 
-    private static string? Check(string? id)
+    /// <summary>Why <paramref name="id"/> is not a valid system id, or null if it is.</summary>
+    internal static string? Check(string? id)
     {
         if (string.IsNullOrEmpty(id))
         {

@@ -117,6 +117,7 @@ namespace Hcs.Schema;
 [JsonSerializable(typeof(ProcessModifyRequest))]
 [JsonSerializable(typeof(ProcessParameters))]
 [JsonSerializable(typeof(ProcessStatus))]
+[JsonSerializable(typeof(ProcessorLimits))]
 [JsonSerializable(typeof(ProcessorStats))]
 [JsonSerializable(typeof(Properties))]
 [JsonSerializable(typeof(PropertyResponse))]

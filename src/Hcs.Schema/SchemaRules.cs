@@ -37,6 +37,11 @@ internal static class SchemaRules
             case VirtualMachineProcessor processor:
                 VmProcessor(processor, path);
                 break;
+            case ProcessorLimits limits:
+                InRange(limits.Limit, 1, 100_000, path, "Limit");
+                InRange(limits.Weight, 0, 10_000, path, "Weight");
+                InRange(limits.Reservation, 0, 100_000, path, "Reservation");
+                break;
             case Devices devices:
                 Devices(devices, path);
                 break;

@@ -17,6 +17,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_boot = TimeSpan.FromSeconds(90);
     private readonly DirectoryInfo _run = Directory.CreateTempSubdirectory("hcs-qemu-run-");
+    private readonly DirectoryInfo _crash = Directory.CreateTempSubdirectory("hcs-qemu-crash-");
     private ComputeEngine _engine = null!;
     private HcsClient _client = null!;
 
@@ -25,7 +26,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
     public ValueTask InitializeAsync()
     {
         _engine = new ComputeEngine([new QemuBackend(new QemuSettings(), _run.FullName)],
-            new EngineOptions { ShutdownTimeout = TimeSpan.FromSeconds(60) });
+            new EngineOptions { ShutdownTimeout = TimeSpan.FromSeconds(60), CrashDirectory = CrashDirectory });
         _client = HcsClient.Connect(_engine, "qemu-tests");
         return ValueTask.CompletedTask;
     }
@@ -35,7 +36,10 @@ public sealed class QemuBackendTests : IAsyncLifetime
         await _client.DisposeAsync();
         await _engine.DisposeAsync();
         _run.Delete(recursive: true);
+        _crash.Delete(recursive: true);
     }
+
+    private string CrashDirectory => Path.Combine(_crash.FullName, "reports");
 
     private static SchemaComputeSystem Document(string verb, bool crashReporting = false) => new()
     {
@@ -154,5 +158,36 @@ public sealed class QemuBackendTests : IAsyncLifetime
         var report = HcsJson.Deserialize<CrashReport>(events[1].EventData!);
         Assert.Contains("Kernel panic - not syncing", report.CrashLog, StringComparison.Ordinal);
         Assert.Equal(NotificationType.UnexpectedExit, HcsJson.Deserialize<SystemExitStatus>(events[2].EventData!).ExitType);
+    }
+
+    [Fact]
+    public async Task SubmitWerReport_OfARealGuestPanicsCrashReport_FilesTheReportWithThePanicText()
+    {
+        await using var vm = await Client.ComputeSystem.CreateAsync(_client, "wer", Document("panic:200", crashReporting: true), Ct);
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var e in vm.EventsAsync(Ct))
+            {
+                if (e.Type == HcsEventType.SystemCrashReport)
+                {
+                    return e.EventData!;
+                }
+            }
+
+            throw new InvalidOperationException("the system exited without a crash report");
+        }, Ct);
+        await vm.StartAsync(Ct);
+        var eventData = await reading.WaitAsync(s_boot, Ct);
+
+        using (HcsClient.Use(_client))
+        {
+            Assert.Equal(HResults.S_OK, ComputeCore.HcsSubmitWerReport(eventData));
+        }
+
+        var filed = Assert.Single(Directory.GetFiles(CrashDirectory, "wer-*.json"));
+        var report = HcsJson.Deserialize<CrashReport>(await File.ReadAllTextAsync(filed, Ct));
+        Assert.Equal("wer", report.SystemId);
+        Assert.Contains("Kernel panic - not syncing", report.CrashLog, StringComparison.Ordinal);
+        Assert.Contains("Kernel panic - not syncing", await File.ReadAllTextAsync(Path.ChangeExtension(filed, ".log"), Ct), StringComparison.Ordinal);
     }
 }

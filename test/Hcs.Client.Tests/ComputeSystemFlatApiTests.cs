@@ -270,4 +270,36 @@ public sealed class ComputeSystemFlatApiTests
         using var document = JsonDocument.Parse(result!);
         Assert.Equal(JsonValueKind.Array, document.RootElement.GetProperty("Properties").ValueKind);
     }
+
+    [Fact]
+    public async Task SubmitWerReport_OfTheCrashReportEventData_FilesItInTheCrashDirectory()
+    {
+        await using var env = new TestEnv();
+        var id = TestEnv.NewId("crash");
+        using var system = env.CreateRunning(id);
+        var log = new EventLog();
+        TestEnv.Ok(HcsSetComputeSystemCallback(system, HcsEventOptions.None, null, log.Callback()));
+        env.Fake.Get(id).Panic("Kernel panic - not syncing: flat api");
+        var eventData = log.WaitFor(HcsEventType.SystemCrashReport).EventData;
+
+        TestEnv.Ok(HcsSubmitWerReport(eventData));
+
+        var filed = Assert.Single(Directory.GetFiles(env.CrashDirectory, "*.json"));
+        Assert.StartsWith($"{id}-", Path.GetFileName(filed), StringComparison.Ordinal);
+        Assert.Contains("Kernel panic - not syncing: flat api", File.ReadAllText(Path.ChangeExtension(filed, ".log")), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"CrashLog":"no system id"}""")]
+    [InlineData("""{"SystemId":"vm","WindowsCrashInfo":{"FinalPhase":"Done"}}""")]
+    [InlineData("{")]
+    [InlineData(null)]
+    public async Task SubmitWerReport_OfAnInvalidReport_ReturnsInvalidJson_AndFilesNothing(string? settings)
+    {
+        await using var env = new TestEnv();
+
+        TestEnv.Hr(HResults.HCS_E_INVALID_JSON, HcsSubmitWerReport(settings));
+
+        Assert.False(Directory.Exists(env.CrashDirectory));
+    }
 }

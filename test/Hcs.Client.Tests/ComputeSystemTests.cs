@@ -247,4 +247,21 @@ public sealed class ComputeSystemTests
 
         Assert.Equal(SystemState.Running, (await system.GetPropertiesAsync(cancellationToken: Ct)).State);
     }
+
+    [Fact]
+    public async Task SubmitWerReportAsync_OfATypedReport_ReturnsThePathOfTheFiledReport()
+    {
+        await using var env = new TestEnv();
+        var report = new CrashReport { SystemId = "typed", ActivityId = Guid.NewGuid(), CrashParameters = [0x1E, 0, 0, 0, 0], CrashLog = "oops" };
+
+        var path = await ComputeSystem.SubmitWerReportAsync(env.Client, report, Ct);
+
+        Assert.Equal(env.CrashDirectory, Path.GetDirectoryName(path));
+        Assert.Contains(report.ActivityId.Value.ToString("D"), path, StringComparison.Ordinal);
+        Assert.Equal(report, HcsJson.Deserialize<CrashReport>(await File.ReadAllTextAsync(path, Ct)) with { CrashParameters = report.CrashParameters });
+        Assert.Equal(report.CrashParameters, HcsJson.Deserialize<CrashReport>(await File.ReadAllTextAsync(path, Ct)).CrashParameters);
+        var e = await Assert.ThrowsAsync<HcsException>(() => ComputeSystem.SubmitWerReportAsync(env.Client, new CrashReport { CrashLog = "x" }, Ct));
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, e.HResult);
+        Assert.Contains("$.SystemId", e.Message, StringComparison.Ordinal);
+    }
 }

@@ -48,6 +48,7 @@ internal sealed class TestEnv : IAsyncDisposable
     """;
 
     private readonly IDisposable _scope;
+    private readonly DirectoryInfo _temp;
 
     static TestEnv()
     {
@@ -57,12 +58,17 @@ internal sealed class TestEnv : IAsyncDisposable
         ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(io, 64));
     }
 
-    /// <summary>Creates the engine (optionally on a fake clock), connects, and makes the client current.</summary>
+    /// <summary>
+    /// Creates the engine (optionally on a fake clock) with a crash directory of its own under a temporary directory,
+    /// connects, and makes the client current.
+    /// </summary>
     public TestEnv(FakeTimeProvider? time = null)
     {
         Time = time;
         Fake = new FakeBackend();
-        Engine = new ComputeEngine([Fake], time is null ? null : new EngineOptions { Time = time });
+        _temp = Directory.CreateTempSubdirectory("hcs-client-");
+        CrashDirectory = Path.Combine(_temp.FullName, "crash");
+        Engine = new ComputeEngine([Fake], new EngineOptions { Time = time ?? TimeProvider.System, CrashDirectory = CrashDirectory });
         Client = HcsClient.Connect(Engine, "test");
         _scope = HcsClient.Use(Client);
     }
@@ -74,6 +80,9 @@ internal sealed class TestEnv : IAsyncDisposable
     public HcsClient Client { get; }
 
     public FakeTimeProvider? Time { get; }
+
+    /// <summary>Where the engine files crash reports (not created until one is filed).</summary>
+    public string CrashDirectory { get; }
 
     /// <summary>A unique, valid compute system id.</summary>
     public static string NewId(string prefix = "sys") => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
@@ -183,6 +192,7 @@ internal sealed class TestEnv : IAsyncDisposable
         _scope.Dispose();
         await Client.DisposeAsync();
         await Engine.DisposeAsync();
+        _temp.Delete(recursive: true);
     }
 }
 

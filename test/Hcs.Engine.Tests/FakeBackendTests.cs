@@ -363,4 +363,19 @@ public sealed class FakeBackendTests : FakeTestBase
         var containers = await Within(ComputeSystem.EnumerateAsync(Client, new SystemQuery { Types = ["Container"] }, Ct));
         Assert.Equal([id], containers.Select(p => p.Id));
     }
+
+    [Fact]
+    public async Task SpinVerb_TheGuestKeepsRunningAndAccruesCpuTimeUntilTerminated()
+    {
+        Assert.Equal(new GuestBehaviour(GuestVerb.Spin, TimeSpan.Zero), GuestBehaviour.Parse("console=ttyS0 hcstest=spin"));
+        var system = await CreateAsync("spin");
+        await Within(system.StartAsync(Ct));
+        await Task.Delay(Fixture.Settle, Ct);
+
+        Assert.True(FakeSystem(system.Id).IsRunning);
+        var statistics = (await Within(system.GetPropertiesAsync([SystemPropertyType.Statistics], Ct))).Statistics!;
+        Assert.True(statistics.Processor!.TotalRuntime100ns > 0);
+        await Within(system.TerminateAsync(Ct));
+        Assert.True(FakeSystem(system.Id).IsDead);
+    }
 }

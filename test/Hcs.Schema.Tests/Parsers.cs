@@ -11,6 +11,8 @@ public static class Parsers
         ["Version"] = HcsJson.Deserialize<Version>,
         ["HostedSystem"] = HcsJson.Deserialize<HostedSystem>,
         ["VirtualMachineProcessor"] = HcsJson.Deserialize<VirtualMachineProcessor>,
+        ["ProcessorLimits"] = HcsJson.Deserialize<ProcessorLimits>,
+        ["CrashReport"] = HcsJson.Deserialize<CrashReport>,
         ["ContainerProcessor"] = HcsJson.Deserialize<ContainerProcessor>,
         ["Attachment"] = HcsJson.Deserialize<Attachment>,
         ["Statistics"] = HcsJson.Deserialize<Statistics>,

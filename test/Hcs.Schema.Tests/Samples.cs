@@ -89,6 +89,7 @@ public static class Samples
         CpuGroup = CpuGroup,
         NumaProcessorsSettings = Json("""{"CountPerNode":{"Max":2}}"""),
     };
+    public static ProcessorLimits ProcessorLimits => new() { Limit = 25_000, Weight = 50, Reservation = 5_000, MaximumFrequencyMHz = 1800 };
     public static Topology Topology => new() { Memory = VirtualMachineMemory, Processor = VirtualMachineProcessor, Numa = Json("""{"VirtualNodeCount":1}""") };
     public static ComPort ComPort => new() { NamedPipe = "/run/hcs/com1.sock", OptimizeForDebugger = true };
     public static VirtioSerialPort VirtioSerialPort => new() { NamedPipe = "/run/hcs/vs0.sock", Name = "console0" };
@@ -457,7 +458,7 @@ public static class Samples
         Of(new ComputeSystem { SchemaVersion = V25, Owner = "sample", Container = Container }, "Container"),
         Of(new ComputeSystem { SchemaVersion = V21, Owner = "sample", HostingSystemId = "uvm-1", HostedSystem = HostedSystem }, "HostedSystem"),
         Of(HostedSystem), Of(VirtualMachine), Of(Chipset), Of(Uefi), Of(UefiBootEntry), Of(LinuxKernelDirect), Of(FirmwareFile),
-        Of(Topology), Of(VirtualMachineMemory), Of(VirtualMachineProcessor), Of(CpuGroup), Of(Devices), Of(ComPort), Of(VirtioSerial),
+        Of(Topology), Of(VirtualMachineMemory), Of(VirtualMachineProcessor), Of(ProcessorLimits), Of(CpuGroup), Of(Devices), Of(ComPort), Of(VirtioSerial),
         Of(VirtioSerialPort), Of(Scsi), Of(Attachment), Of(VirtualPMemController), Of(VirtualPMemDevice), Of(VirtualPMemMapping),
         Of(NetworkAdapter), Of(IovSettings), Of(VideoMonitor), Of(EnhancedModeVideo), Of(new Keyboard()), Of(new Mouse()), Of(new Battery()),
         Of(GuestCrashReporting), Of(WindowsCrashReporting), Of(HvSocket), Of(HvSocketSystemConfig), Of(HvSocketServiceConfig),

@@ -62,3 +62,23 @@ public sealed record CpuGroup
     /// <summary>Group id (a GUID string).</summary>
     public string? Id { get; init; }
 }
+
+// hcsshim internal/hcs/schema2/processor_limits.go: Limit, Weight, Reservation uint64; MaximumFrequencyMHz uint32.
+/// <summary>
+/// Schema <c>ProcessorLimits</c> (hcsshim <c>hcsschema.ProcessorLimits</c>): the Settings of a modify request for
+/// <c>VirtualMachine/ComputeTopology/Processor/Limits</c>, changing a running VM's CPU controls.
+/// </summary>
+public sealed record ProcessorLimits
+{
+    /// <summary>CPU limit, 1–100000 (100000 = 100% of the VM's processors).</summary>
+    public ulong? Limit { get; init; }
+
+    /// <summary>Relative weight, 0–10000 (default 100).</summary>
+    public ulong? Weight { get; init; }
+
+    /// <summary>CPU reservation, 0–100000.</summary>
+    public ulong? Reservation { get; init; }
+
+    /// <summary>Maximum frequency in MHz.</summary>
+    public uint? MaximumFrequencyMHz { get; init; }
+}

@@ -1,0 +1,192 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using Hcs.Backends.Fake;
+using Hcs.Client;
+using Hcs.Schema;
+using Xunit;
+using ComputeSystem = Hcs.Client.ComputeSystem;
+
+namespace Hcs.Engine.Tests;
+
+/// <summary>
+/// <c>HcsSubmitWerReport</c> through the service contract on the fake backend: the CrashReport of a guest crash event
+/// is filed in the engine's crash directory, strictly validated, never overwriting.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class WerReportTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset s_now = new(2026, 3, 14, 15, 9, 26, 535, TimeSpan.Zero);
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("hcs-wer-");
+    private ComputeEngine _engine = null!;
+    private HcsClient _client = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private string CrashDirectory => Path.Combine(_root.FullName, "state", "crash");
+
+    public ValueTask InitializeAsync()
+    {
+        _engine = new ComputeEngine([new FakeBackend()], new EngineOptions { CrashDirectory = CrashDirectory, Time = new FixedTime(s_now) });
+        _client = HcsClient.Connect(_engine, "wer-tests");
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _client.DisposeAsync();
+        await _engine.DisposeAsync();
+        _root.Delete(recursive: true);
+    }
+
+    private static string Document(string verb) => HcsJson.Serialize(new Schema.ComputeSystem
+    {
+        SchemaVersion = new Schema.Version { Major = 2, Minor = 5 },
+        VirtualMachine = new VirtualMachine
+        {
+            Chipset = new Chipset { LinuxKernelDirect = new LinuxKernelDirect { KernelFilePath = "/fake/vmlinuz", KernelCmdLine = $"hcstest={verb}" } },
+            Devices = new Devices { GuestCrashReporting = new GuestCrashReporting() },
+        },
+    });
+
+    private async Task<string> CrashReportOfAPanicAsync(string id)
+    {
+        await using var vm = await ComputeSystem.CreateAsync(_client, id, Document("panic:200"), Ct);
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var e in vm.EventsAsync(Ct))
+            {
+                if (e.Type == HcsEventType.SystemCrashReport)
+                {
+                    return e.EventData!;
+                }
+            }
+
+            throw new InvalidOperationException("no crash report event");
+        }, Ct);
+        await vm.StartAsync(Ct);
+        return await reading.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+    }
+
+    private async Task<HcsException> RefusedAsync(string? settings)
+    {
+        var e = await Assert.ThrowsAsync<HcsException>(() => _client.Session.SubmitWerReportAsync(settings!, Ct));
+        Assert.Equal("Service.SubmitWerReport", e.Operation);
+        return e;
+    }
+
+    [Fact]
+    public async Task SubmitWerReport_OfAGuestCrashEvent_FilesTheReportAndItsLogPrivately()
+    {
+        var eventData = await CrashReportOfAPanicAsync("crashed");
+        var activity = HcsJson.Deserialize<CrashReport>(eventData).ActivityId;
+
+        var path = await _client.Session.SubmitWerReportAsync(eventData, Ct);
+
+        Assert.Equal(CrashDirectory, Path.GetDirectoryName(path));
+        Assert.StartsWith("crashed-20260314T150926535Z-", Path.GetFileName(path), StringComparison.Ordinal);
+        Assert.EndsWith(".json", path, StringComparison.Ordinal);
+        if (activity is { } a)
+        {
+            Assert.Contains(a.ToString("D"), path, StringComparison.Ordinal);
+        }
+
+        var filed = HcsJson.Deserialize<CrashReport>(await File.ReadAllTextAsync(path, Ct));
+        Assert.Equal("crashed", filed.SystemId);
+        Assert.Contains("Kernel panic - not syncing", filed.CrashLog, StringComparison.Ordinal);
+        var log = Path.ChangeExtension(path, ".log");
+        Assert.Equal(filed.CrashLog, await File.ReadAllTextAsync(log, Ct));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(CrashDirectory));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(log));
+    }
+
+    [Fact]
+    public async Task SubmitWerReport_TheSameReportTwiceAtTheSameInstant_FilesTwoReportsAndOverwritesNothing()
+    {
+        var report = HcsJson.Serialize(new CrashReport { SystemId = "vm1", ActivityId = Guid.Parse("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"), CrashLog = "first" });
+        var first = await _client.Session.SubmitWerReportAsync(report, Ct);
+        var second = await _client.Session.SubmitWerReportAsync(report.Replace("first", "second", StringComparison.Ordinal), Ct);
+
+        Assert.NotEqual(first, second);
+        Assert.Equal("vm1-20260314T150926535Z-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0.json", Path.GetFileName(first));
+        Assert.Equal("vm1-20260314T150926535Z-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-1.json", Path.GetFileName(second));
+        Assert.Equal("first", await File.ReadAllTextAsync(Path.ChangeExtension(first, ".log"), Ct));
+        Assert.Equal("second", await File.ReadAllTextAsync(Path.ChangeExtension(second, ".log"), Ct));
+    }
+
+    [Fact]
+    public async Task SubmitWerReport_WithoutActivityIdOrLog_FilesOnlyTheJsonUnderANewActivityId()
+    {
+        var path = await _client.Session.SubmitWerReportAsync("""{"SystemId":"vm2","CrashParameters":[30,1,2,3,4]}""", Ct);
+
+        var name = Path.GetFileNameWithoutExtension(path);
+        Assert.True(Guid.TryParseExact(name["vm2-20260314T150926535Z-".Length..], "D", out _), name);
+        Assert.Equal([30ul, 1, 2, 3, 4], HcsJson.Deserialize<CrashReport>(await File.ReadAllTextAsync(path, Ct)).CrashParameters);
+        Assert.Equal([path], Directory.GetFiles(CrashDirectory));
+    }
+
+    [Theory]
+    [InlineData("""{"SystemId":"vm","Bugcheck":1}""", "$.Bugcheck", "unknown member 'Bugcheck' of CrashReport")]
+    [InlineData("""{"CrashLog":"x"}""", "$.SystemId", "required member 'SystemId' is missing")]
+    [InlineData("""{"SystemId":""}""", "$.SystemId", "required member 'SystemId' is missing")]
+    [InlineData("""{"SystemId":"../etc/passwd"}""", "$.SystemId", "is not a compute system id")]
+    [InlineData("""{"SystemId":"a\nb"}""", "$.SystemId", "is not a compute system id")]
+    [InlineData("""{"SystemId":"vm","CrashParameters":[-1]}""", "$.CrashParameters[0]", "out of range for uint64")]
+    [InlineData("""{"SystemId":"vm",""", "$.SystemId", "malformed JSON")]
+    [InlineData("not json", "$", "malformed JSON")]
+    [InlineData("", "$", "the document is empty")]
+    [InlineData(null, "$", "a CrashReport document is required")]
+    public async Task SubmitWerReport_OfAnInvalidReport_IsInvalidJsonNamingThePath_AndFilesNothing(string? settings, string path, string reason)
+    {
+        var e = await RefusedAsync(settings);
+
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, e.HResult);
+        Assert.Contains($"{path}: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(CrashDirectory));
+    }
+
+    [Fact]
+    public async Task SubmitWerReport_WhereTheCrashDirectoryCannotBeCreated_IsAccessDenied()
+    {
+        await using var engine = new ComputeEngine([new FakeBackend()], new EngineOptions { CrashDirectory = "/sys/hcs-wer-test" });
+        await using var client = HcsClient.Connect(engine, "wer-tests");
+
+        var e = await Assert.ThrowsAsync<HcsException>(() => client.Session.SubmitWerReportAsync("""{"SystemId":"vm"}""", Ct));
+
+        Assert.Equal(HResults.E_ACCESSDENIED, e.HResult);
+        Assert.Contains("/sys/hcs-wer-test", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("relative/crash")]
+    [InlineData("/var/lib/../crash")]
+    [InlineData("/var/lib/hcs\n/crash")]
+    public void EngineOptions_CrashDirectoryNotAnAbsoluteCleanPath_IsRefused(string directory) =>
+        Assert.Throws<ArgumentException>(() => new ComputeEngine([new FakeBackend()], new EngineOptions { CrashDirectory = directory }));
+
+    [Fact]
+    public void EngineOptions_DefaultCrashDirectory_IsUnderVarLibForRootElseTheUserStateDirectory()
+    {
+        var directory = EngineOptions.DefaultCrashDirectory();
+
+        Assert.Equal(Environment.IsPrivilegedProcess, directory == "/var/lib/hcs/crash");
+        Assert.EndsWith("/hcs/crash", directory, StringComparison.Ordinal);
+        Assert.Equal(directory, new EngineOptions().CrashDirectory);
+    }
+
+    [Fact]
+    public async Task SubmitWerReport_OnAClosedSession_IsEHandle()
+    {
+        await _client.DisposeAsync();
+
+        var e = await RefusedAsync("""{"SystemId":"vm"}""");
+
+        Assert.Equal(HResults.E_HANDLE, e.HResult);
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
