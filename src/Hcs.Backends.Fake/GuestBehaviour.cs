@@ -42,6 +42,7 @@ public sealed record GuestBehaviour(GuestVerb Verb, TimeSpan After)
                 "panic" => GuestVerb.Panic,
                 "reboot" => GuestVerb.Reboot,
                 "counter" => GuestVerb.Counter,
+                "vport" => GuestVerb.VirtioPorts,
                 _ => throw new FormatException($"unknown hcstest verb '{name}'"),
             };
             return new GuestBehaviour(verb, TimeSpan.FromMilliseconds(ms));
@@ -64,4 +65,6 @@ public enum GuestVerb
     Reboot,
     /// <summary>Print a counter on the serial port (idle otherwise).</summary>
     Counter,
+    /// <summary>After the delay, open each virtio-serial port, write a line and close it (→ guest connection closed per port); idle otherwise.</summary>
+    VirtioPorts,
 }
