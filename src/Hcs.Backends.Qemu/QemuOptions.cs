@@ -48,6 +48,18 @@ public static class QemuOptions
     }
 
     /// <summary>
+    /// Checks a Unix socket path from a document: the rules of <see cref="Path"/>, and at most 107 bytes (the size of
+    /// <c>sockaddr_un.sun_path</c> less its terminator), so QEMU can bind it.
+    /// </summary>
+    public static string SocketPath(string? path, string jsonPath)
+    {
+        var escaped = Path(path, jsonPath);
+        return System.Text.Encoding.UTF8.GetByteCount(path!) <= 107
+            ? escaped
+            : throw HcsException.InvalidJson(jsonPath, $"'{path}' is longer than the 107 bytes a Unix socket path can have");
+    }
+
+    /// <summary>
     /// Checks a path given to an option that is not an option string (<c>-kernel</c>, <c>-initrd</c>): same rules as
     /// <see cref="Path"/>, and commas are refused instead of doubled, so no QEMU parser can ever split it.
     /// </summary>

@@ -9,8 +9,10 @@ namespace Hcs.Backends.Qemu;
 
 /// <summary>
 /// One running QEMU. QMP events become backend events: SHUTDOWN from the guest → power-off, RESET from the guest →
-/// reset, GUEST_PANICKED → crash initiated, crash report (the console log) and stop; the process ending without a
-/// SHUTDOWN (kill -9) → the worker died with its exit status. The engine is told of a stop once.
+/// reset, GUEST_PANICKED → crash initiated, crash report (the console log) and stop; VNC_CONNECTED, VNC_INITIALIZED
+/// and VNC_DISCONNECTED → remote console state changes; VSERPORT_CHANGE with <c>open: false</c> on a
+/// <c>Devices.VirtioSerial</c> port → guest connection closed; the process ending without a SHUTDOWN (kill -9) → the
+/// worker died with its exit status. The engine is told of a stop once.
 /// </summary>
 internal sealed class QemuSystem : IBackendSystem
 {
@@ -20,6 +22,9 @@ internal sealed class QemuSystem : IBackendSystem
     private readonly string _runtimeDirectory;
     private readonly Task _events;
     private readonly Task _exit;
+    private readonly string? _consoleEndpoint;
+    private readonly Dictionary<string, (string Key, VirtioSerialPort Port)> _ports = new(StringComparer.Ordinal);
+    private uint _consoleClients; // only the event pump touches it
     private int _terminating;
 
     public QemuSystem(BackendSystemContext context, Process process, QmpClient qmp, string runtimeDirectory)
@@ -28,6 +33,13 @@ internal sealed class QemuSystem : IBackendSystem
         _process = process;
         _qmp = qmp;
         _runtimeDirectory = runtimeDirectory;
+        var vm = context.Document.VirtualMachine!;
+        _consoleEndpoint = QemuCommandLine.ConsoleEndpoint(vm, runtimeDirectory);
+        foreach (var (key, port) in vm.Devices?.VirtioSerial?.Ports ?? new Dictionary<string, VirtioSerialPort>())
+        {
+            _ports[QemuCommandLine.VirtioSerialPortId(key)] = (key, port);
+        }
+
         _events = Task.Run(PumpEventsAsync);
         _exit = Task.Run(WatchExitAsync);
     }
@@ -106,9 +118,42 @@ internal sealed class QemuSystem : IBackendSystem
                     _context.Events.CrashReported(report with { CrashLog = log });
                     _context.Events.Stopped(new BackendExit(BackendExitCause.GuestCrash, Detail: log));
                     break;
+                case "VNC_CONNECTED":
+                    _consoleClients++;
+                    RemoteConsole(RemoteConsoleState.Connected, e.Timestamp);
+                    break;
+                case "VNC_INITIALIZED":
+                    RemoteConsole(RemoteConsoleState.Initialized, e.Timestamp);
+                    break;
+                case "VNC_DISCONNECTED":
+                    _consoleClients = _consoleClients > 0 ? _consoleClients - 1 : 0;
+                    RemoteConsole(RemoteConsoleState.Disconnected, e.Timestamp);
+                    break;
+                case "VSERPORT_CHANGE" when e.Data is { } change && change.TryGetProperty("open", out var open) && !open.GetBoolean()
+                                            && change.TryGetProperty("id", out var id) && _ports.TryGetValue(id.GetString() ?? "", out var port):
+                    _context.Events.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
+                    {
+                        Reason = "the guest closed the virtio-serial port",
+                        Port = port.Key,
+                        Name = port.Port.Name,
+                        NamedPipe = port.Port.NamedPipe,
+                        Timestamp = e.Timestamp,
+                    }));
+                    break;
             }
         }
     }
+
+    private void RemoteConsole(RemoteConsoleState state, DateTimeOffset? timestamp) =>
+        _context.Events.RemoteConsoleStateChanged(HcsJson.Serialize(new RemoteConsoleStateChange
+        {
+            Connected = state != RemoteConsoleState.Disconnected,
+            State = state,
+            Protocol = QemuCommandLine.ConsoleProtocol,
+            Endpoint = _consoleEndpoint,
+            Clients = _consoleClients,
+            Timestamp = timestamp,
+        }));
 
     /// <summary>The console log's last 64 KiB, after giving the guest a moment to finish printing its panic.</summary>
     private async Task<string> ConsoleTailAsync()
