@@ -110,7 +110,8 @@ public sealed class QemuBackend : IComputeBackend
                 throw new HcsException(HResults.HCS_E_CONNECTION_TIMEOUT, "QemuBackend.Create", id);
             }
 
-            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            // QEMU binds the socket ~50–100 ms after exec; a 1 ms poll costs well under a millisecond of latency.
+            await Task.Delay(1, cancellationToken).ConfigureAwait(false);
         }
 
         return await QmpClient.ConnectAsync(socket, cancellationToken).ConfigureAwait(false);
