@@ -16,10 +16,18 @@ namespace Hcs.Bench;
 /// </summary>
 internal static class LifecycleBench
 {
-    private sealed record Run(string Side, TimeSpan Create, TimeSpan Start, TimeSpan? Boot, TimeSpan Exit, TimeSpan Cleaned, double? GuestUptime)
+    /// <summary>One run; every time is from the run's start (the create call or the spawn) except <see cref="Start"/>, a duration.</summary>
+    private sealed record Run(string Side, TimeSpan Create, TimeSpan Start, TimeSpan StartedAt, TimeSpan? InitAt, TimeSpan Exit, TimeSpan Cleaned, double? GuestUptime,
+        TimeSpan BenchCpu)
     {
+        /// <summary>Start returned → /init's first line on the console: the guest's boot.</summary>
+        public TimeSpan? Boot => InitAt - StartedAt;
+
         /// <summary>Everything but the guest's own boot: the part hcs can add to.</summary>
         public TimeSpan? Overhead => Boot is { } boot ? Exit - boot : null;
+
+        /// <summary>From /init's first line to the exit notification: the guest's poweroff, QEMU's SHUTDOWN, delivery.</summary>
+        public TimeSpan? Tail => Exit - InitAt;
     }
 
     public static async Task RunAsync(int runs, bool verbose)
@@ -31,6 +39,7 @@ internal static class LifecycleBench
             await using var engine = new ComputeEngine([new QemuBackend(new QemuSettings(), Path.Combine(root.FullName, "hcs"))]);
             await using var client = HcsClient.Connect(engine, "hcs-bench");
             var all = new List<Run>();
+            var pairs = new List<double>();
             var sequence = new List<bool> { true, false }; // warm-up: hcs, raw
             for (var i = 0; i < runs; i++)
             {
@@ -44,11 +53,16 @@ internal static class LifecycleBench
                 if (i >= 2)
                 {
                     all.Add(run);
+                    if (i % 2 == 1)
+                    {
+                        var (a, b) = (all[^2], all[^1]);
+                        pairs.Add(a.Side == "hcs" ? a.Exit / b.Exit : b.Exit / a.Exit);
+                    }
                 }
 
                 if (verbose)
                 {
-                    Console.WriteLine($"   {(i < 2 ? "warm-up " : "")}{run.Side,-4} create {Ms(run.Create)} start {Ms(run.Start)} boot {Ms(run.Boot)} exit {Ms(run.Exit)} cleaned {Ms(run.Cleaned)} overhead {Ms(run.Overhead)} guest-uptime-at-init {run.GuestUptime:F2}s");
+                    Console.WriteLine($"   {(i < 2 ? "warm-up " : "")}{run.Side,-4} create {Ms(run.Create)} start {Ms(run.Start)} boot {Ms(run.Boot)} exit {Ms(run.Exit)} cleaned {Ms(run.Cleaned)} overhead {Ms(run.Overhead)} guest-uptime-at-init {run.GuestUptime:F2}s bench-cpu-while-running {Ms(run.BenchCpu)}");
                 }
             }
 
@@ -56,12 +70,14 @@ internal static class LifecycleBench
             Row("create → controllable", all, r => r.Create);
             Row("start (cont) returns", all, r => r.Start);
             Row("started → /init on console", all, r => r.Boot);
+            Row("/init → exit notification", all, r => r.Tail);
             Row("total: → exit notification", all, r => r.Exit);
             Row("overhead (total − boot)", all, r => r.Overhead);
             Row("→ QEMU reaped, dir removed", all, r => r.Cleaned);
+            Row("our CPU, start → exit", all, r => r.BenchCpu);
             var hcs = new Stats(all.Where(r => r.Side == "hcs").Select(r => r.Exit.TotalMilliseconds));
             var raw = new Stats(all.Where(r => r.Side == "raw").Select(r => r.Exit.TotalMilliseconds));
-            Console.WriteLine($"   ratio hcs/raw of total medians: {Stats.F(hcs.Median / raw.Median, 3)} (of minima: {Stats.F(hcs.Min / raw.Min, 3)}); n = {hcs.N} + {raw.N}");
+            Console.WriteLine($"   ratio hcs/raw of total medians: {Stats.F(hcs.Median / raw.Median, 3)}; of minima: {Stats.F(hcs.Min / raw.Min, 3)}; median of the {pairs.Count} adjacent-pair ratios: {Stats.F(new Stats(pairs).Median, 3)}; n = {hcs.N} + {raw.N}");
             var oh = new Stats(all.Where(r => r.Side == "hcs" && r.Overhead is not null).Select(r => r.Overhead!.Value.TotalMilliseconds));
             var or = new Stats(all.Where(r => r.Side == "raw" && r.Overhead is not null).Select(r => r.Overhead!.Value.TotalMilliseconds));
             Console.WriteLine($"   ratio with the boot noise removed: (raw total median + hcs−raw overhead median) / raw total median = {Stats.F((raw.Median + oh.Median - or.Median) / raw.Median, 3)}");
@@ -162,7 +178,8 @@ internal static class LifecycleBench
         var before = clock.Elapsed;
         await vm.StartAsync();
         var started = clock.Elapsed;
-        TimeSpan exited;
+        var cpu0 = Environment.CpuUsage.TotalTime;
+        TimeSpan exited, cpu;
         while (true)
         {
             if (!await next)
@@ -173,6 +190,7 @@ internal static class LifecycleBench
             if (events.Current.Type == HcsEventType.SystemExited)
             {
                 exited = clock.Elapsed;
+                cpu = Environment.CpuUsage.TotalTime - cpu0;
                 var status = HcsJson.Deserialize<SystemExitStatus>(events.Current.EventData!);
                 if (status.ExitType != NotificationType.GracefulExit)
                 {
@@ -193,7 +211,7 @@ internal static class LifecycleBench
         }
 
         var cleaned = clock.Elapsed;
-        return new Run("hcs", created, started - before, console.InitReachedAt - started, exited, cleaned, console.GuestUptimeAtInit);
+        return new Run("hcs", created, started - before, started, console.InitReachedAt, exited, cleaned, console.GuestUptimeAtInit, cpu);
     }
 
     private static async Task<Run> RawOnceAsync(string run, string id)
@@ -205,13 +223,15 @@ internal static class LifecycleBench
         var before = clock.Elapsed;
         await qemu.ExecuteAsync("cont");
         var started = clock.Elapsed;
-        TimeSpan exited;
+        var cpu0 = Environment.CpuUsage.TotalTime;
+        TimeSpan exited, cpu;
         while (true)
         {
             var e = await qemu.ReadEventAsync() ?? throw new InvalidOperationException("QMP closed before SHUTDOWN");
             if (e.GetProperty("event").GetString() == "SHUTDOWN")
             {
                 exited = clock.Elapsed;
+                cpu = Environment.CpuUsage.TotalTime - cpu0;
                 break;
             }
         }
@@ -219,6 +239,6 @@ internal static class LifecycleBench
         await qemu.QuitAsync();
         await qemu.DisposeAsync();
         var cleaned = clock.Elapsed;
-        return new Run("raw", created, started - before, console.InitReachedAt - started, exited, cleaned, console.GuestUptimeAtInit);
+        return new Run("raw", created, started - before, started, console.InitReachedAt, exited, cleaned, console.GuestUptimeAtInit, cpu);
     }
 }
