@@ -11,7 +11,7 @@ namespace Hcs.Bench;
 
 /// <summary>
 /// QEMU "by hand": the argv <see cref="QemuCommandLine.Build"/> makes for a document, spawned directly (no engine, no
-/// backend), its QMP socket waited for with a 1 ms poll, and a bare line-by-line QMP client — what a careful script
+/// backend), its QMP socket waited for with a 1 ms poll (missing or refusing until QEMU listens), and a bare line-by-line QMP client — what a careful script
 /// would do. Nothing of hcs runs on this path except the function that builds the argv.
 /// </summary>
 internal sealed class RawQemu : IAsyncDisposable
@@ -51,8 +51,23 @@ internal sealed class RawQemu : IAsyncDisposable
         _ = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
         var qmp = Path.Combine(runDirectory, QemuCommandLine.QmpSocket);
-        while (!File.Exists(qmp))
+        Socket socket;
+        while (true)
         {
+            if (File.Exists(qmp))
+            {
+                socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(qmp));
+                    break;
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+                {
+                    socket.Dispose(); // bound, not yet listening
+                }
+            }
+
             if (process.HasExited)
             {
                 throw new InvalidOperationException($"qemu exited with {process.ExitCode}");
@@ -61,8 +76,6 @@ internal sealed class RawQemu : IAsyncDisposable
             await Task.Delay(1);
         }
 
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(qmp));
         var raw = new RawQemu(runDirectory, process, socket);
         _ = await raw.ReadLineAsync(); // greeting
         await raw.ExecuteAsync("qmp_capabilities");

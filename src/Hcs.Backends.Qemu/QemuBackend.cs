@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Diagnostics;
+using System.Net.Sockets;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
 
@@ -93,11 +94,28 @@ public sealed class QemuBackend : IComputeBackend
         }
     }
 
+    /// <summary>
+    /// Waits for QEMU's QMP socket and connects. QEMU binds the socket some 50–100 ms after exec and listens a moment
+    /// later, so until then the path is missing (ENOENT) or refuses (ECONNREFUSED); both are retried every millisecond,
+    /// which costs well under a millisecond of latency.
+    /// </summary>
     private static async Task<QmpClient> ConnectAsync(Process process, string socket, Task<string> stderr, string id, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        while (!File.Exists(socket))
+        while (true)
         {
+            if (File.Exists(socket))
+            {
+                try
+                {
+                    return await QmpClient.ConnectAsync(socket, cancellationToken).ConfigureAwait(false);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
+                {
+                    // Bound, not yet listening.
+                }
+            }
+
             if (process.HasExited)
             {
                 var text = (await stderr.ConfigureAwait(false)).Trim();
@@ -110,10 +128,7 @@ public sealed class QemuBackend : IComputeBackend
                 throw new HcsException(HResults.HCS_E_CONNECTION_TIMEOUT, "QemuBackend.Create", id);
             }
 
-            // QEMU binds the socket ~50–100 ms after exec; a 1 ms poll costs well under a millisecond of latency.
             await Task.Delay(1, cancellationToken).ConfigureAwait(false);
         }
-
-        return await QmpClient.ConnectAsync(socket, cancellationToken).ConfigureAwait(false);
     }
 }
