@@ -25,6 +25,10 @@ internal sealed class QemuSystem : IBackendSystem
     private readonly Task _exit;
     private readonly string? _consoleEndpoint;
     private readonly Dictionary<string, (string Key, VirtioSerialPort Port)> _ports = new(StringComparer.Ordinal);
+    private static readonly TimeSpan s_statsLifetime = TimeSpan.FromMilliseconds(10);
+    private readonly Lock _statsGate = new();
+    private (ulong Cpu, ulong Rss) _stats; // guarded by _statsGate
+    private long? _statsAt; // guarded by _statsGate: when _stats was read (TimeProvider timestamp)
     private uint _consoleClients; // only the event pump touches it
     private int _terminating;
 
@@ -76,9 +80,32 @@ internal sealed class QemuSystem : IBackendSystem
 
     public Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
     {
-        // CPU time and resident memory of the QEMU process, from procfs: one small synchronous read (no QMP round trip,
-        // no thread-pool hop), so a statistics query costs microseconds.
-        ulong cpu = 0, rss = 0;
+        var (cpu, rss) = Sample();
+        return Task.FromResult(new BackendProperties
+        {
+            RuntimeOsType = OsType.Linux,
+            Processor = new ProcessorStats { TotalRuntime100ns = cpu },
+            MemoryStats = new MemoryStats { MemoryUsagePrivateWorkingSetBytes = rss, MemoryUsageCommitBytes = rss },
+        });
+    }
+
+    /// <summary>
+    /// CPU time (100 ns units) and resident memory of the QEMU process, from one small synchronous procfs read (no QMP
+    /// round trip, no thread-pool hop). procfs counts CPU time in 10 ms ticks (USER_HZ = 100), so a sample younger than
+    /// that is reused: a burst of queries reads procfs at most 100 times a second.
+    /// </summary>
+    private (ulong Cpu, ulong Rss) Sample()
+    {
+        var now = _context.Time.GetTimestamp();
+        lock (_statsGate)
+        {
+            if (_statsAt is { } at && _context.Time.GetElapsedTime(at, now) < s_statsLifetime)
+            {
+                return _stats;
+            }
+        }
+
+        (ulong Cpu, ulong Rss) sample = (0, 0);
         try
         {
             using var handle = File.OpenHandle($"/proc/{_process.Id}/stat");
@@ -86,20 +113,20 @@ internal sealed class QemuSystem : IBackendSystem
             var stat = Encoding.ASCII.GetString(buffer[..RandomAccess.Read(handle, buffer, 0)]);
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             var ticks = ulong.Parse(fields[11], CultureInfo.InvariantCulture) + ulong.Parse(fields[12], CultureInfo.InvariantCulture);
-            cpu = ticks * 100_000; // USER_HZ = 100: one tick is 10 ms = 100,000 × 100 ns
-            rss = ulong.Parse(fields[21], CultureInfo.InvariantCulture) * (ulong)Environment.SystemPageSize;
+            sample = (ticks * 100_000, // one tick is 10 ms = 100,000 × 100 ns
+                ulong.Parse(fields[21], CultureInfo.InvariantCulture) * (ulong)Environment.SystemPageSize);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             // The process is gone: report zeros.
         }
 
-        return Task.FromResult(new BackendProperties
+        lock (_statsGate)
         {
-            RuntimeOsType = OsType.Linux,
-            Processor = new ProcessorStats { TotalRuntime100ns = cpu },
-            MemoryStats = new MemoryStats { MemoryUsagePrivateWorkingSetBytes = rss, MemoryUsageCommitBytes = rss },
-        });
+            (_stats, _statsAt) = (sample, now);
+        }
+
+        return sample;
     }
 
     private async Task PumpEventsAsync()
