@@ -9,7 +9,7 @@ using Hcs.Bench;
 //        [--seconds S] [--verbose]
 // With no benchmark named, all four run (about 2 minutes on the 2-core build machine). Never more than one VM at a time.
 var names = new List<string>();
-int runs = 6, sessions = 200, createRuns = 15;
+int runs = 5, sessions = 200, createRuns = 15;
 double seconds = 2;
 var verbose = false;
 for (var i = 0; i < args.Length; i++)
