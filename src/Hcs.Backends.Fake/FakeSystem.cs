@@ -170,6 +170,9 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
             case GuestVerb.Reboot:
                 After(Behaviour.After, Reset);
                 break;
+            case GuestVerb.VirtioPorts:
+                After(Behaviour.After, CloseVirtioPorts);
+                break;
         }
 
         if (_script.DropGuestConnectionAfter is { } drop)
@@ -361,6 +364,25 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
 
     /// <summary>The guest connection drops.</summary>
     public void DropGuestConnection() => _context.Events.GuestConnectionClosed("{\"Reason\":\"fake guest connection dropped\"}");
+
+    /// <summary>
+    /// The guest opens, writes to and closes each <c>Devices.VirtioSerial</c> port (the <c>vport</c> verb): one guest
+    /// connection closed per port, with the EventData the QEMU backend sends (the written line goes nowhere).
+    /// </summary>
+    public void CloseVirtioPorts()
+    {
+        foreach (var (key, port) in _context.Document.VirtualMachine?.Devices?.VirtioSerial?.Ports ?? new Dictionary<string, VirtioSerialPort>())
+        {
+            _context.Events.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
+            {
+                Reason = "the guest closed the virtio-serial port",
+                Port = key,
+                Name = port.Name,
+                NamedPipe = port.NamedPipe,
+                Timestamp = _context.Time.GetUtcNow(),
+            }));
+        }
+    }
 
     /// <summary>A remote console client connects (true) or disconnects (false).</summary>
     public void RemoteConsole(bool connected) =>

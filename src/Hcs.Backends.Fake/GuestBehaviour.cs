@@ -44,6 +44,7 @@ public sealed record GuestBehaviour(GuestVerb Verb, TimeSpan After)
                 "counter" => GuestVerb.Counter,
                 "disks" => GuestVerb.Disks,
                 "spin" => GuestVerb.Spin,
+                "vport" => GuestVerb.VirtioPorts,
                 _ => throw new FormatException($"unknown hcstest verb '{name}'"),
             };
             return new GuestBehaviour(verb, TimeSpan.FromMilliseconds(ms));
@@ -73,4 +74,6 @@ public enum GuestVerb
     /// <see cref="Idle"/>: it already charges all of a running system's time as CPU time.
     /// </summary>
     Spin,
+    /// <summary>After the delay, open each virtio-serial port, write a line and close it (→ guest connection closed per port); idle otherwise.</summary>
+    VirtioPorts,
 }

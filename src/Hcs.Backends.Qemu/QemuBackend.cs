@@ -194,7 +194,7 @@ public sealed class QemuBackend : IComputeBackend
 
     /// <summary>
     /// Connects to QEMU's QMP socket as soon as it accepts. The socket file appears when QEMU binds it, a moment before
-    /// it listens, so a refused or missing socket is retried (every 5 ms) until QEMU accepts, exits or 30 s pass.
+    /// it listens, so a refused or missing socket is retried every millisecond until QEMU accepts, exits or 30 s pass.
     /// </summary>
     private static async Task<QmpClient> ConnectAsync(Process process, string socket, Task<string> stderr, string id, CancellationToken cancellationToken)
     {
@@ -209,7 +209,7 @@ public sealed class QemuBackend : IComputeBackend
                 }
                 catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.AddressNotAvailable)
                 {
-                    // QEMU has bound the socket but not called listen(2) yet (seen on a loaded host): try again.
+                    // Bound, not yet listening.
                 }
             }
 
@@ -225,7 +225,7 @@ public sealed class QemuBackend : IComputeBackend
                 throw new HcsException(HResults.HCS_E_CONNECTION_TIMEOUT, "QemuBackend.Create", id);
             }
 
-            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(1, cancellationToken).ConfigureAwait(false);
         }
     }
 }

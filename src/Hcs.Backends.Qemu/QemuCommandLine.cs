@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hcs.Schema;
 
@@ -51,6 +52,17 @@ public static class QemuCommandLine
 
     /// <summary>The highest LUN a virtio-scsi controller accepts (QEMU's <c>VIRTIO_SCSI_MAX_LUN</c>).</summary>
     public const uint MaxLun = 16383;
+    /// <summary>
+    /// The remote console's default endpoint: a VNC server on this Unix socket, when <c>Devices.VideoMonitor</c> or
+    /// <c>Devices.EnhancedModeVideo</c> is set and its <c>ConnectionOptions.NamedPipe</c> does not say otherwise.
+    /// </summary>
+    public const string VncSocket = "vnc.sock";
+
+    /// <summary>The remote console protocol.</summary>
+    public const string ConsoleProtocol = "vnc";
+
+    /// <summary>Smallest and largest resolution accepted in <c>Devices.VideoMonitor</c>.</summary>
+    public const int MinHorizontalResolution = 640, MinVerticalResolution = 480, MaxResolution = 8192;
 
     private const string Vm = "$.VirtualMachine";
 
@@ -83,6 +95,7 @@ public static class QemuCommandLine
         Chipset(vm.Chipset, settings, run, args);
         Devices(vm.Devices, args);
         GuestConnection(vm.GuestConnection, vm.Devices?.VirtioSerial?.Ports is { Count: > 0 }, run, args);
+        RemoteConsole(vm.Devices, run, args);
         args.AddRange(["-device", $"virtio-balloon-pci,id={BalloonId}"]);
         if (vm.RestoreState is { } restore)
         {
@@ -186,6 +199,124 @@ public static class QemuCommandLine
     public static ulong MemoryMb(VirtualMachine vm) => vm?.ComputeTopology?.Memory?.SizeInMB ?? DefaultMemoryMb;
 
     private const ulong DefaultMemoryMb = 1024;
+
+    /// <summary>
+    /// Where the remote console of <paramref name="vm"/> listens (a Unix socket path), or null when it has none:
+    /// <c>ConnectionOptions.NamedPipe</c> of <c>VideoMonitor</c> (else of <c>EnhancedModeVideo</c>), else
+    /// <c>runtimeDirectory/vnc.sock</c>. The document must have passed <see cref="Build"/>.
+    /// </summary>
+    public static string? ConsoleEndpoint(VirtualMachine vm, string runtimeDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        var devices = vm.Devices;
+        if (devices?.VideoMonitor is null && devices?.EnhancedModeVideo is null)
+        {
+            return null;
+        }
+
+        return ConsoleNamedPipe(devices.VideoMonitor?.ConnectionOptions, $"{Vm}.Devices.VideoMonitor.ConnectionOptions")
+            ?? ConsoleNamedPipe(devices.EnhancedModeVideo?.ConnectionOptions, $"{Vm}.Devices.EnhancedModeVideo.ConnectionOptions")
+            ?? System.IO.Path.Combine(runtimeDirectory, VncSocket);
+    }
+
+    /// <summary>The QEMU device id of virtio-serial port <paramref name="key"/> (QMP <c>VSERPORT_CHANGE</c> names it).</summary>
+    public static string VirtioSerialPortId(string key) => $"vportdev{key}";
+
+    /// <summary>
+    /// The remote console: a VGA adapter (its EDID offers <c>VideoMonitor</c>'s resolution as the preferred mode) and
+    /// a VNC server on a Unix socket; <c>Keyboard</c> and <c>Mouse</c> add virtio input devices (an absolute tablet
+    /// for the mouse, so the pointer follows the VNC client's). The PS/2 controller of the q35 board is always there.
+    /// </summary>
+    private static void RemoteConsole(Devices? devices, string run, List<string> args)
+    {
+        const string Path = Vm + ".Devices";
+        if (devices?.VideoMonitor is not null || devices?.EnhancedModeVideo is not null)
+        {
+            var vga = "VGA";
+            if (devices.VideoMonitor is { } monitor && (monitor.HorizontalResolution is not null || monitor.VerticalResolution is not null))
+            {
+                var x = Resolution(monitor.HorizontalResolution, $"{Path}.VideoMonitor.HorizontalResolution", MinHorizontalResolution,
+                    $"{Path}.VideoMonitor.VerticalResolution");
+                var y = Resolution(monitor.VerticalResolution, $"{Path}.VideoMonitor.VerticalResolution", MinVerticalResolution,
+                    $"{Path}.VideoMonitor.HorizontalResolution");
+
+                // 32 bits per pixel; QEMU's VGA rounds video memory to a power of two and needs at least its default 16 MiB.
+                var mb = Math.Max(16L, (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)((x * y * 4L + (1 << 20) - 1) >> 20)));
+                vga = string.Create(CultureInfo.InvariantCulture, $"VGA,xres={x},yres={y},vgamem_mb={mb}");
+            }
+
+            var endpoint = ConsoleNamedPipe(devices.VideoMonitor?.ConnectionOptions, $"{Path}.VideoMonitor.ConnectionOptions");
+            var enhanced = ConsoleNamedPipe(devices.EnhancedModeVideo?.ConnectionOptions, $"{Path}.EnhancedModeVideo.ConnectionOptions");
+            if (endpoint is not null && enhanced is not null)
+            {
+                throw HcsException.InvalidJson($"{Path}.EnhancedModeVideo.ConnectionOptions.NamedPipe",
+                    "there is one remote console; give its endpoint once, in VideoMonitor.ConnectionOptions");
+            }
+
+            args.AddRange(["-device", vga]);
+            var socket = endpoint ?? enhanced;
+            args.AddRange(["-vnc", $"unix:{(socket is null ? $"{run}/{VncSocket}" : QemuOptions.Escape(socket, $"{Path}.VideoMonitor.ConnectionOptions.NamedPipe"))}"]);
+        }
+
+        if (devices?.Keyboard is not null)
+        {
+            args.AddRange(["-device", "virtio-keyboard-pci"]);
+        }
+
+        if (devices?.Mouse is not null)
+        {
+            args.AddRange(["-device", "virtio-tablet-pci"]);
+        }
+    }
+
+    private static int Resolution(ushort? value, string path, int min, string other)
+    {
+        if (value is not { } v)
+        {
+            throw HcsException.InvalidJson(path, $"give both resolutions or neither ({other} is set)");
+        }
+
+        return v >= min && v <= MaxResolution
+            ? v
+            : throw HcsException.InvalidJson(path, string.Create(CultureInfo.InvariantCulture, $"{v} is outside {min}–{MaxResolution}"));
+    }
+
+    /// <summary>
+    /// <c>ConnectionOptions</c> (schema <c>RdpConnectionOptions</c>) of the remote console: <c>NamedPipe</c> is the
+    /// Unix socket the VNC server listens on (checked, not escaped); <c>AccessSids</c> and every other member are refused.
+    /// </summary>
+    private static string? ConsoleNamedPipe(JsonElement? options, string path)
+    {
+        if (options is not { } element || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw HcsException.InvalidJson(path, "connection options must be an object");
+        }
+
+        string? pipe = null;
+        foreach (var member in element.EnumerateObject())
+        {
+            switch (member.Name)
+            {
+                case "NamedPipe" when member.Value.ValueKind == JsonValueKind.String:
+                    pipe = member.Value.GetString();
+                    QemuOptions.SocketPath(pipe, $"{path}.NamedPipe");
+                    break;
+                case "NamedPipe":
+                    throw HcsException.InvalidJson($"{path}.NamedPipe", "the console endpoint must be a string (a Unix socket path)");
+                case "AccessSids":
+                    throw HcsException.InvalidJson($"{path}.AccessSids", "Windows SIDs do not apply; access to the console is the Unix socket's file permissions");
+                default:
+                    throw HcsException.InvalidJson($"{path}.{member.Name}", "this member is not supported by the QEMU backend");
+            }
+        }
+
+        return pipe;
+    }
 
     private static void Topology(Topology? topology, List<string> args)
     {
@@ -396,6 +527,9 @@ public static class QemuCommandLine
             OnlyMembers(port, $"{Vm}.Devices.ComPorts.{key}", "NamedPipe");
         }
 
+        OnlyMembers(vm.Devices?.VideoMonitor, $"{Vm}.Devices.VideoMonitor", "HorizontalResolution", "VerticalResolution", "ConnectionOptions");
+        OnlyMembers(vm.Devices?.EnhancedModeVideo, $"{Vm}.Devices.EnhancedModeVideo", "ConnectionOptions");
+
         foreach (var (name, scsi) in vm.Devices?.Scsi ?? new Dictionary<string, Scsi>())
         {
             OnlyMembers(scsi, $"{Vm}.Devices.Scsi.{name}", "Attachments");
@@ -423,10 +557,6 @@ public static class QemuCommandLine
         Refuse(devices?.VirtualSmb is not null, "Devices.VirtualSmb", "SMB shares are Windows-only");
         Refuse(devices?.VirtualPci is not null, "Devices.VirtualPci", "PCI device assignment is not supported");
         Refuse(devices?.Battery is not null, "Devices.Battery", "a battery device is not supported");
-        Refuse(devices?.VideoMonitor is not null, "Devices.VideoMonitor", "the remote console is not supported yet");
-        Refuse(devices?.EnhancedModeVideo is not null, "Devices.EnhancedModeVideo", "the remote console is not supported yet");
-        Refuse(devices?.Keyboard is not null, "Devices.Keyboard", "input devices come with the remote console, not supported yet");
-        Refuse(devices?.Mouse is not null, "Devices.Mouse", "input devices come with the remote console, not supported yet");
     }
 }
 

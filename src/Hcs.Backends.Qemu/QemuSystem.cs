@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
@@ -13,8 +14,10 @@ namespace Hcs.Backends.Qemu;
 
 /// <summary>
 /// One running QEMU. QMP events become backend events: SHUTDOWN from the guest → power-off, RESET from the guest →
-/// reset, GUEST_PANICKED → crash initiated, crash report (the console log) and stop; the process ending without a
-/// SHUTDOWN (kill -9) → the worker died with its exit status. The engine is told of a stop once.
+/// reset, GUEST_PANICKED → crash initiated, crash report (the console log) and stop; VNC_CONNECTED, VNC_INITIALIZED
+/// and VNC_DISCONNECTED → remote console state changes; VSERPORT_CHANGE with <c>open: false</c> on a
+/// <c>Devices.VirtioSerial</c> port (or the <c>GuestConnection</c> port) → guest connection closed; the process ending
+/// without a SHUTDOWN (kill -9) → the worker died with its exit status. The engine is told of a stop once.
 /// <para>
 /// Save is a QEMU migration to a Unix socket we listen on in the runtime directory (never <c>exec:</c>, which runs a
 /// shell), streamed into a temporary file next to the target, fsync-ed and renamed into place; Start of a VM with
@@ -59,6 +62,13 @@ internal sealed class QemuSystem : IBackendSystem
     private CpuControls _controls; // guarded by _gate
     private CpuCgroup? _cgroup; // guarded by _gate
     private bool _released; // guarded by _gate
+    private readonly string? _consoleEndpoint;
+    private readonly Dictionary<string, (string Key, VirtioSerialPort Port)> _ports = new(StringComparer.Ordinal);
+    private static readonly TimeSpan s_statsLifetime = TimeSpan.FromMilliseconds(10);
+    private readonly Lock _statsGate = new();
+    private (ulong Cpu, ulong Rss) _stats; // guarded by _statsGate
+    private long? _statsAt; // guarded by _statsGate: when _stats was read (TimeProvider timestamp)
+    private uint _consoleClients; // only the event pump touches it
     private int _terminating;
 
     public QemuSystem(BackendSystemContext context, QemuBackend backend, Process process, QmpClient qmp, string runtimeDirectory,
@@ -88,6 +98,12 @@ internal sealed class QemuSystem : IBackendSystem
 
         _controls = controls;
         _cgroup = cgroup;
+        _consoleEndpoint = QemuCommandLine.ConsoleEndpoint(vm, runtimeDirectory);
+        foreach (var (key, port) in vm.Devices?.VirtioSerial?.Ports ?? new Dictionary<string, VirtioSerialPort>())
+        {
+            _ports[QemuCommandLine.VirtioSerialPortId(key)] = (key, port);
+        }
+
         _events = Task.Run(PumpEventsAsync);
         _exit = Task.Run(WatchExitAsync);
     }
@@ -830,32 +846,61 @@ internal sealed class QemuSystem : IBackendSystem
     }
 
 
-    public async Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
+    public Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(types);
-
-        // CPU time and resident memory of the QEMU process, from procfs (cheap: no QMP round trip).
-        ulong cpu = 0, rss = 0;
-        try
-        {
-            var stat = await File.ReadAllTextAsync($"/proc/{_process.Id}/stat", cancellationToken).ConfigureAwait(false);
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var ticks = ulong.Parse(fields[11], CultureInfo.InvariantCulture) + ulong.Parse(fields[12], CultureInfo.InvariantCulture);
-            cpu = ticks * 100_000; // USER_HZ = 100: one tick is 10 ms = 100,000 × 100 ns
-            rss = ulong.Parse(fields[21], CultureInfo.InvariantCulture) * (ulong)Environment.SystemPageSize;
-        }
-        catch (IOException)
-        {
-            // The process is gone: report zeros.
-        }
-
-        return new BackendProperties
+        var (cpu, rss) = Sample();
+        var properties = new BackendProperties
         {
             RuntimeOsType = OsType.Linux,
             Processor = new ProcessorStats { TotalRuntime100ns = cpu },
             MemoryStats = new MemoryStats { MemoryUsagePrivateWorkingSetBytes = rss, MemoryUsageCommitBytes = rss },
-            Memory = types.Contains(SystemPropertyType.Memory) ? await MemoryAsync(cancellationToken).ConfigureAwait(false) : null,
         };
+        return types.Contains(SystemPropertyType.Memory) ? WithMemoryAsync(properties, cancellationToken) : Task.FromResult(properties);
+    }
+
+    /// <summary>Adds the <c>Memory</c> property (QMP round trips) to cheap properties.</summary>
+    private async Task<BackendProperties> WithMemoryAsync(BackendProperties properties, CancellationToken cancellationToken) =>
+        properties with { Memory = await MemoryAsync(cancellationToken).ConfigureAwait(false) };
+
+    /// <summary>
+    /// CPU time (100 ns units) and resident memory of the QEMU process, from one small synchronous procfs read (no QMP
+    /// round trip, no thread-pool hop). procfs counts CPU time in 10 ms ticks (USER_HZ = 100), so a sample younger than
+    /// that is reused: a burst of queries reads procfs at most 100 times a second.
+    /// </summary>
+    private (ulong Cpu, ulong Rss) Sample()
+    {
+        var now = _context.Time.GetTimestamp();
+        lock (_statsGate)
+        {
+            if (_statsAt is { } at && _context.Time.GetElapsedTime(at, now) < s_statsLifetime)
+            {
+                return _stats;
+            }
+        }
+
+        (ulong Cpu, ulong Rss) sample = (0, 0);
+        try
+        {
+            using var handle = File.OpenHandle($"/proc/{_process.Id}/stat");
+            Span<byte> buffer = stackalloc byte[1024];
+            var stat = Encoding.ASCII.GetString(buffer[..RandomAccess.Read(handle, buffer, 0)]);
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = ulong.Parse(fields[11], CultureInfo.InvariantCulture) + ulong.Parse(fields[12], CultureInfo.InvariantCulture);
+            sample = (ticks * 100_000, // one tick is 10 ms = 100,000 × 100 ns
+                ulong.Parse(fields[21], CultureInfo.InvariantCulture) * (ulong)Environment.SystemPageSize);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // The process is gone: report zeros.
+        }
+
+        lock (_statsGate)
+        {
+            (_stats, _statsAt) = (sample, now);
+        }
+
+        return sample;
     }
 
     /// <summary>
@@ -959,6 +1004,28 @@ internal sealed class QemuSystem : IBackendSystem
                     }
 
                     break;
+                case "VNC_CONNECTED":
+                    _consoleClients++;
+                    RemoteConsole(RemoteConsoleState.Connected, e.Timestamp);
+                    break;
+                case "VNC_INITIALIZED":
+                    RemoteConsole(RemoteConsoleState.Initialized, e.Timestamp);
+                    break;
+                case "VNC_DISCONNECTED":
+                    _consoleClients = _consoleClients > 0 ? _consoleClients - 1 : 0;
+                    RemoteConsole(RemoteConsoleState.Disconnected, e.Timestamp);
+                    break;
+                case "VSERPORT_CHANGE" when e.Data is { } change && change.TryGetProperty("open", out var open) && !open.GetBoolean()
+                                            && change.TryGetProperty("id", out var id) && _ports.TryGetValue(id.GetString() ?? "", out var port):
+                    _context.Events.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
+                    {
+                        Reason = "the guest closed the virtio-serial port",
+                        Port = port.Key,
+                        Name = port.Port.Name,
+                        NamedPipe = port.Port.NamedPipe,
+                        Timestamp = e.Timestamp,
+                    }));
+                    break;
             }
         }
     }
@@ -972,11 +1039,13 @@ internal sealed class QemuSystem : IBackendSystem
         var connected = Volatile.Read(ref _guestConnected);
         if (connected.Task.IsCompleted && Interlocked.CompareExchange(ref _guestConnected, NewSignal(), connected) == connected)
         {
-            _context.Events.GuestConnectionClosed(new System.Text.Json.Nodes.JsonObject
+            _context.Events.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
             {
-                ["Port"] = QemuCommandLine.GuestConnectionPortName,
-                ["Reason"] = reason,
-            }.ToJsonString());
+                Reason = reason,
+                Name = QemuCommandLine.GuestConnectionPortName,
+                NamedPipe = Path.Combine(_runtimeDirectory, QemuCommandLine.GuestConnectionSocket),
+                Timestamp = _context.Time.GetUtcNow(),
+            }));
         }
     }
 
@@ -987,6 +1056,17 @@ internal sealed class QemuSystem : IBackendSystem
         e.Data is { } data && data.TryGetProperty("id", out var id) && data.TryGetProperty("open", out var open)
             ? (id.GetString(), open.GetBoolean())
             : (null, false);
+
+    private void RemoteConsole(RemoteConsoleState state, DateTimeOffset? timestamp) =>
+        _context.Events.RemoteConsoleStateChanged(HcsJson.Serialize(new RemoteConsoleStateChange
+        {
+            Connected = state != RemoteConsoleState.Disconnected,
+            State = state,
+            Protocol = QemuCommandLine.ConsoleProtocol,
+            Endpoint = _consoleEndpoint,
+            Clients = _consoleClients,
+            Timestamp = timestamp,
+        }));
 
     /// <summary>The console log's last 64 KiB, after giving the guest a moment to finish printing its panic.</summary>
     private async Task<string> ConsoleTailAsync()

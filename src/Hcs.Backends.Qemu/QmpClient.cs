@@ -20,14 +20,17 @@ namespace Hcs.Backends.Qemu;
 /// succeeds, every other pending command fails with <see cref="QmpDisconnectedException"/>.</item>
 /// </list>
 /// One reader task owns the stream's read side; writes are serialised. Events go to an unbounded channel (QMP
-/// lifecycle events are rare and must never be dropped).
+/// lifecycle events are rare and must never be dropped). A consumer already waiting on <see cref="Events"/> is resumed
+/// inline on the reader (no thread-pool hop between QEMU and the consumer): it must not block, and replies are read
+/// only once it awaits again.
 /// </summary>
 public sealed class QmpClient : IAsyncDisposable
 {
     private readonly Stream _stream;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly ConcurrentDictionary<long, Pending> _pending = new();
-    private readonly Channel<QmpEvent> _events = Channel.CreateUnbounded<QmpEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<QmpEvent> _events = Channel.CreateUnbounded<QmpEvent>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
     private readonly TaskCompletionSource<QmpCloseReason> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly StreamReader _reader;
     private long _nextId;
@@ -44,7 +47,7 @@ public sealed class QmpClient : IAsyncDisposable
     /// <summary>The server's greeting (QEMU version, capabilities).</summary>
     public QmpGreeting Greeting { get; }
 
-    /// <summary>Events, in the order QEMU sent them.</summary>
+    /// <summary>Events, in the order QEMU sent them. A waiting reader continues on the client's reader thread (see the class remarks).</summary>
     public ChannelReader<QmpEvent> Events => _events.Reader;
 
     /// <summary>Completes when the connection ends, saying how.</summary>

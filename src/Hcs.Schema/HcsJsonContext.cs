@@ -39,6 +39,7 @@ namespace Hcs.Schema;
         typeof(HcsEnumConverter<PauseSuspensionLevel>),
         typeof(HcsEnumConverter<ProcessSignal>),
         typeof(HcsEnumConverter<RegistryHive>),
+        typeof(HcsEnumConverter<RemoteConsoleState>),
         typeof(HcsEnumConverter<RegistryValueType>),
         typeof(HcsEnumConverter<SaveType>),
         typeof(HcsEnumConverter<SerialConsole>),
@@ -83,6 +84,7 @@ namespace Hcs.Schema;
 [JsonSerializable(typeof(EventData))]
 [JsonSerializable(typeof(FirmwareFile))]
 [JsonSerializable(typeof(GuestConnection))]
+[JsonSerializable(typeof(GuestConnectionClosedInfo))]
 [JsonSerializable(typeof(GuestConnectionInfo))]
 [JsonSerializable(typeof(GuestCrash))]
 [JsonSerializable(typeof(GuestCrashReporting))]
@@ -124,6 +126,7 @@ namespace Hcs.Schema;
 [JsonSerializable(typeof(RegistryChanges))]
 [JsonSerializable(typeof(RegistryKey))]
 [JsonSerializable(typeof(RegistryValue))]
+[JsonSerializable(typeof(RemoteConsoleStateChange))]
 [JsonSerializable(typeof(RestoreState))]
 [JsonSerializable(typeof(ResultError))]
 [JsonSerializable(typeof(SaveOptions))]
@@ -190,6 +193,7 @@ namespace Hcs.Schema;
 [JsonSerializable(typeof(PauseSuspensionLevel))]
 [JsonSerializable(typeof(ProcessSignal))]
 [JsonSerializable(typeof(RegistryHive))]
+[JsonSerializable(typeof(RemoteConsoleState))]
 [JsonSerializable(typeof(RegistryValueType))]
 [JsonSerializable(typeof(SaveType))]
 [JsonSerializable(typeof(SerialConsole))]

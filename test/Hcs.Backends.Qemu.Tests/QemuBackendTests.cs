@@ -1,6 +1,9 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
 using Hcs.Client;
 using Hcs.Engine;
 using Hcs.Schema;
@@ -41,7 +44,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
 
     private string CrashDirectory => Path.Combine(_crash.FullName, "reports");
 
-    private static SchemaComputeSystem Document(string verb, bool crashReporting = false) => new()
+    private static SchemaComputeSystem Document(string verb, bool crashReporting = false, Devices? devices = null) => new()
     {
         Owner = "qemu-tests",
         SchemaVersion = new Schema.Version { Major = 2, Minor = 2 },
@@ -57,7 +60,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
                 },
             },
             ComputeTopology = new Topology { Memory = new VirtualMachineMemory { SizeInMB = 256 }, Processor = new VirtualMachineProcessor { Count = 1 } },
-            Devices = crashReporting ? new Devices { GuestCrashReporting = new GuestCrashReporting() } : null,
+            Devices = crashReporting ? (devices ?? new Devices()) with { GuestCrashReporting = new GuestCrashReporting() } : devices,
         },
     };
 
@@ -189,5 +192,102 @@ public sealed class QemuBackendTests : IAsyncLifetime
         Assert.Equal("wer", report.SystemId);
         Assert.Contains("Kernel panic - not syncing", report.CrashLog, StringComparison.Ordinal);
         Assert.Contains("Kernel panic - not syncing", await File.ReadAllTextAsync(Path.ChangeExtension(filed, ".log"), Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RemoteConsole_VncClientConnectingAndLeaving_ArriveAsRdpEnhancedModeStateChanges_InOrder()
+    {
+        var devices = new Devices
+        {
+            VideoMonitor = new VideoMonitor { HorizontalResolution = 1024, VerticalResolution = 768 },
+            Keyboard = new Keyboard(),
+            Mouse = new Mouse(),
+        };
+        await using var vm = await Client.ComputeSystem.CreateAsync(_client, "console", Document("idle", devices: devices), Ct);
+        var changes = new List<RemoteConsoleStateChange>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var e in vm.EventsAsync(Ct))
+            {
+                if (e.Type == HcsEventType.SystemRdpEnhancedModeStateChanged)
+                {
+                    changes.Add(HcsJson.Deserialize<RemoteConsoleStateChange>(e.EventData!));
+                    if (changes[^1].State == RemoteConsoleState.Disconnected)
+                    {
+                        return;
+                    }
+                }
+            }
+        }, Ct);
+        await vm.StartAsync(Ct);
+
+        // The documented endpoint: the runtime directory's vnc.sock. An RFB 3.8 client up to ServerInit, then gone.
+        var endpoint = Path.Combine(_run.FullName, "console", QemuCommandLine.VncSocket);
+        using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(endpoint), Ct);
+            await using var rfb = new NetworkStream(socket);
+            Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(await ReadExactlyAsync(rfb, 12)));
+            await rfb.WriteAsync("RFB 003.008\n"u8.ToArray(), Ct);
+            var types = await ReadExactlyAsync(rfb, (await ReadExactlyAsync(rfb, 1))[0]);
+            Assert.Contains((byte)1, types); // None: the socket's file permissions are the access control
+            await rfb.WriteAsync(new byte[] { 1 }, Ct);
+            Assert.Equal(new byte[4], await ReadExactlyAsync(rfb, 4)); // SecurityResult OK
+            await rfb.WriteAsync(new byte[] { 1 }, Ct); // ClientInit, shared
+            var init = await ReadExactlyAsync(rfb, 24);
+            Assert.True(BinaryPrimitives.ReadUInt16BigEndian(init) > 0 && BinaryPrimitives.ReadUInt16BigEndian(init.AsSpan(2)) > 0);
+        }
+
+        await reading.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal([RemoteConsoleState.Connected, RemoteConsoleState.Initialized, RemoteConsoleState.Disconnected], changes.Select(c => c.State));
+        Assert.Equal([true, true, false], changes.Select(c => c.Connected));
+        Assert.Equal([1u, 1u, 0u], changes.Select(c => c.Clients ?? 99));
+        Assert.All(changes, c => Assert.Equal(("vnc", endpoint), (c.Protocol, c.Endpoint)));
+        Assert.True(changes[0].Timestamp <= changes[1].Timestamp && changes[1].Timestamp <= changes[2].Timestamp);
+        await vm.TerminateAsync(Ct);
+    }
+
+    [Fact]
+    public async Task VirtioSerialPort_TheGuestsLineReachesTheHostSocket_AndItsCloseIsGuestConnectionClosedNamingThePort()
+    {
+        var pipe = Path.Combine(_run.FullName, "agent.sock");
+        var devices = new Devices
+        {
+            VirtioSerial = new VirtioSerial { Ports = new Dictionary<string, VirtioSerialPort> { ["0"] = new() { Name = "org.hcs.test", NamedPipe = pipe } } },
+        };
+        await using var vm = await Client.ComputeSystem.CreateAsync(_client, "vport", Document("vport:0", devices: devices), Ct);
+        var closed = Task.Run(async () =>
+        {
+            await foreach (var e in vm.EventsAsync(Ct))
+            {
+                if (e.Type is HcsEventType.SystemGuestConnectionClosed or HcsEventType.SystemExited)
+                {
+                    return e;
+                }
+            }
+
+            throw new InvalidOperationException("the event stream ended");
+        }, Ct);
+
+        // QEMU serves the port's NamedPipe; connect before the guest runs so nothing it writes waits in the queue.
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(pipe), Ct);
+        using var reader = new StreamReader(new NetworkStream(socket), Encoding.UTF8);
+        await vm.StartAsync(Ct);
+
+        Assert.Equal("hcs-guest: hello from org.hcs.test", await reader.ReadLineAsync(Ct).AsTask().WaitAsync(s_boot, Ct));
+        var e = await closed.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(HcsEventType.SystemGuestConnectionClosed, e.Type);
+        var info = HcsJson.Deserialize<GuestConnectionClosedInfo>(e.EventData!);
+        Assert.Equal(("0", "org.hcs.test", pipe), (info.Port, info.Name, info.NamedPipe));
+        Assert.NotNull(info.Timestamp);
+        await vm.TerminateAsync(Ct);
+    }
+
+    private static async Task<byte[]> ReadExactlyAsync(Stream stream, int count)
+    {
+        var buffer = new byte[count];
+        await stream.ReadExactlyAsync(buffer, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        return buffer;
     }
 }

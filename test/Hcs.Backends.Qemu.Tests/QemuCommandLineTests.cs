@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Diagnostics;
+using System.Text.Json;
 using Hcs.Schema;
 using Xunit;
 
@@ -204,6 +205,87 @@ public sealed class QemuCommandLineTests
         Refused(vm with { Devices = new Devices { ComPorts = new Dictionary<string, ComPort> { ["0"] = new() { NamedPipe = "/run/com0" } } } }, "$.VirtualMachine.Devices.ComPorts.0");
         Refused(new VirtualMachine { Chipset = new Chipset { Uefi = new Uefi { Console = SerialConsole.ComPort2 } } }, "$.VirtualMachine.Chipset.Uefi.Console");
         Refused(new VirtualMachine(), "$.VirtualMachine.Chipset");
+    }
+
+    private static VirtualMachine WithDevices(Devices devices) => Direct() with { Devices = devices };
+
+    private static IEnumerable<string> Devices(IReadOnlyList<string> args) =>
+        args.Select((a, i) => (a, i)).Where(x => x.a == "-device").Select(x => args[x.i + 1]);
+
+    [Fact]
+    public void VideoMonitor_AddsVga_AndAVncServerOnTheRuntimeDirectorySocket()
+    {
+        var vm = WithDevices(new Devices { VideoMonitor = new VideoMonitor() });
+        var args = Build(vm);
+        Assert.Contains("VGA", Devices(args));
+        Assert.Equal("unix:/run/hcs/vm1/vnc.sock", After(args, "-vnc"));
+        Assert.Equal("/run/hcs/vm1/vnc.sock", QemuCommandLine.ConsoleEndpoint(vm, "/run/hcs/vm1"));
+        Assert.Null(QemuCommandLine.ConsoleEndpoint(Direct(), "/run/hcs/vm1"));
+        Assert.DoesNotContain("-vnc", Build(Direct()));
+
+        // EnhancedModeVideo alone is the same console.
+        var enhanced = WithDevices(new Devices { EnhancedModeVideo = new EnhancedModeVideo() });
+        Assert.Equal("unix:/run/hcs/vm1/vnc.sock", After(Build(enhanced), "-vnc"));
+    }
+
+    [Fact]
+    public void VideoMonitorResolution_IsTheEdidPreferredMode_WithVideoMemoryForIt()
+    {
+        var args = Build(WithDevices(new Devices { VideoMonitor = new VideoMonitor { HorizontalResolution = 1920, VerticalResolution = 1080 } }));
+        Assert.Contains("VGA,xres=1920,yres=1080,vgamem_mb=16", Devices(args));
+        args = Build(WithDevices(new Devices { VideoMonitor = new VideoMonitor { HorizontalResolution = 3840, VerticalResolution = 2160 } }));
+        Assert.Contains("VGA,xres=3840,yres=2160,vgamem_mb=32", Devices(args));
+    }
+
+    [Theory]
+    [InlineData((ushort)1920, null, "VerticalResolution")]
+    [InlineData(null, (ushort)1080, "HorizontalResolution")]
+    [InlineData((ushort)320, (ushort)1080, "HorizontalResolution")]
+    [InlineData((ushort)1920, (ushort)479, "VerticalResolution")]
+    [InlineData((ushort)8193, (ushort)1080, "HorizontalResolution")]
+    public void VideoMonitorResolution_HalfGivenOrOutOfRange_IsRefusedByName(ushort? x, ushort? y, string member) =>
+        Refused(WithDevices(new Devices { VideoMonitor = new VideoMonitor { HorizontalResolution = x, VerticalResolution = y } }),
+            $"$.VirtualMachine.Devices.VideoMonitor.{member}");
+
+    [Fact]
+    public void ConsoleConnectionOptions_NamedPipeIsTheEndpoint_OtherMembersAreRefusedByName()
+    {
+        static VideoMonitor Monitor(string options) => new() { ConnectionOptions = JsonDocument.Parse(options).RootElement.Clone() };
+
+        var vm = WithDevices(new Devices { VideoMonitor = Monitor("""{"NamedPipe":"/run/consoles/a,b.sock"}""") });
+        Assert.Equal("unix:/run/consoles/a,,b.sock", After(Build(vm), "-vnc"));
+        Assert.Equal("/run/consoles/a,b.sock", QemuCommandLine.ConsoleEndpoint(vm, "/run/hcs/vm1"));
+        var enhanced = WithDevices(new Devices { EnhancedModeVideo = new EnhancedModeVideo { ConnectionOptions = Monitor("""{"NamedPipe":"/run/e.sock"}""").ConnectionOptions } });
+        Assert.Equal("unix:/run/e.sock", After(Build(enhanced), "-vnc"));
+
+        const string Options = "$.VirtualMachine.Devices.VideoMonitor.ConnectionOptions";
+        Refused(WithDevices(new Devices { VideoMonitor = Monitor("""{"AccessSids":["S-1-5-18"]}""") }), $"{Options}.AccessSids");
+        Refused(WithDevices(new Devices { VideoMonitor = Monitor("""{"Password":"x"}""") }), $"{Options}.Password");
+        Refused(WithDevices(new Devices { VideoMonitor = Monitor("""{"NamedPipe":"relative.sock"}""") }), $"{Options}.NamedPipe");
+        Refused(WithDevices(new Devices { VideoMonitor = Monitor("""{"NamedPipe":42}""") }), $"{Options}.NamedPipe");
+        Refused(WithDevices(new Devices { VideoMonitor = Monitor($$"""{"NamedPipe":"/{{new string('s', 107)}}"}""") }), $"{Options}.NamedPipe");
+        Refused(WithDevices(new Devices { VideoMonitor = Monitor("[]") }), Options);
+        Refused(WithDevices(new Devices { VideoMonitor = Monitor("""{"NamedPipe":"/run/a.sock"}"""), EnhancedModeVideo = enhanced.Devices!.EnhancedModeVideo }),
+            "$.VirtualMachine.Devices.EnhancedModeVideo.ConnectionOptions.NamedPipe");
+    }
+
+    [Fact]
+    public void KeyboardAndMouse_AddVirtioInputDevices()
+    {
+        var devices = Devices(Build(WithDevices(new Devices { Keyboard = new Keyboard(), Mouse = new Mouse() }))).ToList();
+        Assert.Contains("virtio-keyboard-pci", devices);
+        Assert.Contains("virtio-tablet-pci", devices);
+        Assert.DoesNotContain("virtio-keyboard-pci", Devices(Build(Direct())));
+    }
+
+    [Fact]
+    public void VirtioSerialPorts_HaveDeviceIds_SoQemuReportsTheirOpenAndClose()
+    {
+        var vm = WithDevices(new Devices
+        {
+            VirtioSerial = new VirtioSerial { Ports = new Dictionary<string, VirtioSerialPort> { ["3"] = new() { Name = "org.hcs.agent", NamedPipe = "/run/agent.sock" } } },
+        });
+        Assert.Contains($"virtserialport,bus=vser0.0,chardev=vport3,id={QemuCommandLine.VirtioSerialPortId("3")},name=org.hcs.agent", Devices(Build(vm)));
     }
 
     [Fact]

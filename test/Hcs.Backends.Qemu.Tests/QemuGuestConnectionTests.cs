@@ -63,7 +63,7 @@ public sealed class QemuGuestConnectionTests : IAsyncLifetime
         Assert.Contains("hcs-guest: init reached", console, StringComparison.Ordinal);
         await reading.WaitAsync(_fixture.Timeout, Ct);
         Assert.Equal([HcsEventType.SystemGuestConnectionClosed, HcsEventType.SystemExited], events.Select(e => e.Type));
-        Assert.Contains("\"Port\":\"org.hcs.gcs\"", events[0].EventData, StringComparison.Ordinal);
+        Assert.Equal("org.hcs.gcs", HcsJson.Deserialize<GuestConnectionClosedInfo>(events[0].EventData!).Name);
         Assert.Equal(NotificationType.GracefulExit, HcsJson.Deserialize<SystemExitStatus>(events[1].EventData!).ExitType);
     }
 }

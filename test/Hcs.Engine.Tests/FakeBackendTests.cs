@@ -215,6 +215,45 @@ public sealed class FakeBackendTests : FakeTestBase
     }
 
     [Fact]
+    public async Task VportVerb_ClosesEachVirtioSerialPort_AsGuestConnectionClosedNamingThePort()
+    {
+        var document = HcsJson.ParseComputeSystem(Fake.VmDocument("vport:10"));
+        var vm = document.VirtualMachine!;
+        document = document with
+        {
+            VirtualMachine = vm with
+            {
+                Devices = new Devices
+                {
+                    VirtioSerial = new VirtioSerial
+                    {
+                        Ports = new Dictionary<string, VirtioSerialPort>
+                        {
+                            ["0"] = new() { Name = "org.hcs.agent", NamedPipe = "/run/hcs/agent.sock" },
+                            ["1"] = new() { Name = "org.hcs.log", NamedPipe = "/run/hcs/log.sock" },
+                        },
+                    },
+                },
+            },
+        };
+        var system = await CreateFromAsync("vport", HcsJson.Serialize(document));
+        var events = Record(system);
+        await Within(system.StartAsync(Ct));
+        await events.WaitForAsync(HcsEventType.SystemGuestConnectionClosed);
+        FakeSystem(system.Id).PowerOff(); // both closes were enqueued in one go, before this
+        await events.WaitForAsync(HcsEventType.SystemExited);
+
+        var all = events.Events;
+        Assert.Equal([HcsEventType.SystemGuestConnectionClosed, HcsEventType.SystemGuestConnectionClosed, HcsEventType.SystemExited],
+            all.Select(e => e.Type));
+        var closed = all.Take(2).Select(e => HcsJson.Deserialize<GuestConnectionClosedInfo>(e.EventData!)).OrderBy(c => c.Port).ToList();
+        Assert.Equal(["0", "1"], closed.Select(c => c.Port));
+        Assert.Equal(["org.hcs.agent", "org.hcs.log"], closed.Select(c => c.Name));
+        Assert.Equal("/run/hcs/agent.sock", closed[0].NamedPipe);
+        Assert.NotNull(closed[0].Timestamp);
+    }
+
+    [Fact]
     public async Task GuestEvents_AfterTheExit_AreNotDelivered()
     {
         var system = await PrepareAsync(Prepared.Running);

@@ -450,6 +450,24 @@ public static class Samples
         Attribution = [new AttributionRecord { WorkerExit = WorkerExit }, new AttributionRecord { GuestCrash = GuestCrash }],
     };
 
+    public static RemoteConsoleStateChange RemoteConsoleStateChange => new()
+    {
+        Connected = true,
+        State = RemoteConsoleState.Initialized,
+        Protocol = "vnc",
+        Endpoint = "/run/hcs/vm1/vnc.sock",
+        Clients = 1,
+        Timestamp = T1,
+    };
+    public static GuestConnectionClosedInfo GuestConnectionClosedInfo => new()
+    {
+        Reason = "the guest closed the port",
+        Port = "0",
+        Name = "org.hcs.agent",
+        NamedPipe = "/run/hcs/vm1/agent.sock",
+        Timestamp = T1,
+    };
+
     /// <summary>Every sample, named <c>Type</c> or <c>Type/variant</c>.</summary>
     public static IReadOnlyList<Sample> All { get; } =
     [
@@ -474,7 +492,7 @@ public static class Samples
         Of(PauseOptions), Of(HostedNotification), Of(SaveOptions), Of(ShutdownOptions), Of(CrashOptions), Of(CrashReport),
         Of(WindowsCrashReport), Of(ModifySettingRequest), Of(ProcessParameters), Of(ProcessStatus),
         Of(SignalProcessOptions.Named(ProcessSignal.CtrlBreak), "Named"), Of(SignalProcessOptions.Posix(15), "Posix"),
-        Of(ProcessModifyRequest), Of(ConsoleSize), Of(CloseHandle),
+        Of(ProcessModifyRequest), Of(ConsoleSize), Of(CloseHandle), Of(RemoteConsoleStateChange), Of(GuestConnectionClosedInfo),
         Of(ResultError), Of(ErrorEvent), Of(EventData), Of(SystemExitStatus), Of(WorkerExit), Of(GuestCrash), Of(TripleFault),
         Of(InjectNonMaskableInterrupt), Of(OperationFailure), Of(SystemExit), Of(VirtualDeviceFailure),
         Of(new AttributionRecord { WorkerExit = WorkerExit }, "WorkerExit"), Of(new AttributionRecord { GuestCrash = GuestCrash }, "GuestCrash"),

@@ -1,0 +1,109 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Hcs.Bench;
+
+// usage: ./build.sh bench [--] [lifecycle] [create] [latency] [properties] [--runs N] [--create-runs N] [--sessions N]
+//        [--seconds S] [--verbose]
+// With no benchmark named, all four run (about 2 minutes on the 2-core build machine). Never more than one VM at a time.
+var names = new List<string>();
+int runs = 5, sessions = 200, createRuns = 15;
+double seconds = 2;
+var verbose = false;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--":
+            break;
+        case "--runs":
+            runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--sessions":
+            sessions = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--seconds":
+            seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--verbose":
+            verbose = true;
+            break;
+        case "--create-runs":
+            createRuns = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "lifecycle" or "create" or "latency" or "properties":
+            names.Add(args[i]);
+            break;
+        default:
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--verbose]");
+            return 2;
+    }
+}
+
+if (names.Count == 0)
+{
+    names.AddRange(["lifecycle", "create", "latency", "properties"]);
+}
+
+Console.WriteLine($"# hcs benchmarks — {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC");
+Console.WriteLine($"   machine: {Environment.ProcessorCount} CPUs, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {Qemu()}");
+Load("start");
+var total = Stopwatch.StartNew();
+
+if (names.Contains("lifecycle"))
+{
+    await LifecycleBench.RunAsync(runs, verbose);
+    Load("after lifecycle");
+}
+
+if (names.Contains("create"))
+{
+    await LifecycleBench.CreateAsync(createRuns, verbose);
+    Load("after create");
+}
+
+if (names.Contains("latency") || names.Contains("properties"))
+{
+    await using (var vm = await RunningVm.StartAsync())
+    {
+        if (names.Contains("properties"))
+        {
+            await PropertiesBench.RunAsync(vm, TimeSpan.FromSeconds(seconds));
+            Load("after properties");
+        }
+
+        if (names.Contains("latency"))
+        {
+            await EventLatencyBench.HcsAsync(vm, sessions, verbose);
+        }
+    }
+
+    if (names.Contains("latency"))
+    {
+        await EventLatencyBench.RawAsync(sessions, verbose);
+        Load("after latency");
+    }
+}
+
+Console.WriteLine($"# done in {Stats.F(total.Elapsed.TotalSeconds, 0)} s");
+return 0;
+
+static void Load(string when) =>
+    Console.WriteLine($"   load average ({when}): {File.ReadAllText("/proc/loadavg").Trim()}");
+
+static string Qemu()
+{
+    try
+    {
+        using var qemu = Process.Start(new ProcessStartInfo("qemu-system-x86_64", "--version") { RedirectStandardOutput = true })!;
+        var version = qemu.StandardOutput.ReadLine() ?? "";
+        qemu.WaitForExit();
+        return version;
+    }
+    catch (System.ComponentModel.Win32Exception)
+    {
+        return "no qemu-system-x86_64";
+    }
+}
