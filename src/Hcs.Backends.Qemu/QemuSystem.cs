@@ -56,6 +56,9 @@ internal sealed class QemuSystem : IBackendSystem
     private readonly bool _waitsForGuestConnection;
     private TaskCompletionSource _guestConnected = NewSignal();
     private CancellationTokenSource? _repeat; // the current repetition of a power-button press or NMI
+
+    /// <summary>Delays between repetitions of a power-button press or an NMI (see <see cref="RepeatAsync"/>).</summary>
+    private static readonly int[] s_repeatDelays = [1, 2, 4, 8, 8, 8, 8, 8, 8];
     private SavedStateFile? _restore; // guarded by _gate; consumed by the first Start
     private Task? _restoring;
     private ulong _balloonTargetMb; // guarded by _gate
@@ -160,7 +163,7 @@ internal sealed class QemuSystem : IBackendSystem
     }
 
     /// <summary>
-    /// Presses the ACPI power button, and again after 1, 2, 4, 8 and 16 s while QEMU runs: a guest that is still booting
+    /// Presses the ACPI power button, and again for up to 55 s (see <see cref="RepeatAsync"/>): a guest that is still booting
     /// (no ACPI handler yet) would otherwise lose the request. Completion is not the exit (the engine waits for that).
     /// </summary>
     public async Task RequestShutdownAsync(ShutdownOptions? options, CancellationToken cancellationToken)
@@ -175,8 +178,8 @@ internal sealed class QemuSystem : IBackendSystem
     }
 
     /// <summary>
-    /// Repeats <paramref name="command"/> after 1, 2, 4, 8 and 16 s, until QEMU ends or the guest answers (powers off,
-    /// resets or panics). A new request replaces the previous repetition.
+    /// Repeats <paramref name="command"/> 1, 3, 7 and 15 s after the request, then every 8 s up to 55 s, until QEMU ends
+    /// or the guest answers (powers off, resets or panics). A new request replaces the previous repetition.
     /// </summary>
     private async Task RepeatAsync(string command)
     {
@@ -185,7 +188,7 @@ internal sealed class QemuSystem : IBackendSystem
         CancelQuietly(previous);
         try
         {
-            foreach (var seconds in (int[])[1, 2, 4, 8, 16])
+            foreach (var seconds in s_repeatDelays)
             {
                 await Task.Delay(TimeSpan.FromSeconds(seconds), _context.Time, repeat.Token).ConfigureAwait(false);
                 await _qmp.ExecuteAsync(command, cancellationToken: repeat.Token).ConfigureAwait(false);
@@ -250,7 +253,7 @@ internal sealed class QemuSystem : IBackendSystem
     }
 
     /// <summary>
-    /// Injects an NMI (HCS does the same), repeated after 1, 2, 4, 8 and 16 s while QEMU runs: an NMI that reaches a
+    /// Injects an NMI (HCS does the same), repeated for up to 55 s (see <see cref="RepeatAsync"/>): an NMI that reaches a
     /// guest still booting, or that Linux swallows as a back-to-back NMI, is lost. A Linux guest panics on it when
     /// <c>kernel.unknown_nmi_panic</c> is set; the crash is then reported like any guest panic (its panic text may be
     /// missing from the crash log: printk in NMI context is deferred, and the VM pauses at the pvpanic notification).

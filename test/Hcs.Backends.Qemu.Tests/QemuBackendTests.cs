@@ -44,25 +44,8 @@ public sealed class QemuBackendTests : IAsyncLifetime
 
     private string CrashDirectory => Path.Combine(_crash.FullName, "reports");
 
-    private static SchemaComputeSystem Document(string verb, bool crashReporting = false, Devices? devices = null) => new()
-    {
-        Owner = "qemu-tests",
-        SchemaVersion = new Schema.Version { Major = 2, Minor = 2 },
-        VirtualMachine = new VirtualMachine
-        {
-            Chipset = new Chipset
-            {
-                LinuxKernelDirect = new LinuxKernelDirect
-                {
-                    KernelFilePath = Path.Combine(TestGuest.GuestDirectory, "vmlinuz"),
-                    InitRdPath = Path.Combine(TestGuest.GuestDirectory, "initrd.cpio.gz"),
-                    KernelCmdLine = $"console=ttyS0 quiet panic=-1 hcstest={verb}",
-                },
-            },
-            ComputeTopology = new Topology { Memory = new VirtualMachineMemory { SizeInMB = 256 }, Processor = new VirtualMachineProcessor { Count = 1 } },
-            Devices = crashReporting ? (devices ?? new Devices()) with { GuestCrashReporting = new GuestCrashReporting() } : devices,
-        },
-    };
+    private static SchemaComputeSystem Document(string verb, bool crashReporting = false, Devices? devices = null) =>
+        TestGuest.Document(verb, crashReporting ? (devices ?? new Devices()) with { GuestCrashReporting = new GuestCrashReporting() } : devices);
 
     private async Task WaitForConsoleAsync(string id, string text)
     {

@@ -54,24 +54,8 @@ public sealed class QemuCgroupTests : IAsyncLifetime
         }
     }
 
-    private static SchemaComputeSystem Document(string verb, VirtualMachineProcessor processor) => new()
-    {
-        Owner = "qemu-cgroup-tests",
-        SchemaVersion = new Schema.Version { Major = 2, Minor = 2 },
-        VirtualMachine = new VirtualMachine
-        {
-            Chipset = new Chipset
-            {
-                LinuxKernelDirect = new LinuxKernelDirect
-                {
-                    KernelFilePath = Path.Combine(TestGuest.GuestDirectory, "vmlinuz"),
-                    InitRdPath = Path.Combine(TestGuest.GuestDirectory, "initrd.cpio.gz"),
-                    KernelCmdLine = $"console=ttyS0 quiet panic=-1 hcstest={verb}",
-                },
-            },
-            ComputeTopology = new Topology { Memory = new VirtualMachineMemory { SizeInMB = 256 }, Processor = processor },
-        },
-    };
+    private static SchemaComputeSystem Document(string verb, VirtualMachineProcessor processor) =>
+        TestGuest.Document(verb, processor: processor, owner: "qemu-cgroup-tests");
 
     private static ModifySettingRequest Limits(ProcessorLimits limits, ModifyRequestType? type = null) => new()
     {

@@ -40,25 +40,7 @@ internal sealed partial class QemuEngineHarness : IAsyncDisposable
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>A test-guest VM document: kernel-direct boot with <c>hcstest=verb</c>, 256 MB, 1 CPU.</summary>
-    public static SchemaComputeSystem Document(string verb, Devices? devices = null) => new()
-    {
-        Owner = "qemu-tests",
-        SchemaVersion = new Schema.Version { Major = 2, Minor = 2 },
-        VirtualMachine = new VirtualMachine
-        {
-            Chipset = new Chipset
-            {
-                LinuxKernelDirect = new LinuxKernelDirect
-                {
-                    KernelFilePath = Path.Combine(TestGuest.GuestDirectory, "vmlinuz"),
-                    InitRdPath = Path.Combine(TestGuest.GuestDirectory, "initrd.cpio.gz"),
-                    KernelCmdLine = $"console=ttyS0 quiet panic=-1 hcstest={verb}",
-                },
-            },
-            ComputeTopology = new Topology { Memory = new VirtualMachineMemory { SizeInMB = 256 }, Processor = new VirtualMachineProcessor { Count = 1 } },
-            Devices = devices,
-        },
-    };
+    public static SchemaComputeSystem Document(string verb, Devices? devices = null) => TestGuest.Document(verb, devices);
 
     public Task<ClientComputeSystem> CreateAsync(string id, SchemaComputeSystem document) =>
         ClientComputeSystem.CreateAsync(Session, id, document, Ct);

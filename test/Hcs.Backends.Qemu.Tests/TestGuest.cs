@@ -44,6 +44,35 @@ internal sealed class TestGuest : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A create document for the test guest: kernel-direct boot with <c>hcstest=VERB</c>, 256 MB, one processor (or
+    /// <paramref name="processor"/>), and <paramref name="devices"/>.
+    /// </summary>
+    public static Schema.ComputeSystem Document(string verb, Schema.Devices? devices = null, Schema.VirtualMachineProcessor? processor = null,
+        string owner = "qemu-tests") => new()
+        {
+            Owner = owner,
+            SchemaVersion = new Schema.Version { Major = 2, Minor = 2 },
+            VirtualMachine = new Schema.VirtualMachine
+            {
+                Chipset = new Schema.Chipset
+                {
+                    LinuxKernelDirect = new Schema.LinuxKernelDirect
+                    {
+                        KernelFilePath = Path.Combine(GuestDirectory, "vmlinuz"),
+                        InitRdPath = Path.Combine(GuestDirectory, "initrd.cpio.gz"),
+                        KernelCmdLine = $"console=ttyS0 quiet panic=-1 hcstest={verb}",
+                    },
+                },
+                ComputeTopology = new Schema.Topology
+                {
+                    Memory = new Schema.VirtualMachineMemory { SizeInMB = 256 },
+                    Processor = processor ?? new Schema.VirtualMachineProcessor { Count = 1 },
+                },
+                Devices = devices,
+            },
+        };
+
     public static async Task<TestGuest> StartAsync(string verb, string[] extra, CancellationToken cancellationToken)
     {
         var dir = Directory.CreateTempSubdirectory("hcs-guest-");
