@@ -52,8 +52,8 @@ internal static class LifecycleBench
                 var id = $"lc{i}";
                 // --calibrate raw|hcs runs the same path on both sides (an A/A test): what the ratio does by noise alone.
                 var hcsRun = calibrate switch { "raw" => false, "hcs" => true, _ => sequence[i] };
-                var run = (hcsRun ? await HcsOnceAsync(client, Path.Combine(root.FullName, "hcs"), id) : await RawOnceAsync(Path.Combine(root.FullName, "raw", id), id))
-                    with { Side = sequence[i] ? "hcs" : "raw" };
+                var measured = hcsRun ? await HcsOnceAsync(client, Path.Combine(root.FullName, "hcs"), id) : await RawOnceAsync(Path.Combine(root.FullName, "raw", id), id);
+                var run = measured with { Side = sequence[i] ? "hcs" : "raw" };
                 if (i >= 2)
                 {
                     all.Add(run);
