@@ -19,11 +19,34 @@ internal static class EventLatencyBench
 {
     private const int WarmUp = 10;
 
+    private const int Block = 50;
+
     public static async Task HcsAsync(RunningVm running, int sessions, bool verbose)
     {
-        Console.WriteLine($"## event latency: QMP VNC_* event timestamp → receiver ({sessions} sessions = {sessions * 3} events per receiver, {WarmUp} warm-up sessions)");
+        Console.WriteLine($"## event latency: QMP VNC_* event timestamp → receiver ({sessions} sessions = {sessions * 3} events per receiver, after {WarmUp} warm-up sessions; the two hcs receivers alternate in blocks of {Block} sessions, each block on a fresh handle)");
+        var callback = new List<double>();
+        var stream = new List<double>();
+        TimeSpan callbackTime = TimeSpan.Zero, streamTime = TimeSpan.Zero;
+        await CallbackBlockAsync(running, WarmUp); // warm-up, discarded
+        await StreamBlockAsync(running, WarmUp);
+        for (var done = 0; done < sessions; done += Block)
+        {
+            var n = Math.Min(Block, sessions - done);
+            var clock = Stopwatch.StartNew();
+            callback.AddRange(await CallbackBlockAsync(running, n));
+            callbackTime += clock.Elapsed;
+            clock.Restart();
+            stream.AddRange(await StreamBlockAsync(running, n));
+            streamTime += clock.Elapsed;
+        }
 
-        // The flat API: a callback on a handle of its own.
+        Report("hcs callback (flat API)", callback, callbackTime, verbose);
+        Report("hcs async stream (EventsAsync)", stream, streamTime, verbose);
+    }
+
+    /// <summary><paramref name="sessions"/> console sessions received by the flat API's callback on a handle of its own.</summary>
+    private static async Task<List<double>> CallbackBlockAsync(RunningVm running, int sessions)
+    {
         var samples = new ConcurrentQueue<(DateTimeOffset At, string? Data)>();
         using var disconnected = new SemaphoreSlim(0);
         HcsSystem? system;
@@ -43,15 +66,23 @@ internal static class EventLatencyBench
             }));
         }
 
-        var clock = Stopwatch.StartNew();
-        await SessionsAsync(running.ConsoleEndpoint, sessions, disconnected);
-        var elapsed = clock.Elapsed;
-        ComputeCore.HcsCloseComputeSystem(system);
-        Report("hcs callback (flat API)", Latencies(samples), elapsed, verbose);
+        try
+        {
+            await SessionsAsync(running.ConsoleEndpoint, sessions, disconnected);
+        }
+        finally
+        {
+            ComputeCore.HcsCloseComputeSystem(system);
+        }
 
-        // The async stream, on another handle.
-        var streamSamples = new ConcurrentQueue<(DateTimeOffset At, string? Data)>();
-        using var streamDisconnected = new SemaphoreSlim(0);
+        return Latencies(samples);
+    }
+
+    /// <summary><paramref name="sessions"/> console sessions received through ComputeSystem.EventsAsync on a handle of its own.</summary>
+    private static async Task<List<double>> StreamBlockAsync(RunningVm running, int sessions)
+    {
+        var samples = new ConcurrentQueue<(DateTimeOffset At, string? Data)>();
+        using var disconnected = new SemaphoreSlim(0);
         await using var handle = await Client.ComputeSystem.OpenAsync(running.Client, RunningVm.Id);
         using var stop = new CancellationTokenSource();
         var events = handle.EventsAsync(stop.Token).GetAsyncEnumerator(stop.Token);
@@ -65,10 +96,10 @@ internal static class EventLatencyBench
                     var e = events.Current;
                     if (e.Type == HcsEventType.SystemRdpEnhancedModeStateChanged)
                     {
-                        streamSamples.Enqueue((TimeProvider.System.GetUtcNow(), e.EventData));
+                        samples.Enqueue((TimeProvider.System.GetUtcNow(), e.EventData));
                         if (e.EventData!.Contains("\"Disconnected\"", StringComparison.Ordinal))
                         {
-                            streamDisconnected.Release();
+                            disconnected.Release();
                         }
                     }
                 }
@@ -78,13 +109,18 @@ internal static class EventLatencyBench
                 // Done.
             }
         });
-        clock.Restart();
-        await SessionsAsync(running.ConsoleEndpoint, sessions, streamDisconnected);
-        elapsed = clock.Elapsed;
-        await stop.CancelAsync();
-        await reader;
-        await events.DisposeAsync();
-        Report("hcs async stream (EventsAsync)", Latencies(streamSamples), elapsed, verbose);
+        try
+        {
+            await SessionsAsync(running.ConsoleEndpoint, sessions, disconnected);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await reader;
+            await events.DisposeAsync();
+        }
+
+        return Latencies(samples);
     }
 
     public static async Task RawAsync(int sessions, bool verbose)
@@ -115,7 +151,7 @@ internal static class EventLatencyBench
                 }
             });
             var clock = Stopwatch.StartNew();
-            await SessionsAsync(Path.Combine(run.FullName, QemuCommandLine.VncSocket), sessions, disconnected);
+            await SessionsAsync(Path.Combine(run.FullName, QemuCommandLine.VncSocket), sessions + WarmUp, disconnected);
             var elapsed = clock.Elapsed;
             Report("raw QMP reader (floor)", samples.Skip(WarmUp * 3).Select(s => (s.At - s.Stamp).TotalMicroseconds).ToList(), elapsed, verbose);
             await qemu.DisposeAsync();
@@ -130,7 +166,7 @@ internal static class EventLatencyBench
 
     private static async Task SessionsAsync(string endpoint, int sessions, SemaphoreSlim disconnected)
     {
-        for (var i = 0; i < sessions + WarmUp; i++)
+        for (var i = 0; i < sessions; i++)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             await Rfb.SessionAsync(endpoint, timeout.Token);
@@ -143,7 +179,7 @@ internal static class EventLatencyBench
 
     private static List<double> Latencies(IEnumerable<(DateTimeOffset At, string? Data)> samples) =>
     [
-        .. samples.Skip(WarmUp * 3).Select(s => (s.At - HcsJson.Deserialize<RemoteConsoleStateChange>(s.Data!).Timestamp!.Value).TotalMicroseconds),
+        .. samples.Select(s => (s.At - HcsJson.Deserialize<RemoteConsoleStateChange>(s.Data!).Timestamp!.Value).TotalMicroseconds),
     ];
 
     private static void Report(string receiver, List<double> latencies, TimeSpan elapsed, bool verbose)

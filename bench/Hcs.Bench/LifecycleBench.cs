@@ -30,9 +30,10 @@ internal static class LifecycleBench
         public TimeSpan? Tail => Exit - InitAt;
     }
 
-    public static async Task RunAsync(int runs, bool verbose)
+    public static async Task RunAsync(int runs, bool verbose, string? calibrate = null)
     {
-        Console.WriteLine($"## lifecycle: create → start → guest poweroff → exit notification ({runs} runs each, alternating, 1 warm-up each)");
+        Console.WriteLine($"## lifecycle: create → start → guest poweroff → exit notification ({runs} runs each, alternating, 1 warm-up each)"
+            + (calibrate is null ? "" : $" — CALIBRATION: both columns are {calibrate}"));
         var root = Directory.CreateTempSubdirectory("hcs-bench-lc-");
         try
         {
@@ -49,7 +50,10 @@ internal static class LifecycleBench
             for (var i = 0; i < sequence.Count; i++)
             {
                 var id = $"lc{i}";
-                var run = sequence[i] ? await HcsOnceAsync(client, Path.Combine(root.FullName, "hcs"), id) : await RawOnceAsync(Path.Combine(root.FullName, "raw", id), id);
+                // --calibrate raw|hcs runs the same path on both sides (an A/A test): what the ratio does by noise alone.
+                var hcsRun = calibrate switch { "raw" => false, "hcs" => true, _ => sequence[i] };
+                var measured = hcsRun ? await HcsOnceAsync(client, Path.Combine(root.FullName, "hcs"), id) : await RawOnceAsync(Path.Combine(root.FullName, "raw", id), id);
+                var run = measured with { Side = sequence[i] ? "hcs" : "raw" };
                 if (i >= 2)
                 {
                     all.Add(run);

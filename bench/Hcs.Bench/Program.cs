@@ -6,12 +6,14 @@ using System.Runtime.InteropServices;
 using Hcs.Bench;
 
 // usage: ./build.sh bench [--] [lifecycle] [create] [latency] [properties] [--runs N] [--create-runs N] [--sessions N]
-//        [--seconds S] [--verbose]
+//        [--seconds S] [--calibrate raw|hcs] [--verbose]
+// --calibrate runs the lifecycle benchmark with the same path in both columns (an A/A test of the method's noise).
 // With no benchmark named, all four run (about 2 minutes on the 2-core build machine). Never more than one VM at a time.
 var names = new List<string>();
 int runs = 5, sessions = 200, createRuns = 15;
 double seconds = 2;
 var verbose = false;
+string? calibrate = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -27,6 +29,9 @@ for (var i = 0; i < args.Length; i++)
         case "--seconds":
             seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
+        case "--calibrate" when i + 1 < args.Length && args[i + 1] is "raw" or "hcs":
+            calibrate = args[++i];
+            break;
         case "--verbose":
             verbose = true;
             break;
@@ -37,7 +42,7 @@ for (var i = 0; i < args.Length; i++)
             names.Add(args[i]);
             break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--verbose]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--calibrate raw|hcs] [--verbose]");
             return 2;
     }
 }
@@ -54,7 +59,7 @@ var total = Stopwatch.StartNew();
 
 if (names.Contains("lifecycle"))
 {
-    await LifecycleBench.RunAsync(runs, verbose);
+    await LifecycleBench.RunAsync(runs, verbose, calibrate);
     Load("after lifecycle");
 }
 
