@@ -354,9 +354,11 @@ public static class QemuCommandLine
                 throw HcsException.InvalidJson($"{Path}.Uefi.BootThis", "UEFI boot entries are not supported yet; the firmware boots the first bootable disk");
             }
 
-            if (uefi.Console is SerialConsole.ComPort2)
+            if (uefi.Console is SerialConsole.ComPort2 or SerialConsole.Disabled)
             {
-                throw HcsException.InvalidJson($"{Path}.Uefi.Console", "only ComPort1 (the captured serial console) can carry the firmware console");
+                // OVMF always writes to the first serial port, which is the captured console (crash logs come from it).
+                throw HcsException.InvalidJson($"{Path}.Uefi.Console",
+                    $"'{uefi.Console}' cannot be honoured: the firmware console is always ComPort1 (the captured serial console)");
             }
 
             args.AddRange(["-drive", $"if=pflash,format=raw,unit=0,readonly=on,file={QemuOptions.Path(settings.OvmfCode, "OVMF code")}"]);

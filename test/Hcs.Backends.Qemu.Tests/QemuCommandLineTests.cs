@@ -204,6 +204,7 @@ public sealed class QemuCommandLineTests
         Refused(vm with { Chipset = vm.Chipset! with { Uefi = new Uefi() } }, "$.VirtualMachine.Chipset.LinuxKernelDirect");
         Refused(vm with { Devices = new Devices { ComPorts = new Dictionary<string, ComPort> { ["0"] = new() { NamedPipe = "/run/com0" } } } }, "$.VirtualMachine.Devices.ComPorts.0");
         Refused(new VirtualMachine { Chipset = new Chipset { Uefi = new Uefi { Console = SerialConsole.ComPort2 } } }, "$.VirtualMachine.Chipset.Uefi.Console");
+        Refused(new VirtualMachine { Chipset = new Chipset { Uefi = new Uefi { Console = SerialConsole.Disabled } } }, "$.VirtualMachine.Chipset.Uefi.Console");
         Refused(new VirtualMachine(), "$.VirtualMachine.Chipset");
     }
 
