@@ -11,45 +11,10 @@ namespace Hcs.Bench;
 /// <summary>The test guest (artifacts/guest, built by build.sh) and the VM documents the benchmarks run.</summary>
 internal static class BenchGuest
 {
-    public static string Directory
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "guest", "build.sh")))
-                {
-                    var guest = Path.Combine(dir.FullName, "artifacts", "guest");
-                    return File.Exists(Path.Combine(guest, "initrd.cpio.gz"))
-                        ? guest
-                        : throw new InvalidOperationException($"no test guest in {guest}: run ./build.sh");
-                }
-            }
-
-            throw new InvalidOperationException("repository root not found");
-        }
-    }
+    public static string Directory => Hcs.Testing.GuestImage.Directory;
 
     /// <summary>A kernel-direct VM (256 MB, 1 vCPU) whose /init obeys <paramref name="verb"/>.</summary>
-    public static ComputeSystem Document(string verb, Devices? devices = null) => new()
-    {
-        Owner = "hcs-bench",
-        SchemaVersion = new Schema.Version { Major = 2, Minor = 2 },
-        VirtualMachine = new VirtualMachine
-        {
-            Chipset = new Chipset
-            {
-                LinuxKernelDirect = new LinuxKernelDirect
-                {
-                    KernelFilePath = Path.Combine(Directory, "vmlinuz"),
-                    InitRdPath = Path.Combine(Directory, "initrd.cpio.gz"),
-                    KernelCmdLine = $"console=ttyS0 quiet panic=-1 hcstest={verb}",
-                },
-            },
-            ComputeTopology = new Topology { Memory = new VirtualMachineMemory { SizeInMB = 256 }, Processor = new VirtualMachineProcessor { Count = 1 } },
-            Devices = devices,
-        },
-    };
+    public static ComputeSystem Document(string verb, Devices? devices = null) => Hcs.Testing.GuestImage.Document(verb, devices, owner: "hcs-bench");
 }
 
 /// <summary>

@@ -25,53 +25,11 @@ internal sealed class TestGuest : IAsyncDisposable
 
     public Process Process => _qemu;
 
-    public static string GuestDirectory
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "guest", "build.sh")))
-                {
-                    var guest = Path.Combine(dir.FullName, "artifacts", "guest");
-                    return File.Exists(Path.Combine(guest, "initrd.cpio.gz"))
-                        ? guest
-                        : throw new InvalidOperationException($"no test guest in {guest}: run ./build.sh (it runs guest/build.sh)");
-                }
-            }
+    public static string GuestDirectory => Hcs.Testing.GuestImage.Directory;
 
-            throw new InvalidOperationException("repository root not found");
-        }
-    }
-
-    /// <summary>
-    /// A create document for the test guest: kernel-direct boot with <c>hcstest=VERB</c>, 256 MB, one processor (or
-    /// <paramref name="processor"/>), and <paramref name="devices"/>.
-    /// </summary>
+    /// <summary>The create document of the test guest (see <see cref="Hcs.Testing.GuestImage.Document"/>).</summary>
     public static Schema.ComputeSystem Document(string verb, Schema.Devices? devices = null, Schema.VirtualMachineProcessor? processor = null,
-        string owner = "qemu-tests") => new()
-        {
-            Owner = owner,
-            SchemaVersion = new Schema.Version { Major = 2, Minor = 2 },
-            VirtualMachine = new Schema.VirtualMachine
-            {
-                Chipset = new Schema.Chipset
-                {
-                    LinuxKernelDirect = new Schema.LinuxKernelDirect
-                    {
-                        KernelFilePath = Path.Combine(GuestDirectory, "vmlinuz"),
-                        InitRdPath = Path.Combine(GuestDirectory, "initrd.cpio.gz"),
-                        KernelCmdLine = $"console=ttyS0 quiet panic=-1 hcstest={verb}",
-                    },
-                },
-                ComputeTopology = new Schema.Topology
-                {
-                    Memory = new Schema.VirtualMachineMemory { SizeInMB = 256 },
-                    Processor = processor ?? new Schema.VirtualMachineProcessor { Count = 1 },
-                },
-                Devices = devices,
-            },
-        };
+        string owner = "qemu-tests") => Hcs.Testing.GuestImage.Document(verb, devices, processor, owner);
 
     public static async Task<TestGuest> StartAsync(string verb, string[] extra, CancellationToken cancellationToken)
     {
