@@ -20,6 +20,11 @@ setup() {
   [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 && { ldd /bin/busybox 2>&1 || true; } | grep -q "not a dynamic" || need+=(busybox-static)
   command -v cpio >/dev/null 2>&1 || need+=(cpio)
   [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || need+=(ovmf)
+  command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || need+=(runc)
+  # NativeAOT (hcs-shim, static): the C toolchain and static libc.
+  command -v gcc >/dev/null 2>&1 || need+=(gcc)
+  [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
+  [ -f /usr/lib/x86_64-linux-gnu/libz.a ] || need+=(zlib1g-dev)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; else sudo apt-get install -y "${need[@]}"; fi
@@ -27,6 +32,18 @@ setup() {
   guest/build.sh artifacts/guest
   log "restoring NuGet packages"
   dotnet restore Hcs.slnx --nologo -v quiet
+  shim
+}
+
+# Publishes hcs-shim (the per-container monitor and container init: static NativeAOT) into artifacts/shim,
+# only when one of its sources is newer than the binary.
+shim() {
+  local out=artifacts/shim/hcs-shim
+  if [ ! -x "$out" ] || [ -n "$(find src/Hcs.Shim Directory.Build.props Directory.Packages.props -newer "$out" -type f -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
+    log "publishing hcs-shim (NativeAOT)"
+    dotnet publish src/Hcs.Shim/Hcs.Shim.csproj -c Release -r linux-x64 -o artifacts/shim --nologo -v quiet -clp:ErrorsOnly
+    touch "$out"
+  fi
 }
 
 build() { setup; log "building"; dotnet build Hcs.slnx --no-restore -c Release --nologo -v quiet -clp:ErrorsOnly "$@"; }

@@ -1,0 +1,25 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+namespace Hcs.Backends.Runc;
+
+/// <summary>Where the runc backend finds its tools and keeps its runtime state.</summary>
+public sealed record RuncSettings
+{
+    /// <summary>The runc binary.</summary>
+    public string RuncPath { get; init; } = "/usr/sbin/runc";
+
+    /// <summary>The hcs-shim binary (monitor and container init); null = next to this assembly, else artifacts/shim of the repository.</summary>
+    public string? ShimPath { get; init; }
+
+    /// <summary>Per-container runtime directories (bundle, rootfs mount, shim socket, exit records).</summary>
+    public string RuntimeRoot { get; init; } = "/run/hcs/runc";
+
+    /// <summary>runc's own state directory (<c>runc --root</c>); null = <c>RuntimeRoot/state</c>.</summary>
+    public string? RuncRoot { get; init; }
+
+    /// <summary>Parent cgroup of every container, relative to each hierarchy's root.</summary>
+    public string CgroupParent { get; init; } = "hcs";
+
+    /// <summary>Where named network namespaces live (<c>ip netns</c>).</summary>
+    public string NetnsDirectory { get; init; } = "/var/run/netns";
+}
