@@ -68,6 +68,9 @@ public abstract class BackendFixture : IBackendFixture
     public abstract string VmDocument(string guestVerb, bool stopOnReset = false, bool terminateOnLastHandleClosed = false);
 
     /// <inheritdoc />
+    public virtual string ContainerDocument() => throw new NotSupportedException($"the {Name} backend runs no processes");
+
+    /// <inheritdoc />
     public abstract string IgnoresShutdownDocument(string id);
 
     /// <inheritdoc />

@@ -51,6 +51,9 @@ public interface IBackendFixture : IAsyncDisposable
     /// </summary>
     string VmDocument(string guestVerb, bool stopOnReset = false, bool terminateOnLastHandleClosed = false);
 
+    /// <summary>A create document of a system that runs processes (a container), for <see cref="ProcessConformance"/>.</summary>
+    string ContainerDocument();
+
     /// <summary>
     /// The create document for system <paramref name="id"/>, whose guest ignores a shutdown request (fake: a scripted
     /// <c>IgnoreShutdown</c>; QEMU: a UEFI VM without a disk). Call it right before creating <paramref name="id"/>.

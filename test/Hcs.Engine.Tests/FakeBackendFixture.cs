@@ -64,6 +64,9 @@ public sealed class FakeBackendFixture : BackendFixture
         });
 
     /// <inheritdoc />
+    public override string ContainerDocument() => """{"Owner":"fake-conformance","Container":{"Storage":{"Path":"/scratch"}}}""";
+
+    /// <inheritdoc />
     public override string IgnoresShutdownDocument(string id) => Scripted(id, new FakeScript { IgnoreShutdown = true });
 
     /// <inheritdoc />

@@ -19,3 +19,5 @@ public sealed class FakeHandleTests() : HandleConformance(new FakeBackendFixture
 public sealed class FakePropertiesTests() : PropertiesConformance(new FakeBackendFixture());
 
 public sealed class FakeServiceDisconnectTests() : ServiceDisconnectConformance(new FakeBackendFixture());
+
+public sealed class FakeProcessTests() : ProcessConformance(new FakeBackendFixture());

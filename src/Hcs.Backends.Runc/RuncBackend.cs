@@ -1,0 +1,238 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Security.Cryptography;
+using System.Text;
+using Hcs.Engine.Backends;
+using Hcs.Schema;
+
+namespace Hcs.Backends.Runc;
+
+/// <summary>
+/// Containers as OCI containers run by runc. Create prepares: a runtime directory, the overlay root file system
+/// (<c>Storage.Layers</c> read-only, parent first, over a scratch upper directory) and the bundle's
+/// <c>config.json</c>. Start runs a per-container monitor, <c>hcs-shim</c>, which runs <c>runc create</c> (so the
+/// container's init, an idle <c>hcs-shim init</c>, is its child), reports <c>SiloJobCreated</c>, then
+/// <c>runc start</c>. Processes are <c>runc exec</c>s made by the monitor, whose exit statuses it keeps.
+/// See docs/shim-protocol.md and ARCHITECTURE.md (Containers).
+/// </summary>
+public sealed class RuncBackend : IComputeBackend
+{
+    /// <summary>Longest Unix socket path (sun_path is 108 bytes with the NUL).</summary>
+    internal const int MaxSocketPath = 107;
+
+    /// <summary>Room for the longest file name inside a runtime directory (<c>exec/999999-err.sock</c>).</summary>
+    private const int SocketNameReserve = 24;
+
+    private readonly RuncSettings _settings;
+
+    /// <summary>Creates the backend.</summary>
+    public RuncBackend(RuncSettings? settings = null)
+    {
+        _settings = settings ?? new RuncSettings();
+        ShimPath = _settings.ShimPath ?? LocateShim();
+        RuncRoot = _settings.RuncRoot ?? Path.Combine(_settings.RuntimeRoot, ".runc");
+        if (Encoding.UTF8.GetByteCount(Path.Combine(_settings.RuntimeRoot, HashedName("x"))) + 1 + SocketNameReserve > MaxSocketPath)
+        {
+            throw new ArgumentException($"the runtime root '{_settings.RuntimeRoot}' is too long for the Unix sockets of its containers", nameof(settings));
+        }
+    }
+
+    /// <inheritdoc />
+    public string Name => "runc";
+
+    internal RuncSettings Settings => _settings;
+
+    internal string ShimPath { get; }
+
+    internal string RuncRoot { get; }
+
+    /// <inheritdoc />
+    public bool CanHost(ComputeSystem document) => document?.Container is not null;
+
+    /// <inheritdoc />
+    public void Validate(ComputeSystem document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        ContainerValidation.Validate(document);
+    }
+
+    /// <summary>
+    /// The name of system <paramref name="id"/> on the host (runtime directory, runc container id, cgroup): the id
+    /// itself when runc accepts it and the socket paths stay short enough, else <c>h-HASH</c>.
+    /// </summary>
+    internal string HostNameOf(string id)
+    {
+        var plain = id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+');
+        return plain && Encoding.UTF8.GetByteCount(Path.Combine(_settings.RuntimeRoot, id)) + 1 + SocketNameReserve <= MaxSocketPath
+            ? id
+            : HashedName(id);
+    }
+
+    private static string HashedName(string id) =>
+        "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..24];
+
+    /// <inheritdoc />
+    public async Task<IBackendSystem> CreateAsync(BackendSystemContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        const string Label = "RuncBackend.Create";
+        var container = context.Document.Container!;
+        var name = HostNameOf(context.Id);
+        var layout = new ContainerLayout(Path.Combine(_settings.RuntimeRoot, name), name, $"/{_settings.CgroupParent}/{name}");
+        if (!File.Exists(ShimPath))
+        {
+            throw new HcsException(HResults.ERROR_FILE_NOT_FOUND, Label, context.Id,
+                result: ResultError.From(HResults.ERROR_FILE_NOT_FOUND, $"the container monitor {ShimPath} is missing: run ./build.sh", "runc"));
+        }
+
+        await RemoveLeftoversAsync(layout, cancellationToken).ConfigureAwait(false);
+        Directory.CreateDirectory(_settings.RuntimeRoot);
+        Directory.CreateDirectory(RuncRoot);
+        Directory.CreateDirectory(layout.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(layout.Rootfs);
+        var scratch = Scratch.Prepare(container.Storage?.Path, layout, context.Id);
+        var mounted = false;
+        try
+        {
+            var layers = container.Storage!.Layers!.Select(l => l.Path!).ToList();
+            await RootFs.MountAsync(layers, scratch.Upper, scratch.Work, layout.Rootfs, cancellationToken).ConfigureAwait(false);
+            mounted = true;
+            // Shared, so a directory mapped while the container runs (bound on the host under the rootfs) reaches the
+            // container, whose root is a slave of this mount (rootfsPropagation rslave).
+            await HostCommand.RunCheckedAsync("mount", ["--make-shared", layout.Rootfs], Label, context.Id, cancellationToken).ConfigureAwait(false);
+            var netns = NetnsPath(container.Networking?.Namespace);
+            var config = OciSpec.Build(new ContainerBundle(name, container, layout.Rootfs, ShimPath, layout.CgroupsPath, netns, Environment.ProcessorCount));
+            await File.WriteAllTextAsync(Path.Combine(layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
+            return new RuncSystem(context, this, layout, scratch);
+        }
+        catch
+        {
+            if (mounted)
+            {
+                await RootFs.UnmountAsync(layout.Rootfs, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            scratch.Remove();
+            TryDeleteDirectory(layout.Directory);
+            throw;
+        }
+    }
+
+    /// <summary>A named network namespace (<c>ip netns</c>) or an absolute path to one; null = a new, empty namespace.</summary>
+    private string? NetnsPath(string? ns) => ns switch
+    {
+        null => null,
+        _ when ns.StartsWith('/') => ns,
+        _ => Path.Combine(_settings.NetnsDirectory, ns),
+    };
+
+    /// <summary>Removes what a previous container of the same name left behind (a crashed engine): runc state, mount, directory.</summary>
+    private async Task RemoveLeftoversAsync(ContainerLayout layout, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(layout.Directory))
+        {
+            return;
+        }
+
+        await RuncAsync(cancellationToken, "delete", "--force", layout.Name).ConfigureAwait(false);
+        await RootFs.UnmountAsync(layout.Rootfs, cancellationToken).ConfigureAwait(false);
+        TryDeleteDirectory(layout.Directory);
+    }
+
+    /// <summary>Runs <c>runc --root ROOT ARGS</c>.</summary>
+    internal Task<HostCommand.Result> RuncAsync(CancellationToken cancellationToken, params string[] arguments) =>
+        HostCommand.RunAsync(_settings.RuncPath, ["--root", RuncRoot, .. arguments], cancellationToken);
+
+    /// <summary>Runs <c>runc --root ROOT ARGS</c> and fails with runc's message.</summary>
+    internal Task<HostCommand.Result> RuncCheckedAsync(string operation, string systemId, CancellationToken cancellationToken, params string[] arguments) =>
+        HostCommand.RunCheckedAsync(_settings.RuncPath, ["--root", RuncRoot, .. arguments], operation, systemId, cancellationToken);
+
+    internal static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort; the daemon reports and cleans orphans.
+        }
+    }
+
+    private static string LocateShim()
+    {
+        var beside = Path.Combine(AppContext.BaseDirectory, "hcs-shim");
+        if (File.Exists(beside) && !File.Exists(beside + ".dll"))
+        {
+            return beside;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "artifacts", "shim", "hcs-shim");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return "/usr/libexec/hcs/hcs-shim";
+    }
+}
+
+/// <summary>Where one container's files are on the host.</summary>
+/// <param name="Directory">Runtime directory: bundle (<c>config.json</c>), <c>rootfs</c> mount point, shim socket, exit records.</param>
+/// <param name="Name">The runc container id (also the last cgroup path element).</param>
+/// <param name="CgroupsPath">The OCI <c>cgroupsPath</c>, relative to each hierarchy's root.</param>
+internal sealed record ContainerLayout(string Directory, string Name, string CgroupsPath)
+{
+    /// <summary>The overlay mount point, the container's root.</summary>
+    public string Rootfs => Path.Combine(Directory, "rootfs");
+}
+
+/// <summary>
+/// The writable layer: <c>upper</c> and <c>work</c> of the overlay, inside <c>Storage.Path</c> (which must be absent or
+/// empty, because it is removed with the system) or, without one, inside the runtime directory.
+/// </summary>
+internal sealed record Scratch(string Root, bool Owned)
+{
+    public string Upper => Path.Combine(Root, "upper");
+
+    public string Work => Path.Combine(Root, "work");
+
+    public static Scratch Prepare(string? path, ContainerLayout layout, string id)
+    {
+        if (path is null)
+        {
+            var inside = new Scratch(Path.Combine(layout.Directory, "scratch"), Owned: true);
+            Directory.CreateDirectory(inside.Upper);
+            Directory.CreateDirectory(inside.Work);
+            return inside;
+        }
+
+        if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any())
+        {
+            throw new HcsException(HResults.ERROR_ALREADY_EXISTS, "RuncBackend.Create", id,
+                result: ResultError.From(HResults.ERROR_ALREADY_EXISTS,
+                    $"$.Container.Storage.Path: '{path}' is not empty; the scratch directory must be new or empty because it is removed with the container",
+                    "runc"));
+        }
+
+        var scratch = new Scratch(path, Owned: true);
+        Directory.CreateDirectory(scratch.Upper);
+        Directory.CreateDirectory(scratch.Work);
+        return scratch;
+    }
+
+    /// <summary>Deletes the scratch (its contents and, when it was the caller's <c>Storage.Path</c>, the directory itself).</summary>
+    public void Remove()
+    {
+        if (Owned)
+        {
+            RuncBackend.TryDeleteDirectory(Root);
+        }
+    }
+}

@@ -1,0 +1,268 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Hcs.Contracts;
+using Hcs.Engine.Backends;
+using Hcs.Schema;
+
+namespace Hcs.Backends.Runc;
+
+internal sealed partial class RuncSystem : IBackendProcessHost
+{
+    private int _nextExec;
+
+    /// <summary>
+    /// Runs a process in the container: the engine listens on one Unix socket per stdio stream asked for, the monitor
+    /// connects to them and hands them to <c>runc exec -d</c> as the process's fds 0/1/2 (no copy), or, for
+    /// <c>EmulateConsole</c>, copies between them and the pty runc creates.
+    /// </summary>
+    public async Task<IBackendProcess> CreateProcessAsync(ProcessParameters parameters, IBackendProcessSink events, CancellationToken cancellationToken)
+    {
+        const string Label = "ComputeProcess.Create";
+        ArgumentNullException.ThrowIfNull(parameters);
+        var shim = _shim ?? throw new HcsException(HResults.HCS_E_INVALID_STATE, Label, Id);
+        var spec = ProcessSpec.Build(parameters, _layout.Rootfs);
+        var n = Interlocked.Increment(ref _nextExec).ToString(CultureInfo.InvariantCulture);
+        var dir = Path.Combine(_layout.Directory, "exec");
+        Directory.CreateDirectory(dir);
+        var specPath = Path.Combine(dir, n + ".json");
+        await File.WriteAllTextAsync(specPath, spec, cancellationToken).ConfigureAwait(false);
+        var tty = parameters.EmulateConsole == true;
+        using var stdin = StdioListener.Open(parameters.CreateStdInPipe == true, Path.Combine(dir, n + "-in.sock"));
+        using var stdout = StdioListener.Open(parameters.CreateStdOutPipe == true, Path.Combine(dir, n + "-out.sock"));
+        using var stderr = StdioListener.Open(parameters.CreateStdErrPipe == true && !tty, Path.Combine(dir, n + "-err.sock"));
+        try
+        {
+            JsonObject reply;
+            try
+            {
+                reply = await shim.RequestAsync(new JsonObject
+                {
+                    ["op"] = "exec",
+                    ["spec"] = specPath,
+                    ["tty"] = tty,
+                    ["stdin"] = stdin?.Path,
+                    ["stdout"] = stdout?.Path,
+                    ["stderr"] = stderr?.Path,
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ShimErrorException e)
+            {
+                var hr = e.Message.Contains("not found", StringComparison.Ordinal) || e.Message.Contains("no such file", StringComparison.OrdinalIgnoreCase)
+                    ? HResults.ERROR_FILE_NOT_FOUND
+                    : HResults.E_FAIL;
+                throw new HcsException(hr, Label, Id, result: ResultError.From(hr, $"runc exec failed: {e.Message}", "runc"));
+            }
+
+            var hostPid = (int)reply["pid"]!;
+            var nsPid = (uint?)reply["nsPid"] ?? (uint)hostPid;
+            var streams = await Task.WhenAll(AcceptAsync(stdin), AcceptAsync(stdout), AcceptAsync(stderr)).WaitAsync(TimeSpan.FromSeconds(10), _context.Time, cancellationToken)
+                .ConfigureAwait(false);
+            return new RuncProcess(shim, hostPid, nsPid, tty, streams[0], streams[1], streams[2], events);
+        }
+        finally
+        {
+            File.Delete(specPath);
+        }
+    }
+
+    private static async Task<Socket?> AcceptAsync(StdioListener? listener) =>
+        listener is null ? null : await listener.Socket.AcceptAsync().ConfigureAwait(false);
+
+    /// <summary>A listening socket for one stdio stream; the file is removed when it is disposed.</summary>
+    private sealed class StdioListener : IDisposable
+    {
+        private StdioListener(string path, Socket socket)
+        {
+            Path = path;
+            Socket = socket;
+        }
+
+        public string Path { get; }
+
+        public Socket Socket { get; }
+
+        public static StdioListener? Open(bool wanted, string path)
+        {
+            if (!wanted)
+            {
+                return null;
+            }
+
+            File.Delete(path);
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            socket.Listen(1);
+            return new StdioListener(path, socket);
+        }
+
+        public void Dispose()
+        {
+            Socket.Dispose();
+            File.Delete(Path);
+        }
+    }
+}
+
+/// <summary>
+/// A process exec'd into a container. Its exit is reported to the engine only once the monitor reported it
+/// <em>and</em> the reader of stdout and stderr reached EOF (or disposed the stream), so no output is lost to a
+/// client that stops reading at <c>ProcessExited</c>.
+/// </summary>
+internal sealed class RuncProcess : IBackendProcess
+{
+    private const int SigKill = 9;
+    private readonly ShimClient _shim;
+    private readonly int _hostPid;
+    private readonly bool _tty;
+    private readonly Socket? _stdin;
+    private readonly IBackendProcessSink _sink;
+
+    public RuncProcess(ShimClient shim, int hostPid, uint nsPid, bool tty, Socket? stdin, Socket? stdout, Socket? stderr, IBackendProcessSink sink)
+    {
+        _shim = shim;
+        _hostPid = hostPid;
+        _tty = tty;
+        _stdin = stdin;
+        _sink = sink;
+        ProcessId = nsPid;
+        var output = stdout is null ? null : new DrainedStream(new NetworkStream(stdout, ownsSocket: true));
+        var errors = stderr is null ? null : new DrainedStream(new NetworkStream(stderr, ownsSocket: true));
+        Stdio = new ProcessStdio(stdin is null ? null : new NetworkStream(stdin, FileAccess.Write, ownsSocket: true), output, errors);
+        _ = ReportExitAsync(output?.Drained ?? Task.CompletedTask, errors?.Drained ?? Task.CompletedTask);
+    }
+
+    public uint ProcessId { get; }
+
+    public ProcessStdio Stdio { get; }
+
+    private async Task ReportExitAsync(Task stdoutDrained, Task stderrDrained)
+    {
+        var exit = await _shim.WaitExitAsync(_hostPid).ConfigureAwait(false);
+        await Task.WhenAll(stdoutDrained, stderrDrained).ConfigureAwait(false);
+        _sink.Exited(exit.Status);
+    }
+
+    public Task SignalAsync(int signal, CancellationToken cancellationToken) => SendAsync(signal, "ComputeProcess.Signal", cancellationToken);
+
+    public Task KillAsync(CancellationToken cancellationToken) => SendAsync(SigKill, "ComputeProcess.Terminate", cancellationToken);
+
+    private async Task SendAsync(int signal, string label, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _shim.SignalAsync(_hostPid, signal, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ShimErrorException e) when (e.Code is "exited" or "not-found" or "closed")
+        {
+            throw new HcsException(HResults.HCS_E_PROCESS_ALREADY_STOPPED, label, processId: ProcessId);
+        }
+    }
+
+    public Task CloseStdInAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            _stdin?.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The reader is gone or the stream was closed: it has its EOF.
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task ResizeConsoleAsync(ushort height, ushort width, CancellationToken cancellationToken)
+    {
+        if (!_tty)
+        {
+            throw HcsException.InvalidJson("$.ConsoleSize", "the process has no console (EmulateConsole was not set)");
+        }
+
+        try
+        {
+            await _shim.RequestAsync(new JsonObject { ["op"] = "resize", ["pid"] = _hostPid, ["rows"] = height, ["cols"] = width }, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (ShimErrorException e) when (e.Code is "exited" or "not-found" or "closed")
+        {
+            throw new HcsException(HResults.HCS_E_PROCESS_ALREADY_STOPPED, "ComputeProcess.Modify", processId: ProcessId);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        // The output streams belong to whoever holds them; stdin is closed so the process is not left waiting on us.
+        _stdin?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>A read-only stream that completes <see cref="Drained"/> when its reader sees EOF or disposes it.</summary>
+internal sealed class DrainedStream(Stream inner) : Stream
+{
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Drained => _drained.Task;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Seen(inner.Read(buffer, offset, count), count);
+
+    public override int Read(Span<byte> buffer) => Seen(inner.Read(buffer), buffer.Length);
+
+    public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        Seen(await inner.ReadAsync(buffer.AsMemory(offset, count), cancellationToken).ConfigureAwait(false), count);
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Seen(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false), buffer.Length);
+
+    private int Seen(int read, int requested)
+    {
+        if (read == 0 && requested > 0)
+        {
+            _drained.TrySetResult();
+        }
+
+        return read;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+            _drained.TrySetResult();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await inner.DisposeAsync().ConfigureAwait(false);
+        _drained.TrySetResult();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}

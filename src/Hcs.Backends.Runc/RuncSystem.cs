@@ -1,0 +1,348 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hcs.Engine.Backends;
+using Hcs.Schema;
+
+namespace Hcs.Backends.Runc;
+
+/// <summary>
+/// One container. The engine serialises lifecycle calls; <see cref="TerminateAsync"/> may overtake them. The monitor
+/// (<c>hcs-shim</c>) is our child while we live: its exit, or the init's exit event, is how the stop is learnt —
+/// never by polling.
+/// </summary>
+internal sealed partial class RuncSystem : IBackendSystem
+{
+    private const int SigTerm = 15;
+    private const int SigKill = 9;
+    private static readonly TimeSpan s_monitorExitBound = TimeSpan.FromSeconds(10);
+
+    private readonly BackendSystemContext _context;
+    private readonly RuncBackend _backend;
+    private readonly ContainerLayout _layout;
+    private readonly Scratch _scratch;
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Container _container; // guarded by _gate: the document as modified so far
+    private Process? _monitor;
+    private Task<string>? _monitorStderr;
+    private ShimClient? _shim;
+    private int _initPid;
+    private Task? _watch;
+    private int _terminating;
+    private bool _paused; // guarded by _gate
+    private bool _disposed;
+
+    public RuncSystem(BackendSystemContext context, RuncBackend backend, ContainerLayout layout, Scratch scratch)
+    {
+        _context = context;
+        _backend = backend;
+        _layout = layout;
+        _scratch = scratch;
+        _container = context.Document.Container!;
+    }
+
+    private string Id => _context.Id;
+
+    /// <summary>True once the monitor runs (the container exists in runc).</summary>
+    private bool Started => Volatile.Read(ref _shim) is not null;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        const string Label = "ComputeSystem.Start";
+        var start = new ProcessStartInfo(_backend.ShimPath)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in (string[])["monitor", "--id", _layout.Name, "--bundle", _layout.Directory, "--runc", _backend.Settings.RuncPath,
+            "--runc-root", _backend.RuncRoot, "--state", _layout.Directory])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var monitor = Process.Start(start) ?? throw new HcsException(HResults.E_FAIL, Label, Id);
+        monitor.StandardInput.Close();
+        _monitor = monitor;
+        _monitorStderr = monitor.StandardError.ReadToEndAsync(CancellationToken.None);
+        try
+        {
+            var line = await monitor.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            var ready = line is null ? null : JsonNode.Parse(line) as JsonObject;
+            if (ready is null || (bool?)ready["ready"] != true)
+            {
+                var reason = (string?)ready?["error"] ?? $"the container monitor exited: {(await _monitorStderr.ConfigureAwait(false)).Trim()}";
+                throw new HcsException(HResults.E_FAIL, Label, Id, result: ResultError.From(HResults.E_FAIL, $"runc create failed: {reason}", "runc"));
+            }
+
+            _initPid = (int)ready["initPid"]!;
+            var shim = await ShimClient.ConnectAsync(Path.Combine(_layout.Directory, "shim.sock"), cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _shim, shim);
+            _context.Events.SiloJobCreated(new JsonObject
+            {
+                ["CgroupPath"] = _layout.CgroupsPath,
+                ["InitProcessId"] = _initPid,
+                ["RuntimeId"] = _layout.Name,
+            }.ToJsonString());
+            await _backend.RuncCheckedAsync(Label, Id, cancellationToken, "start", _layout.Name).ConfigureAwait(false);
+            _watch = WatchAsync(shim, monitor);
+        }
+        catch (Exception e)
+        {
+            // Back to Created: no container, no monitor; the bundle stays for another Start.
+            await UndoStartAsync().ConfigureAwait(false);
+            if (e is JsonException)
+            {
+                throw new HcsException(HResults.E_FAIL, Label, Id, result: ResultError.From(HResults.E_FAIL, $"the container monitor said: {e.Message}", "runc"));
+            }
+
+            throw;
+        }
+    }
+
+    private async Task UndoStartAsync()
+    {
+        var monitor = _monitor;
+        if (monitor is not null && !monitor.HasExited)
+        {
+            monitor.Kill();
+        }
+
+        if (monitor is not null)
+        {
+            await monitor.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            monitor.Dispose();
+        }
+
+        if (Interlocked.Exchange(ref _shim, null) is { } shim)
+        {
+            await shim.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _monitor = null;
+        await _backend.RuncAsync(CancellationToken.None, "delete", "--force", _layout.Name).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits for the end: the init's exit event (the container stopped: cleanly if it exited 0 after SIGTERM), or the
+    /// monitor's death without it (the worker died: the container is killed, since nothing would reap it any more).
+    /// </summary>
+    private async Task WatchAsync(ShimClient shim, Process monitor)
+    {
+        var initExit = shim.WaitExitAsync(_initPid);
+        await Task.WhenAny(initExit, monitor.WaitForExitAsync()).ConfigureAwait(false);
+        if (!initExit.IsCompleted)
+        {
+            // Lines the monitor wrote before it exited are still in the socket.
+            await shim.Closed.WaitAsync(TimeSpan.FromSeconds(2), _context.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        BackendExit exit;
+        if (initExit.IsCompletedSuccessfully)
+        {
+            var status = initExit.Result;
+            exit = status is { Status: 0, Signal: null }
+                ? new BackendExit(BackendExitCause.GuestPowerOff, 0, "the container's init exited")
+                : new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)status.Status), $"the container's init ended: {ShimClient.Describe(status)}");
+        }
+        else
+        {
+            await monitor.WaitForExitAsync().ConfigureAwait(false);
+            await _backend.RuncAsync(CancellationToken.None, "kill", _layout.Name, "KILL").ConfigureAwait(false);
+            exit = new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)ExitCodeOf(monitor)),
+                string.Create(CultureInfo.InvariantCulture, $"the container monitor died ({ExitCodeOf(monitor)}); the container was killed"));
+        }
+
+        _stopped.TrySetResult();
+        if (Volatile.Read(ref _terminating) == 0)
+        {
+            _context.Events.Stopped(exit);
+        }
+    }
+
+    private static int ExitCodeOf(Process process)
+    {
+        try
+        {
+            return process.ExitCode;
+        }
+        catch (InvalidOperationException)
+        {
+            return -1;
+        }
+    }
+
+    public async Task RequestShutdownAsync(ShutdownOptions? options, CancellationToken cancellationToken)
+    {
+        if (options is { Type: not null and not ShutdownType.Shutdown })
+        {
+            throw HcsException.InvalidJson("$.Type", $"'{options.Type}' is not supported for containers (only Shutdown)");
+        }
+
+        if (_shim is not { } shim)
+        {
+            // Never started: there is nothing to ask; the engine's stop of a Created system ends it.
+            await TerminateAsync(cancellationToken).ConfigureAwait(false);
+            _context.Events.Stopped(new BackendExit(BackendExitCause.GuestPowerOff));
+            return;
+        }
+
+        try
+        {
+            await shim.SignalAsync(_initPid, SigTerm, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ShimErrorException e) when (e.Code is "exited" or "closed")
+        {
+            // Already ending: the exit is reported by the watcher.
+        }
+    }
+
+    public async Task TerminateAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _terminating, 1);
+        if (_shim is not { } shim)
+        {
+            return;
+        }
+
+        try
+        {
+            await shim.SignalAsync(_initPid, SigKill, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ShimErrorException)
+        {
+            // Exited already, or the monitor is gone: runc kills what is left.
+            await _backend.RuncAsync(CancellationToken.None, "kill", _layout.Name, "KILL").ConfigureAwait(false);
+        }
+
+        bool paused;
+        lock (_gate)
+        {
+            paused = _paused;
+        }
+
+        if (paused)
+        {
+            // A frozen task cannot die (cgroup v1 freezer): thaw it so the SIGKILL lands.
+            await _backend.RuncAsync(CancellationToken.None, "resume", _layout.Name).ConfigureAwait(false);
+        }
+
+        await WaitStoppedAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until the watcher saw the end; a monitor that does not exit within the bound is killed.</summary>
+    private async Task WaitStoppedAsync()
+    {
+        if (_watch is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _stopped.Task.WaitAsync(s_monitorExitBound, _context.Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _monitor?.Kill(entireProcessTree: false);
+            await _backend.RuncAsync(CancellationToken.None, "kill", _layout.Name, "KILL").ConfigureAwait(false);
+            await _stopped.Task.ConfigureAwait(false);
+        }
+    }
+
+    public async Task PauseAsync(PauseOptions? options, CancellationToken cancellationToken)
+    {
+        await _backend.RuncCheckedAsync("ComputeSystem.Pause", Id, cancellationToken, "pause", _layout.Name).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _paused = true;
+        }
+    }
+
+    public async Task ResumeAsync(CancellationToken cancellationToken)
+    {
+        await _backend.RuncCheckedAsync("ComputeSystem.Resume", Id, cancellationToken, "resume", _layout.Name).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _paused = false;
+        }
+    }
+
+    public Task SaveAsync(SaveOptions options, CancellationToken cancellationToken) =>
+        throw NotSupported("ComputeSystem.Save", "a container's state cannot be saved (no checkpoint/restore here)");
+
+    public Task CrashAsync(CrashOptions? options, CancellationToken cancellationToken) =>
+        throw NotSupported("ComputeSystem.Crash", "a container has no guest kernel to crash");
+
+    private HcsException NotSupported(string label, string message) =>
+        new(HResults.ERROR_NOT_SUPPORTED, label, Id, result: ResultError.From(HResults.ERROR_NOT_SUPPORTED, message, "runc"));
+
+    public Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
+    {
+        var properties = new BackendProperties { RuntimeOsType = OsType.Linux };
+        if (!Started || (!types.Contains(SystemPropertyType.Statistics) && !types.Contains(SystemPropertyType.ProcessList)))
+        {
+            return Task.FromResult(properties with
+            {
+                Processor = types.Contains(SystemPropertyType.Statistics) ? new ProcessorStats() : null,
+                MemoryStats = types.Contains(SystemPropertyType.Statistics) ? new MemoryStats() : null,
+                Storage = types.Contains(SystemPropertyType.Statistics) ? new StorageStats() : null,
+                ProcessList = types.Contains(SystemPropertyType.ProcessList) ? [] : null,
+            });
+        }
+
+        var cgroup = ContainerCgroup.Find(_layout.CgroupsPath);
+        if (types.Contains(SystemPropertyType.Statistics))
+        {
+            properties = properties with { Processor = cgroup.ReadProcessor(), MemoryStats = cgroup.ReadMemory(), Storage = cgroup.ReadStorage() };
+        }
+
+        if (types.Contains(SystemPropertyType.ProcessList))
+        {
+            properties = properties with { ProcessList = ProcessTable.Read(cgroup.ReadPids()) };
+        }
+
+        return Task.FromResult(properties);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (Started)
+        {
+            await TerminateAsync(CancellationToken.None).ConfigureAwait(false);
+            if (_monitor is { } monitor)
+            {
+                await monitor.WaitForExitAsync().WaitAsync(s_monitorExitBound, _context.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (!monitor.HasExited)
+                {
+                    monitor.Kill();
+                }
+
+                monitor.Dispose();
+            }
+
+            if (_shim is { } shim)
+            {
+                await shim.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await _backend.RuncAsync(CancellationToken.None, "delete", "--force", _layout.Name).ConfigureAwait(false);
+        }
+
+        await UnmountRuntimeMappingsAsync().ConfigureAwait(false);
+        await RootFs.UnmountAsync(_layout.Rootfs, CancellationToken.None).ConfigureAwait(false);
+        _scratch.Remove();
+        RuncBackend.TryDeleteDirectory(_layout.Directory);
+        CgroupParents.RemoveEmpty(_layout.CgroupsPath);
+    }
+}
