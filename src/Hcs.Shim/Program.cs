@@ -1,13 +1,67 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using System.Runtime.Versioning;
+
+[assembly: SupportedOSPlatform("linux")]
+
 namespace Hcs.Shim;
 
 /// <summary>Entry point: <c>hcs-shim monitor …</c> or <c>hcs-shim init</c> (docs/shim-protocol.md).</summary>
 internal static class Program
 {
-    private static int Main(string[] args)
+    private const string Usage = "usage: hcs-shim monitor --id ID --bundle DIR --runc PATH --runc-root DIR --state DIR | hcs-shim init";
+
+    private static async Task<int> Main(string[] args)
     {
-        Console.Error.WriteLine("hcs-shim: not implemented yet: " + string.Join(' ', args));
+        if (args is ["init"])
+        {
+            return await Init.RunAsync().ConfigureAwait(false);
+        }
+
+        if (args.Length > 0 && args[0] == "monitor" && ParseMonitor(args.AsSpan(1)) is { } options)
+        {
+            using var monitor = new Monitor(options);
+            return await monitor.RunAsync().ConfigureAwait(false);
+        }
+
+        Native.Log(Usage);
         return 2;
+    }
+
+    private static MonitorOptions? ParseMonitor(ReadOnlySpan<string> args)
+    {
+        string? id = null, bundle = null, runc = null, runcRoot = null, state = null;
+        for (int i = 0; i + 1 < args.Length; i += 2)
+        {
+            string value = args[i + 1];
+            switch (args[i])
+            {
+                case "--id":
+                    id = value;
+                    break;
+                case "--bundle":
+                    bundle = Path.GetFullPath(value);
+                    break;
+                case "--runc":
+                    runc = value;
+                    break;
+                case "--runc-root":
+                    runcRoot = Path.GetFullPath(value);
+                    break;
+                case "--state":
+                    state = Path.GetFullPath(value);
+                    break;
+                default:
+                    Native.Log($"unknown option {args[i]}");
+                    return null;
+            }
+        }
+
+        if (args.Length % 2 != 0 || id is null || bundle is null || runc is null || runcRoot is null || state is null)
+        {
+            return null;
+        }
+
+        return new MonitorOptions(id, bundle, runc, runcRoot, state);
     }
 }

@@ -1,0 +1,370 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hcs.Shim;
+
+/// <summary>The monitor's command line.</summary>
+internal sealed record MonitorOptions(string Id, string Bundle, string Runc, string RuncRoot, string State);
+
+/// <summary>
+/// <c>hcs-shim monitor</c>: runs <c>runc create</c> as a child subreaper, reports readiness on stdout, then serves the
+/// control socket (exec, signal, resize, ping) and reports every exit, until the init has exited and every child has
+/// been reaped (docs/shim-protocol.md).
+/// </summary>
+internal sealed class Monitor : IDisposable
+{
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly MonitorOptions _options;
+    private readonly Reaper _reaper;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<int, ConsoleProxy> _consoles = [];
+    private readonly List<Task> _consoleOutputs = [];
+    private readonly string _socketPath;
+    private readonly string _exitDir;
+    private readonly string _execDir;
+    private ControlConnection? _current;
+    private SafeFileHandle? _devNull;
+    private int _initPid;
+
+    public Monitor(MonitorOptions options)
+    {
+        _options = options;
+        _reaper = new Reaper(ReportExit);
+        _socketPath = Path.Combine(options.State, "shim.sock");
+        _exitDir = Path.Combine(options.State, "exit");
+        _execDir = Path.Combine(options.State, "exec");
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _devNull?.Dispose();
+    }
+
+    private int DevNull => (int)_devNull!.DangerousGetHandle();
+
+    public async Task<int> RunAsync()
+    {
+        if (Native.setsid() < 0)
+        {
+            Native.Log($"setsid: errno {Native.Errno}");
+        }
+
+        if (Native.prctl(Native.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+        {
+            Native.Log($"prctl(PR_SET_CHILD_SUBREAPER): errno {Native.Errno}");
+        }
+
+        Native.Ignore(Native.SIGPIPE);
+        Native.Ignore(Native.SIGHUP);
+        Native.Ignore(Native.SIGINT);
+
+        Socket listener;
+        try
+        {
+            _devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            Directory.CreateDirectory(_exitDir);
+            Directory.CreateDirectory(_execDir);
+            listener = Listen(_socketPath);
+            _ = Native.chmod(_socketPath, 0x180); // 0600
+        }
+        catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException)
+        {
+            return NotReady("hcs-shim: " + e.Message);
+        }
+
+        _reaper.Start();
+        string? failure = await CreateAsync().ConfigureAwait(false);
+        if (failure is not null)
+        {
+            listener.Dispose();
+            File.Delete(_socketPath);
+            return NotReady(failure);
+        }
+
+        Native.WriteAll(1, ShimJson.Ready(_initPid));
+        _ = Native.dup2(DevNull, 1);
+
+        Task accepting = AcceptLoopAsync(listener);
+        await _reaper.Finished.ConfigureAwait(false);
+
+        listener.Dispose();
+        await accepting.ConfigureAwait(false);
+        Task[] outputs;
+        lock (_lock)
+        {
+            outputs = [.. _consoleOutputs];
+        }
+
+        try
+        {
+            await Task.WhenAll(outputs).WaitAsync(DrainTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Native.Log("a pty did not close after its process ended");
+        }
+
+        ControlConnection? last;
+        lock (_lock)
+        {
+            last = _current;
+            _current = null;
+        }
+
+        if (last is not null)
+        {
+            await last.CloseAsync(DrainTimeout).ConfigureAwait(false);
+        }
+
+        File.Delete(_socketPath);
+        return 0;
+    }
+
+    private static int NotReady(string error)
+    {
+        Native.WriteAll(1, ShimJson.NotReady(error));
+        return 1;
+    }
+
+    private static Socket Listen(string path)
+    {
+        File.Delete(path);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            socket.Listen(16);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <c>runc create</c>; null on success (the init is claimed), else the error to report.</summary>
+    private async Task<string?> CreateAsync()
+    {
+        string log = Path.Combine(_options.State, "runc-create.log");
+        string pidFile = Path.Combine(_options.State, "init.pid");
+        File.Delete(pidFile);
+        string[] args =
+        [
+            _options.Runc, "--root", _options.RuncRoot, "--log", log, "--log-format", "json",
+            "create", "--bundle", _options.Bundle, "--pid-file", pidFile, _options.Id,
+        ];
+        int raw;
+        try
+        {
+            raw = await _reaper.RunAsync(() => Spawner.Spawn(_options.Runc, args, DevNull, DevNull, DevNull)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return e.Message;
+        }
+
+        if (raw != 0)
+        {
+            return ShimJson.LastRuncError(log) ?? "runc create: " + ExitStatus.FromWait(raw);
+        }
+
+        if (!TryReadPid(pidFile, out int pid))
+        {
+            return "runc create: no pid in " + pidFile;
+        }
+
+        _initPid = pid;
+        _reaper.Claim(pid, Reaper.ReadNsPid(pid), isInit: true, _ => { });
+        return null;
+    }
+
+    private static bool TryReadPid(string path, out int pid)
+    {
+        pid = 0;
+        try
+        {
+            return int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out pid) && pid > 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Exit record (temporary file + rename), then the event to the current client.</summary>
+    private void ReportExit(Tracked t)
+    {
+        var exit = t.Exit!.Value;
+        string path = Path.Combine(_exitDir, t.Pid.ToString(CultureInfo.InvariantCulture) + ".json");
+        try
+        {
+            File.WriteAllBytes(path + ".tmp", ShimJson.ExitRecord(t.Pid, t.NsPid, exit, t.Time));
+            File.Move(path + ".tmp", path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Native.Log($"exit record {path}: {e.Message}");
+        }
+
+        lock (_lock)
+        {
+            _ = _consoles.Remove(t.Pid);
+            _current?.Send(ShimJson.ExitEvent(t.Pid, exit));
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (true)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            var connection = new ControlConnection(socket);
+            ControlConnection? old;
+            lock (_lock)
+            {
+                old = _current;
+                _current = connection;
+            }
+
+            old?.Abort();
+            _ = ServeAsync(connection);
+        }
+    }
+
+    private async Task ServeAsync(ControlConnection connection)
+    {
+        await connection.ReadLinesAsync(line => Handle(connection, line)).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (_current == connection)
+            {
+                _current = null;
+            }
+        }
+
+        connection.Abort();
+    }
+
+    private void Handle(ControlConnection connection, ReadOnlyMemory<byte> line)
+    {
+        ShimRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize(line.Span, ShimJsonContext.Default.ShimRequest);
+        }
+        catch (JsonException e)
+        {
+            connection.Send(ShimJson.Error(0, "bad-request", "invalid request: " + e.Message));
+            return;
+        }
+
+        if (request is null)
+        {
+            connection.Send(ShimJson.Error(0, "bad-request", "invalid request: null"));
+            return;
+        }
+
+        long id = request.Id;
+        switch (request.Op)
+        {
+            case "ping":
+                connection.Send(ShimJson.Ping(id, _initPid));
+                break;
+            case "signal":
+                connection.Send(Signal(request));
+                break;
+            case "resize":
+                connection.Send(Resize(request));
+                break;
+            case "exec":
+                _ = ExecAsync(connection, request);
+                break;
+            default:
+                connection.Send(ShimJson.Error(id, "bad-request", $"unknown op '{request.Op}'"));
+                break;
+        }
+    }
+
+    private byte[] Signal(ShimRequest request)
+    {
+        if (request.Pid <= 0 || request.Signal is <= 0 or > 64)
+        {
+            return ShimJson.Error(request.Id, "bad-request", "signal needs a pid > 0 and a signal 1..64");
+        }
+
+        return _reaper.Signal(request.Pid, request.Signal, out int errno) switch
+        {
+            SignalOutcome.Sent => ShimJson.Ok(request.Id),
+            SignalOutcome.NotFound => ShimJson.Error(request.Id, "not-found", $"no process {request.Pid} was started by this shim"),
+            SignalOutcome.Exited => ShimJson.Error(request.Id, "exited", $"process {request.Pid} has exited"),
+            _ => ShimJson.Error(request.Id, "internal", $"kill({request.Pid}, {request.Signal}): errno {errno}"),
+        };
+    }
+
+    private byte[] Resize(ShimRequest request)
+    {
+        if (request.Rows is <= 0 or > ushort.MaxValue || request.Cols is <= 0 or > ushort.MaxValue)
+        {
+            return ShimJson.Error(request.Id, "bad-request", "resize needs rows and cols in 1..65535");
+        }
+
+        ConsoleProxy? console;
+        lock (_lock)
+        {
+            _ = _consoles.TryGetValue(request.Pid, out console);
+        }
+
+        return console is not null && console.Resize((ushort)request.Rows, (ushort)request.Cols)
+            ? ShimJson.Ok(request.Id)
+            : ShimJson.Error(request.Id, "not-found", $"process {request.Pid} has no open console");
+    }
+
+    private async Task ExecAsync(ControlConnection connection, ShimRequest request)
+    {
+        try
+        {
+            var session = new ExecSession(_options, _execDir, DevNull, _reaper, request);
+            var result = await session.RunAsync().ConfigureAwait(false);
+            if (result.Error is { } error)
+            {
+                connection.Send(ShimJson.Error(request.Id, result.Code!, error));
+                return;
+            }
+
+            if (result.Console is { } console)
+            {
+                lock (_lock)
+                {
+                    _consoles[result.Pid] = console;
+                    _ = _consoleOutputs.RemoveAll(t => t.IsCompleted);
+                    _consoleOutputs.Add(console.OutputDone);
+                }
+
+                console.Start();
+            }
+
+            _reaper.Claim(result.Pid, Reaper.ReadNsPid(result.Pid), isInit: false, nsPid => connection.Send(ShimJson.Exec(request.Id, result.Pid, nsPid)));
+        }
+        catch (Exception e)
+        {
+            Native.Log($"exec {request.Id}: {e}");
+            connection.Send(ShimJson.Error(request.Id, "internal", e.Message));
+        }
+    }
+}
