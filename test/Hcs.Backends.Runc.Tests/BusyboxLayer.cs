@@ -20,10 +20,10 @@ internal static class BusyboxLayer
 
     public const string Group = "root:x:0:\ntester:x:1000:\nnogroup:x:65534:\n";
 
-    private static readonly Lazy<string> Layer = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<string> s_layer = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The layer directory (built on first use).</summary>
-    public static string Path => Layer.Value;
+    public static string Path => s_layer.Value;
 
     /// <summary>Makes a layer directory under <paramref name="root"/> holding <paramref name="files"/> (relative path → content).</summary>
     public static string NewLayer(string root, IReadOnlyDictionary<string, string> files)
