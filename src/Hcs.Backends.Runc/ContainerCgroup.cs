@@ -17,9 +17,9 @@ internal sealed class ContainerCgroup
 {
     private const ulong UserHz = 100;
 
-    private static readonly string[] V1Controllers = ["cpu", "cpuacct", "cpuset", "memory", "blkio", "pids", "devices", "freezer", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc"];
+    private static readonly string[] s_v1Controllers = ["cpu", "cpuacct", "cpuset", "memory", "blkio", "pids", "devices", "freezer", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc"];
 
-    private static readonly string[] PidsControllers = ["pids", "memory", "cpu", "cpuacct"];
+    private static readonly string[] s_pidsControllers = ["pids", "memory", "cpu", "cpuacct"];
 
     private readonly Dictionary<string, string> _v1;
     private readonly string? _v2;
@@ -76,7 +76,7 @@ internal sealed class ContainerCgroup
                 case "cgroup":
                     foreach (var option in fields[dash + 3].Split(','))
                     {
-                        if (V1Controllers.Contains(option))
+                        if (s_v1Controllers.Contains(option))
                         {
                             v1.TryAdd(option, directory);
                         }
@@ -204,7 +204,7 @@ internal sealed class ContainerCgroup
     /// <summary>The host pids in the cgroup (<c>cgroup.procs</c> of the pids, memory, cpu or cpuacct hierarchy, else cgroup2); empty when unreadable.</summary>
     public IReadOnlyList<int> ReadPids()
     {
-        foreach (var directory in PidsControllers.Select(c => _v1.GetValueOrDefault(c)).Append(_v2))
+        foreach (var directory in s_pidsControllers.Select(c => _v1.GetValueOrDefault(c)).Append(_v2))
         {
             if (directory is not null && ReadLines(directory, "cgroup.procs") is { } lines)
             {

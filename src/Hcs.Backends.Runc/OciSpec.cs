@@ -49,15 +49,15 @@ internal static class OciSpec
     /// <summary>The capabilities of <c>runc spec</c> (bounding, effective, permitted, ambient).</summary>
     public static IReadOnlyList<string> DefaultCapabilities { get; } = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
-    private static readonly string[] MaskedPaths =
+    private static readonly string[] s_maskedPaths =
     [
         "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
         "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
     ];
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
 
-    private static readonly string[] ReadonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+    private static readonly string[] s_readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
     /// <summary>The <c>config.json</c> text of <paramref name="bundle"/>.</summary>
     public static string Build(ContainerBundle bundle)
@@ -100,12 +100,12 @@ internal static class OciSpec
                     new JsonObject { ["type"] = "ipc" },
                     new JsonObject { ["type"] = "uts" },
                     new JsonObject { ["type"] = "mount" }),
-                ["maskedPaths"] = Strings(MaskedPaths),
-                ["readonlyPaths"] = Strings(ReadonlyPaths),
+                ["maskedPaths"] = Strings(s_maskedPaths),
+                ["readonlyPaths"] = Strings(s_readonlyPaths),
                 ["rootfsPropagation"] = "rslave",
             },
         };
-        return config.ToJsonString(Indented);
+        return config.ToJsonString(s_indented);
     }
 
     /// <summary>

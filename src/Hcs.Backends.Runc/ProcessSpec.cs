@@ -27,10 +27,10 @@ namespace Hcs.Backends.Runc;
 /// </summary>
 internal static class ProcessSpec
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions s_indented = new() { WriteIndented = true };
 
     /// <summary>The process JSON of <paramref name="parameters"/> for a container whose root is <paramref name="rootfsPath"/>.</summary>
-    public static string Build(ProcessParameters parameters, string rootfsPath) => BuildObject(parameters, rootfsPath).ToJsonString(Indented);
+    public static string Build(ProcessParameters parameters, string rootfsPath) => BuildObject(parameters, rootfsPath).ToJsonString(s_indented);
 
     /// <summary>The process object of <paramref name="parameters"/> (see <see cref="Build"/>).</summary>
     public static JsonObject BuildObject(ProcessParameters parameters, string rootfsPath)

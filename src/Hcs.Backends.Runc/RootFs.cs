@@ -113,10 +113,10 @@ internal static class RootFs
 
     private static string UmountTool => Tool("umount");
 
-    private static readonly string[] ToolDirectories = ["/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"];
+    private static readonly string[] s_toolDirectories = ["/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"];
 
     private static string Tool(string name) =>
-        ToolDirectories.Select(d => d + name).FirstOrDefault(File.Exists) ?? name;
+        s_toolDirectories.Select(d => d + name).FirstOrDefault(File.Exists) ?? name;
 
     private static bool NotMounted(string stderr) =>
         stderr.Contains("not mounted", StringComparison.Ordinal) || stderr.Contains("no mount point specified", StringComparison.Ordinal);

@@ -16,7 +16,7 @@ internal static class RuncPaths
     /// <summary>Characters the kernel's overlay option parser gives a meaning to.</summary>
     public const string OverlayReserved = ",:\\=";
 
-    private static readonly System.Buffers.SearchValues<char> Reserved = System.Buffers.SearchValues.Create(OverlayReserved);
+    private static readonly System.Buffers.SearchValues<char> s_reserved = System.Buffers.SearchValues.Create(OverlayReserved);
 
     /// <summary>Checks an absolute path from a document and returns it unchanged.</summary>
     public static string Checked(string? path, string jsonPath)
@@ -51,7 +51,7 @@ internal static class RuncPaths
     public static string Overlay(string? path, string jsonPath)
     {
         path = Checked(path, jsonPath);
-        var bad = path.AsSpan().IndexOfAny(Reserved);
+        var bad = path.AsSpan().IndexOfAny(s_reserved);
         return bad < 0
             ? path
             : throw HcsException.InvalidJson(jsonPath, $"'{path}': the character '{path[bad]}' is not allowed in a path used as an overlay layer (it separates overlay mount options)");
