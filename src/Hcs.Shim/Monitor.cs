@@ -293,7 +293,7 @@ internal sealed class Monitor : IDisposable
                 connection.Send(Resize(request));
                 break;
             case "exec":
-                _ = ExecAsync(connection, request);
+                _ = Task.Run(() => ExecAsync(connection, request)); // connecting and spawning block: not on the reader
                 break;
             default:
                 connection.Send(ShimJson.Error(id, "bad-request", $"unknown op '{request.Op}'"));
