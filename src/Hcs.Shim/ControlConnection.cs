@@ -11,6 +11,8 @@ namespace Hcs.Shim;
 /// </summary>
 internal sealed class ControlConnection
 {
+    private const int MaxLine = 1 << 20;
+
     private readonly Socket _socket;
     private readonly Channel<byte[]> _out = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
@@ -35,6 +37,12 @@ internal sealed class ControlConnection
             {
                 if (used == buffer.Length)
                 {
+                    if (buffer.Length >= MaxLine)
+                    {
+                        Native.Log("control socket: a request line longer than 1 MiB; closing the connection");
+                        return;
+                    }
+
                     Array.Resize(ref buffer, buffer.Length * 2);
                 }
 

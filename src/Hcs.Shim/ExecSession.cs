@@ -17,7 +17,7 @@ internal readonly record struct ExecResult(int Pid, ConsoleProxy? Console, strin
 /// </summary>
 internal sealed class ExecSession
 {
-    private static readonly TimeSpan ConsoleTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_consoleTimeout = TimeSpan.FromSeconds(5);
 
     private readonly MonitorOptions _options;
     private readonly int _devNull;
@@ -116,8 +116,8 @@ internal sealed class ExecSession
                 return result;
             }
 
-            using Socket connection = await accept.WaitAsync(ConsoleTimeout).ConfigureAwait(false);
-            var master = ConsoleProxy.ReceiveMaster(connection, (int)ConsoleTimeout.TotalMilliseconds);
+            using Socket connection = await accept.WaitAsync(s_consoleTimeout).ConfigureAwait(false);
+            var master = ConsoleProxy.ReceiveMaster(connection, (int)s_consoleTimeout.TotalMilliseconds);
             var console = new ConsoleProxy(master, stdin, stdout);
             handedOver = true;
             if (ShimJson.ConsoleSize(spec) is var (rows, cols) && rows > 0 && cols > 0)
@@ -173,6 +173,7 @@ internal sealed class ExecSession
             if (int.TryParse(File.ReadAllText(_pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0)
             {
                 File.Delete(_pidFile);
+                File.Delete(_log); // kept only when runc failed
                 return new ExecResult(pid, console, null, null);
             }
         }

@@ -17,7 +17,7 @@ internal sealed record MonitorOptions(string Id, string Bundle, string Runc, str
 /// </summary>
 internal sealed class Monitor : IDisposable
 {
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
 
     private readonly MonitorOptions _options;
     private readonly Reaper _reaper;
@@ -103,7 +103,7 @@ internal sealed class Monitor : IDisposable
 
         try
         {
-            await Task.WhenAll(outputs).WaitAsync(DrainTimeout).ConfigureAwait(false);
+            await Task.WhenAll(outputs).WaitAsync(s_drainTimeout).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -119,7 +119,7 @@ internal sealed class Monitor : IDisposable
 
         if (last is not null)
         {
-            await last.CloseAsync(DrainTimeout).ConfigureAwait(false);
+            await last.CloseAsync(s_drainTimeout).ConfigureAwait(false);
         }
 
         File.Delete(_socketPath);
@@ -293,7 +293,7 @@ internal sealed class Monitor : IDisposable
                 connection.Send(Resize(request));
                 break;
             case "exec":
-                _ = ExecAsync(connection, request);
+                _ = Task.Run(() => ExecAsync(connection, request)); // connecting and spawning block: not on the reader
                 break;
             default:
                 connection.Send(ShimJson.Error(id, "bad-request", $"unknown op '{request.Op}'"));

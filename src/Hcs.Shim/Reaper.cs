@@ -23,6 +23,8 @@ internal enum SignalOutcome
 /// </summary>
 internal sealed unsafe class Reaper : IDisposable
 {
+    private static readonly TimeSpan s_unclaimedLifetime = TimeSpan.FromSeconds(30);
+
     private readonly Lock _lock = new();
     private readonly Dictionary<int, TaskCompletionSource<int>> _runs = [];
     private readonly Dictionary<int, Tracked> _tracked = [];
@@ -74,6 +76,7 @@ internal sealed unsafe class Reaper : IDisposable
     {
         lock (_lock)
         {
+            PruneUnclaimed();
             if (_unclaimed.Remove(pid, out var done))
             {
                 done.IsInit = isInit;
@@ -91,6 +94,28 @@ internal sealed unsafe class Reaper : IDisposable
         }
 
         _wake.Release();
+    }
+
+    /// <summary>
+    /// Forgets unclaimed exits older than <see cref="s_unclaimedLifetime"/> (a pid is claimed milliseconds after its
+    /// runc exits; a stale entry must not be taken for a new process that reuses the pid). Called under the lock.
+    /// </summary>
+    private void PruneUnclaimed()
+    {
+        if (_unclaimed.Count == 0)
+        {
+            return;
+        }
+
+        var oldest = TimeProvider.System.GetUtcNow() - s_unclaimedLifetime;
+        foreach (var (pid, t) in _unclaimed)
+        {
+            if (t.Time < oldest)
+            {
+                _ = _unclaimed.Remove(pid);
+                Native.Log($"forgot the exit of unclaimed child {pid} ({t.Exit})");
+            }
+        }
     }
 
     /// <summary><c>kill(pid, signal)</c> for a claimed process that has not been reaped.</summary>
@@ -173,6 +198,7 @@ internal sealed unsafe class Reaper : IDisposable
                 }
                 else if (!tracked)
                 {
+                    PruneUnclaimed();
                     _unclaimed[pid] = new Tracked { Pid = pid, NsPid = nsPid, Exit = exit, Time = TimeProvider.System.GetUtcNow() };
                 }
             }
