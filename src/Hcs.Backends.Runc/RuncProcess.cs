@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Hcs.Contracts;
@@ -108,8 +109,8 @@ internal sealed partial class RuncSystem : IBackendProcessHost
 
 /// <summary>
 /// A process exec'd into a container. Its exit is reported to the engine only once the monitor reported it
-/// <em>and</em> the reader of stdout and stderr reached EOF (or disposed the stream), so no output is lost to a
-/// client that stops reading at <c>ProcessExited</c>.
+/// <em>and</em> its stdout and stderr reached EOF (every byte is in the stream the client reads), so no output is lost
+/// to a client that stops reading at <c>ProcessExited</c>.
 /// </summary>
 internal sealed class RuncProcess : IBackendProcess
 {
@@ -128,9 +129,9 @@ internal sealed class RuncProcess : IBackendProcess
         _stdin = stdin;
         _sink = sink;
         ProcessId = nsPid;
-        var output = stdout is null ? null : new DrainedStream(new NetworkStream(stdout, ownsSocket: true));
-        var errors = stderr is null ? null : new DrainedStream(new NetworkStream(stderr, ownsSocket: true));
-        Stdio = new ProcessStdio(stdin is null ? null : new NetworkStream(stdin, FileAccess.Write, ownsSocket: true), output, errors);
+        var output = stdout is null ? null : new OutputPump(stdout);
+        var errors = stderr is null ? null : new OutputPump(stderr);
+        Stdio = new ProcessStdio(stdin is null ? null : new NetworkStream(stdin, FileAccess.Write, ownsSocket: true), output?.Stream, errors?.Stream);
         _ = ReportExitAsync(output?.Drained ?? Task.CompletedTask, errors?.Drained ?? Task.CompletedTask);
     }
 
@@ -201,68 +202,56 @@ internal sealed class RuncProcess : IBackendProcess
     }
 }
 
-/// <summary>A read-only stream that completes <see cref="Drained"/> when its reader sees EOF or disposes it.</summary>
-internal sealed class DrainedStream(Stream inner) : Stream
+/// <summary>
+/// Copies one output socket of a process into a bounded in-memory pipe, whose reader is the stream a client gets.
+/// <see cref="Drained"/> completes when the process side closed the socket and everything has been copied, so the
+/// exit can be reported then without losing output. The pipe applies back-pressure (1 MiB): a process whose output
+/// nobody reads blocks on write, as it would on a full pipe; a reader that disposes its stream stops the copy (the
+/// process then gets EPIPE).
+/// </summary>
+internal sealed class OutputPump
 {
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private const int Chunk = 64 * 1024;
+    private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false));
 
-    public Task Drained => _drained.Task;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Seen(inner.Read(buffer, offset, count), count);
-
-    public override int Read(Span<byte> buffer) => Seen(inner.Read(buffer), buffer.Length);
-
-    public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        Seen(await inner.ReadAsync(buffer.AsMemory(offset, count), cancellationToken).ConfigureAwait(false), count);
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Seen(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false), buffer.Length);
-
-    private int Seen(int read, int requested)
+    public OutputPump(Socket socket)
     {
-        if (read == 0 && requested > 0)
+        Stream = _pipe.Reader.AsStream();
+        Drained = PumpAsync(socket);
+    }
+
+    public Stream Stream { get; }
+
+    public Task Drained { get; }
+
+    private async Task PumpAsync(Socket socket)
+    {
+        var writer = _pipe.Writer;
+        try
         {
-            _drained.TrySetResult();
+            while (true)
+            {
+                var read = await socket.ReceiveAsync(writer.GetMemory(Chunk), SocketFlags.None).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                writer.Advance(read);
+                if ((await writer.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                {
+                    break; // The reader is gone.
+                }
+            }
         }
-
-        return read;
-    }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            inner.Dispose();
-            _drained.TrySetResult();
+            // The connection broke: what arrived is delivered, then EOF.
         }
-
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        _drained.TrySetResult();
-        await base.DisposeAsync().ConfigureAwait(false);
+        finally
+        {
+            await writer.CompleteAsync().ConfigureAwait(false);
+            socket.Dispose();
+        }
     }
 }

@@ -65,13 +65,29 @@ internal sealed partial class RuncSystem : IBackendSystem
             start.ArgumentList.Add(argument);
         }
 
-        var monitor = Process.Start(start) ?? throw new HcsException(HResults.E_FAIL, Label, Id);
+        var creating = CgroupParents.Creating();
+        Process monitor;
+        try
+        {
+            monitor = Process.Start(start) ?? throw new HcsException(HResults.E_FAIL, Label, Id);
+        }
+        catch
+        {
+            creating.Dispose();
+            throw;
+        }
+
         monitor.StandardInput.Close();
         _monitor = monitor;
         _monitorStderr = monitor.StandardError.ReadToEndAsync(CancellationToken.None);
         try
         {
-            var line = await monitor.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            string? line;
+            using (creating)
+            {
+                line = await monitor.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             var ready = line is null ? null : JsonNode.Parse(line) as JsonObject;
             if (ready is null || (bool?)ready["ready"] != true)
             {
