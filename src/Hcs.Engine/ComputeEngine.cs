@@ -19,6 +19,7 @@ public sealed class ComputeEngine : IComputeService
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SystemInstance> _systems = new(StringComparer.Ordinal); // guarded by _gate
+    private readonly HashSet<SystemInstance> _releasing = []; // guarded by _gate: forgotten systems whose backend is still being released
     private readonly HashSet<Session> _sessions = []; // guarded by _gate
     private readonly IReadOnlyList<IComputeBackend> _backends;
     private readonly CancellationTokenSource _disconnect = new();
@@ -155,6 +156,24 @@ public sealed class ComputeEngine : IComputeService
                 _systems.Remove(system.Id);
             }
         }
+
+        // Dispose waits for releases still under way (a runc container's mounts and cgroups, a QEMU's runtime directory).
+        var released = system.Released;
+        if (!released.IsCompleted)
+        {
+            lock (_gate)
+            {
+                _releasing.Add(system);
+            }
+
+            _ = released.ContinueWith(_ =>
+            {
+                lock (_gate)
+                {
+                    _releasing.Remove(system);
+                }
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     internal static string GetServiceProperties(string? query)
@@ -242,7 +261,7 @@ public sealed class ComputeEngine : IComputeService
 
             _disposed = true;
             sessions = [.. _sessions];
-            systems = [.. _systems.Values];
+            systems = [.. _systems.Values, .. _releasing];
             _sessions.Clear();
             _systems.Clear();
         }
@@ -257,6 +276,7 @@ public sealed class ComputeEngine : IComputeService
         foreach (var system in systems)
         {
             await system.ShutdownForServiceStopAsync().ConfigureAwait(false);
+            await system.Released.ConfigureAwait(false);
         }
 
         _disconnect.Dispose();

@@ -34,6 +34,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
     private SystemPhase _phase = SystemPhase.Creating; // guarded by _gate
     private IBackendSystem? _backend; // guarded by _gate
     private bool _backendReleased; // guarded by _gate
+    private readonly TaskCompletionSource _releaseDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _constructionFailed; // guarded by _gate
     private StopIntent _intent; // guarded by _gate
     private Task? _terminating; // guarded by _gate
@@ -369,6 +370,22 @@ internal sealed partial class SystemInstance : IBackendEventSink
         catch (Exception)
         {
             // Best effort: a failed dispose must not keep the system registered.
+        }
+        finally
+        {
+            _releaseDone.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes when the backend system has been released (at once if its release never began).</summary>
+    public Task Released
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _backendReleased ? _releaseDone.Task : Task.CompletedTask;
+            }
         }
     }
 
