@@ -133,36 +133,9 @@ internal static class RootFs
     private static HcsException Failure(int hr, string message) => new(hr, result: ResultError.From(hr, message, "hcs.runc"));
 
     /// <summary>Runs <paramref name="file"/> with <paramref name="arguments"/> (no shell); returns its exit code and trimmed stderr.</summary>
-    internal static async Task<(int ExitCode, string Stderr)> RunAsync(string file, IReadOnlyList<string> arguments, CancellationToken ct)
+    private static async Task<(int ExitCode, string Stderr)> RunAsync(string file, IReadOnlyList<string> arguments, CancellationToken ct)
     {
-        var start = new ProcessStartInfo(file)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw Failure(HResults.E_FAIL, $"'{file}' could not be started");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        try
-        {
-            await process.WaitForExitAsync(ct).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
-
-        await stdout.ConfigureAwait(false);
-        return (process.ExitCode, (await stderr.ConfigureAwait(false)).Trim());
+        var result = await HostCommand.RunAsync(file, arguments, ct).ConfigureAwait(false);
+        return (result.ExitCode, result.StandardError.Trim());
     }
 }

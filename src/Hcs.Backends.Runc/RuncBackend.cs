@@ -53,7 +53,7 @@ public sealed class RuncBackend : IComputeBackend
     public void Validate(ComputeSystem document)
     {
         ArgumentNullException.ThrowIfNull(document);
-        ContainerValidation.Validate(document);
+        ContainerValidation.Validate(document, _settings.NetnsDirectory);
     }
 
     /// <summary>
@@ -100,7 +100,13 @@ public sealed class RuncBackend : IComputeBackend
             // Shared, so a directory mapped while the container runs (bound on the host under the rootfs) reaches the
             // container, whose root is a slave of this mount (rootfsPropagation rslave).
             await HostCommand.RunCheckedAsync("mount", ["--make-shared", layout.Rootfs], Label, context.Id, cancellationToken).ConfigureAwait(false);
-            var netns = NetnsPath(container.Networking?.Namespace);
+            var netns = container.Networking?.Namespace is { } ns ? ContainerValidation.NetnsPath(ns, _settings.NetnsDirectory) : null;
+            if (netns is not null && !File.Exists(netns))
+            {
+                throw new HcsException(HResults.ERROR_FILE_NOT_FOUND, Label, context.Id, result: ResultError.From(HResults.ERROR_FILE_NOT_FOUND,
+                    $"$.Container.Networking.Namespace: the network namespace '{netns}' does not exist", "runc"));
+            }
+
             var config = OciSpec.Build(new ContainerBundle(name, container, layout.Rootfs, ShimPath, layout.CgroupsPath, netns, Environment.ProcessorCount));
             await File.WriteAllTextAsync(Path.Combine(layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
             return new RuncSystem(context, this, layout, scratch);
@@ -117,14 +123,6 @@ public sealed class RuncBackend : IComputeBackend
             throw;
         }
     }
-
-    /// <summary>A named network namespace (<c>ip netns</c>) or an absolute path to one; null = a new, empty namespace.</summary>
-    private string? NetnsPath(string? ns) => ns switch
-    {
-        null => null,
-        _ when ns.StartsWith('/') => ns,
-        _ => Path.Combine(_settings.NetnsDirectory, ns),
-    };
 
     /// <summary>Removes what a previous container of the same name left behind (a crashed engine): runc state, mount, directory.</summary>
     private async Task RemoveLeftoversAsync(ContainerLayout layout, CancellationToken cancellationToken)
@@ -197,7 +195,7 @@ internal sealed record ContainerLayout(string Directory, string Name, string Cgr
 /// The writable layer: <c>upper</c> and <c>work</c> of the overlay, inside <c>Storage.Path</c> (which must be absent or
 /// empty, because it is removed with the system) or, without one, inside the runtime directory.
 /// </summary>
-internal sealed record Scratch(string Root, bool Owned)
+internal sealed record Scratch(string Root)
 {
     public string Upper => Path.Combine(Root, "upper");
 
@@ -207,7 +205,7 @@ internal sealed record Scratch(string Root, bool Owned)
     {
         if (path is null)
         {
-            var inside = new Scratch(Path.Combine(layout.Directory, "scratch"), Owned: true);
+            var inside = new Scratch(Path.Combine(layout.Directory, "scratch"));
             Directory.CreateDirectory(inside.Upper);
             Directory.CreateDirectory(inside.Work);
             return inside;
@@ -221,18 +219,12 @@ internal sealed record Scratch(string Root, bool Owned)
                     "runc"));
         }
 
-        var scratch = new Scratch(path, Owned: true);
+        var scratch = new Scratch(path);
         Directory.CreateDirectory(scratch.Upper);
         Directory.CreateDirectory(scratch.Work);
         return scratch;
     }
 
-    /// <summary>Deletes the scratch (its contents and, when it was the caller's <c>Storage.Path</c>, the directory itself).</summary>
-    public void Remove()
-    {
-        if (Owned)
-        {
-            RuncBackend.TryDeleteDirectory(Root);
-        }
-    }
+    /// <summary>Deletes the scratch directory with its contents (it was new or empty at Create).</summary>
+    public void Remove() => RuncBackend.TryDeleteDirectory(Root);
 }

@@ -87,7 +87,7 @@ internal sealed partial class RuncSystem
             updated = change(_container);
         }
 
-        ContainerValidation.Validate(new ComputeSystem { Container = updated });
+        ContainerValidation.Validate(new ComputeSystem { Container = updated }, _backend.Settings.NetnsDirectory);
         if (!Started)
         {
             var config = OciSpec.Build(new ContainerBundle(_layout.Name, updated, _layout.Rootfs, _backend.ShimPath, _layout.CgroupsPath,
@@ -115,12 +115,8 @@ internal sealed partial class RuncSystem
         }
     }
 
-    private string? NetnsOf(Container container) => container.Networking?.Namespace switch
-    {
-        null => null,
-        { } ns when ns.StartsWith('/') => ns,
-        { } ns => Path.Combine(_backend.Settings.NetnsDirectory, ns),
-    };
+    private string? NetnsOf(Container container) =>
+        container.Networking?.Namespace is { } ns ? ContainerValidation.NetnsPath(ns, _backend.Settings.NetnsDirectory) : null;
 
     /// <summary>
     /// Adds a mapped directory to a running container. The rootfs is a shared mount and the container's root is its
@@ -136,7 +132,7 @@ internal sealed partial class RuncSystem
             updated = _container with { MappedDirectories = [.. _container.MappedDirectories ?? [], mapping] };
         }
 
-        ContainerValidation.Validate(new ComputeSystem { Container = updated });
+        ContainerValidation.Validate(new ComputeSystem { Container = updated }, _backend.Settings.NetnsDirectory);
         if (!Directory.Exists(mapping.HostPath))
         {
             throw new HcsException(HResults.ERROR_PATH_NOT_FOUND, label, Id,

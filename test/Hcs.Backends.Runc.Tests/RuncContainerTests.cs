@@ -304,6 +304,65 @@ public sealed class RuncContainerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Networking_WithANamedNamespace_JoinsIt()
+    {
+        var name = "hcs-test-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(0, (await HostCommand.RunAsync("/usr/sbin/ip", ["netns", "add", name], default)).ExitCode);
+        try
+        {
+            await using var system = await RunningAsync(c => c with { Networking = new Networking { Namespace = name } });
+            var (link, _, _) = await ShAsync(system, "readlink /proc/self/ns/net");
+            var expected = (await HostCommand.RunAsync("/usr/bin/stat", ["-L", "-c", "%i", $"/var/run/netns/{name}"], default)).StandardOutput.Trim();
+            Assert.Equal($"net:[{expected}]", link.Trim());
+        }
+        finally
+        {
+            await HostCommand.RunAsync("/usr/sbin/ip", ["netns", "delete", name], default);
+        }
+    }
+
+    [Fact]
+    public async Task Networking_WithAMissingNamespace_FailsAtCreateNamingTheMember()
+    {
+        var e = await Assert.ThrowsAsync<HcsException>(() => CreateAsync(RuncBackendFixture.Document(c => c with { Networking = new Networking { Namespace = "hcs-no-such-netns" } })));
+        Assert.Equal(HResults.ERROR_FILE_NOT_FOUND, e.HResult);
+        Assert.Contains("$.Container.Networking.Namespace", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SiloJobCreated_IsDeliveredBeforeTheStartOperationCompletes()
+    {
+        using var scope = HcsClient.Use(_client);
+        using var op = ComputeCore.HcsCreateOperation(null, null);
+        Assert.Equal(0, ComputeCore.HcsCreateComputeSystem(_fixture.NewId("silo"), HcsJson.Serialize(RuncBackendFixture.Document()), op, null, out var system));
+        Assert.Equal(0, ComputeCore.HcsWaitForOperationResult(op, 30_000, out _));
+        var events = new List<HcsEventType>();
+        using var started = new ManualResetEventSlim();
+        Assert.Equal(0, ComputeCore.HcsSetComputeSystemCallback(system, HcsEventOptions.EnableOperationCallbacks, null, (e, _) =>
+        {
+            lock (events)
+            {
+                events.Add(e.Type);
+            }
+
+            if (e.Type == HcsEventType.OperationCallback)
+            {
+                started.Set();
+            }
+        }));
+        using var start = ComputeCore.HcsCreateOperation(null, null);
+        Assert.Equal(0, ComputeCore.HcsStartComputeSystem(system, start, null));
+        Assert.True(started.Wait(_fixture.Timeout));
+        Assert.Equal(0, ComputeCore.HcsGetOperationResult(start, out _));
+        lock (events)
+        {
+            Assert.Equal([HcsEventType.SystemSiloJobCreated, HcsEventType.OperationCallback], events);
+        }
+
+        ComputeCore.HcsCloseComputeSystem(system);
+    }
+
+    [Fact]
     public async Task Console_HasTheRequestedSize_AndFollowsResize()
     {
         await using var system = await RunningAsync();
