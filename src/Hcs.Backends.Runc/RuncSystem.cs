@@ -35,6 +35,7 @@ internal sealed partial class RuncSystem : IBackendSystem
     private int _terminating;
     private bool _paused; // guarded by _gate
     private bool _disposed;
+    private Task _starting = Task.CompletedTask;
 
     public RuncSystem(BackendSystemContext context, RuncBackend backend, ContainerLayout layout, Scratch scratch)
     {
@@ -50,7 +51,18 @@ internal sealed partial class RuncSystem : IBackendSystem
     /// <summary>True once the monitor runs (the container exists in runc).</summary>
     private bool Started => Volatile.Read(ref _shim) is not null;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the container. Recorded, because the engine may release the system (Terminate, then Dispose) while a Start
+    /// is still in flight: the engine cancels it, and <see cref="DisposeAsync"/> waits for it to undo what it did.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var start = StartCoreAsync(cancellationToken);
+        _starting = start;
+        return start;
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
         const string Label = "ComputeSystem.Start";
         var start = new ProcessStartInfo(_backend.ShimPath)
@@ -333,7 +345,8 @@ internal sealed partial class RuncSystem : IBackendSystem
         }
 
         _disposed = true;
-        if (Started)
+        await _starting.WaitAsync(s_monitorExitBound, _context.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_monitor is not null)
         {
             await TerminateAsync(CancellationToken.None).ConfigureAwait(false);
             if (_monitor is { } monitor)
