@@ -204,4 +204,52 @@ public abstract class ProcessConformance(IBackendFixture fixture) : ConformanceT
             Assert.DoesNotContain(HcsEventType.ProcessExited, systemEvents);
         }
     }
+
+    [Fact]
+    public virtual void FlatApi_OpenProcess_ProcessInfo_Properties_Signal_AndModify()
+    {
+        using var scope = HcsClient.Use(Client);
+        var timeout = (uint)Fixture.Timeout.TotalMilliseconds;
+        using var op = ComputeCore.HcsCreateOperation(null, null);
+        Assert.Equal(0, ComputeCore.HcsCreateComputeSystem(Fixture.NewId("proc"), Fixture.ContainerDocument(), op, null, out var system));
+        Assert.Equal(0, ComputeCore.HcsWaitForOperationResult(op, timeout, out _));
+        Assert.Equal(0, ComputeCore.HcsStartComputeSystem(system, op, null));
+        Assert.Equal(0, ComputeCore.HcsWaitForOperationResult(op, timeout, out _));
+        Assert.Equal(0, ComputeCore.HcsCreateProcess(system,
+            """{"CommandArgs":["sh","-c","cat"],"CreateStdInPipe":true,"CreateStdOutPipe":true}""", op, null, out var process));
+        Assert.Equal(0, ComputeCore.HcsWaitForOperationResultAndProcessInfo(op, timeout, out var created, out _));
+
+        // The creating handle gets the stdio again from HcsGetProcessInfo.
+        Assert.Equal(0, ComputeCore.HcsGetProcessInfo(process, op));
+        Assert.Equal(0, ComputeCore.HcsWaitForOperationResultAndProcessInfo(op, timeout, out var info, out _));
+        Assert.Equal(created!.ProcessId, info!.ProcessId);
+        Assert.NotNull(info.StdInput);
+        Assert.NotNull(info.StdOutput);
+
+        // A second handle, opened by pid, sees the same process.
+        Assert.Equal(0, ComputeCore.HcsOpenProcess(system, created.ProcessId, ComputeCore.GENERIC_ALL, out var opened));
+        Assert.Equal(0, ComputeCore.HcsGetProcessProperties(opened, op, null));
+        Assert.Equal(0, ComputeCore.HcsWaitForOperationResult(op, timeout, out var properties));
+        var status = HcsJson.Deserialize<ProcessStatus>(properties!);
+        Assert.Equal(created.ProcessId, status.ProcessId);
+        Assert.False(status.Exited);
+
+        // CloseHandle StdIn through the opened handle: cat reads EOF and exits 0 after echoing what it got.
+        created.StdInput!.Write("ping"u8);
+        created.StdInput.Flush();
+        Assert.Equal(0, ComputeCore.HcsModifyProcess(opened, op, """{"Operation":"CloseHandle","CloseHandle":{"Handle":"StdIn"}}"""));
+        Assert.Equal(0, ComputeCore.HcsWaitForOperationResult(op, timeout, out _));
+        Assert.Equal("ping", new StreamReader(created.StdOutput!).ReadToEnd());
+        Assert.Equal(0, ComputeCore.HcsWaitForProcessExit(opened, timeout, out var exited));
+        Assert.Equal(0u, HcsJson.Deserialize<ProcessStatus>(exited!).ExitCode);
+
+        // After the exit: signals fail with PROCESS_ALREADY_STOPPED.
+        Assert.Equal(0, ComputeCore.HcsSignalProcess(opened, op, """{"Signal":15}"""));
+        Assert.Equal(HResults.HCS_E_PROCESS_ALREADY_STOPPED, ComputeCore.HcsWaitForOperationResult(op, timeout, out _));
+        ComputeCore.HcsCloseProcess(opened);
+        ComputeCore.HcsCloseProcess(process);
+        Assert.Equal(0, ComputeCore.HcsTerminateComputeSystem(system, op, null));
+        Assert.Equal(0, ComputeCore.HcsWaitForOperationResult(op, timeout, out _));
+        ComputeCore.HcsCloseComputeSystem(system);
+    }
 }
