@@ -57,35 +57,17 @@ internal static class CgroupParents
 
     private static void RemoveEmptyLocked(string cgroupsPath, string mountInfoPath)
     {
-        var parent = Path.GetDirectoryName(cgroupsPath.TrimEnd('/'))?.TrimStart('/');
-        if (string.IsNullOrEmpty(parent))
+        var parent = Path.GetDirectoryName(cgroupsPath.TrimEnd('/'));
+        if (string.IsNullOrEmpty(parent) || parent == "/")
         {
             return;
         }
 
-        IEnumerable<string> lines;
-        try
+        foreach (var directory in ContainerCgroup.Find(parent, mountInfoPath).Directories)
         {
-            lines = File.ReadLines(mountInfoPath).ToList();
-        }
-        catch (IOException)
-        {
-            return;
-        }
-
-        foreach (var line in lines)
-        {
-            // "36 25 0:31 / /sys/fs/cgroup/memory rw,... - cgroup cgroup rw,memory"
-            var fields = line.Split(' ');
-            var dash = Array.IndexOf(fields, "-");
-            if (dash < 0 || dash + 1 >= fields.Length || fields[dash + 1] is not ("cgroup" or "cgroup2") || fields.Length < 5)
-            {
-                continue;
-            }
-
             try
             {
-                Directory.Delete(Path.Combine(fields[4], parent));
+                Directory.Delete(directory);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -37,6 +37,9 @@ internal sealed class ContainerCgroup
     /// <summary>The directory of <paramref name="controller"/>'s cgroup: its v1 hierarchy's, else the cgroup2 one; null if neither is mounted.</summary>
     public string? Directory(string controller) => _v1.TryGetValue(controller, out var dir) ? dir : _v2;
 
+    /// <summary>This cgroup's directory in every mounted hierarchy (v1 hierarchies co-mounting controllers counted once).</summary>
+    public IEnumerable<string> Directories => _v1.Values.Concat(_v2 is null ? [] : [_v2]).Distinct(StringComparer.Ordinal);
+
     /// <summary>Finds the hierarchies in <paramref name="mountInfoPath"/> (an unreadable file: none).</summary>
     public static ContainerCgroup Find(string cgroupsPath, string mountInfoPath = "/proc/self/mountinfo")
     {

@@ -210,27 +210,19 @@ internal static unsafe partial class Native
     /// <summary>Writes all of <paramref name="data"/> to a handle, retrying on EINTR; false on error.</summary>
     internal static bool WriteAll(SafeHandle fd, ReadOnlySpan<byte> data)
     {
-        fixed (byte* p = data)
+        var added = false;
+        try
         {
-            int done = 0;
-            while (done < data.Length)
+            fd.DangerousAddRef(ref added);
+            return WriteAll((int)fd.DangerousGetHandle(), data);
+        }
+        finally
+        {
+            if (added)
             {
-                nint n = write(fd, p + done, data.Length - done);
-                if (n < 0)
-                {
-                    if (Errno == EINTR)
-                    {
-                        continue;
-                    }
-
-                    return false;
-                }
-
-                done += (int)n;
+                fd.DangerousRelease();
             }
         }
-
-        return true;
     }
 
     /// <summary>A diagnostic line on stderr (the engine logs it).</summary>
