@@ -5,12 +5,13 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Hcs.Bench;
 
-// usage: ./build.sh bench [--] [lifecycle] [create] [latency] [properties] [--runs N] [--create-runs N] [--sessions N]
-//        [--seconds S] [--calibrate raw|hcs] [--verbose]
+// usage: ./build.sh bench [--] [lifecycle] [create] [latency] [properties] [container] [exec] [stdio] [--runs N] [--create-runs N]
+//        [--sessions N] [--seconds S] [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--verbose]
 // --calibrate runs the lifecycle benchmark with the same path in both columns (an A/A test of the method's noise).
-// With no benchmark named, all four run (about 2 minutes on the 2-core build machine). Never more than one VM at a time.
+// With no benchmark named, all run (about 3 minutes on the 2-core build machine). Never more than one VM at a time.
+// container, exec and stdio compare hcs's runc backend with runc run by hand (root; runtime state in /run/hcs-bench-RANDOM).
 var names = new List<string>();
-int runs = 5, sessions = 200, createRuns = 15;
+int runs = 5, sessions = 200, createRuns = 15, containerRuns = 20, execRuns = 30, stdioRuns = 5;
 double seconds = 2;
 var verbose = false;
 string? calibrate = null;
@@ -38,18 +39,27 @@ for (var i = 0; i < args.Length; i++)
         case "--create-runs":
             createRuns = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
-        case "lifecycle" or "create" or "latency" or "properties":
+        case "--container-runs":
+            containerRuns = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--exec-runs":
+            execRuns = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--stdio-runs":
+            stdioRuns = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "lifecycle" or "create" or "latency" or "properties" or "container" or "exec" or "stdio":
             names.Add(args[i]);
             break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--calibrate raw|hcs] [--verbose]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [container] [exec] [stdio] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--verbose]");
             return 2;
     }
 }
 
 if (names.Count == 0)
 {
-    names.AddRange(["lifecycle", "create", "latency", "properties"]);
+    names.AddRange(["lifecycle", "create", "latency", "properties", "container", "exec", "stdio"]);
 }
 
 Console.WriteLine($"# hcs benchmarks — {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC");
@@ -90,6 +100,36 @@ if (names.Contains("latency") || names.Contains("properties"))
         await EventLatencyBench.RawAsync(sessions, verbose);
         Load("after latency");
     }
+}
+
+if (names.Contains("container"))
+{
+    Load("before container");
+    await ContainerBench.LifecycleAsync(containerRuns, verbose);
+    Load("after container");
+}
+
+if (names.Contains("exec") || names.Contains("stdio"))
+{
+    await using var rig = ContainerRig.Create();
+    const string Id = "bench";
+    await using var system = await Hcs.Client.ComputeSystem.CreateAsync(rig.Client, Id, ContainerRig.Document);
+    await system.StartAsync();
+    if (names.Contains("exec"))
+    {
+        Load("before exec");
+        await ContainerBench.ExecAsync(rig, system, Id, execRuns, verbose);
+        Load("after exec");
+    }
+
+    if (names.Contains("stdio"))
+    {
+        Load("before stdio");
+        await ContainerBench.StdioAsync(rig, system, Id, stdioRuns, verbose);
+        Load("after stdio");
+    }
+
+    await system.TerminateAsync();
 }
 
 Console.WriteLine($"# done in {Stats.F(total.Elapsed.TotalSeconds, 0)} s");
