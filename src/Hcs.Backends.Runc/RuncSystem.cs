@@ -18,6 +18,7 @@ internal sealed partial class RuncSystem : IBackendSystem
 {
     private const int SigTerm = 15;
     private const int SigKill = 9;
+    private const int PauseAttempts = 5;
     private static readonly TimeSpan s_monitorExitBound = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan s_initReadyBound = TimeSpan.FromSeconds(10);
 
@@ -308,9 +309,31 @@ internal sealed partial class RuncSystem : IBackendSystem
         }
     }
 
+    /// <summary>
+    /// <c>runc pause</c>. With the cgroup v1 freezer runc gives up ("unable to freeze", leaving the container thawed)
+    /// when a task does not reach the refrigerator within its ~1000 quick tries, which a busy host causes: that is
+    /// retried a few times before it is reported.
+    /// </summary>
     public async Task PauseAsync(PauseOptions? options, CancellationToken cancellationToken)
     {
-        await _backend.RuncCheckedAsync("ComputeSystem.Pause", Id, cancellationToken, "pause", _layout.Name).ConfigureAwait(false);
+        const string Label = "ComputeSystem.Pause";
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await _backend.RuncAsync(cancellationToken, "pause", _layout.Name).ConfigureAwait(false);
+            if (result.ExitCode == 0)
+            {
+                break;
+            }
+
+            if (attempt >= PauseAttempts || !result.Message.Contains("unable to freeze", StringComparison.Ordinal))
+            {
+                throw new HcsException(HResults.E_FAIL, Label, Id,
+                    result: ResultError.From(HResults.E_FAIL, $"runc pause failed ({result.ExitCode}): {result.Message}", "runc"));
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt), _context.Time, cancellationToken).ConfigureAwait(false);
+        }
+
         lock (_gate)
         {
             _paused = true;

@@ -96,7 +96,8 @@ internal sealed class ScriptedRuncSystem(IBackendEventSink events, RuncScript sc
 
         if (script.PowerOffAfter is { } delay)
         {
-            _ = PowerOffAsync(delay);
+            // On its own, after Start has returned: the guest powers off once it runs (even poweroff:0), never during Start.
+            _ = Task.Run(() => PowerOffAsync(delay), CancellationToken.None);
         }
     }
 
