@@ -18,7 +18,9 @@ internal sealed partial class RuncSystem : IBackendSystem
 {
     private const int SigTerm = 15;
     private const int SigKill = 9;
+    private const int PauseAttempts = 5;
     private static readonly TimeSpan s_monitorExitBound = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_initReadyBound = TimeSpan.FromSeconds(10);
 
     private readonly BackendSystemContext _context;
     private readonly RuncBackend _backend;
@@ -117,6 +119,7 @@ internal sealed partial class RuncSystem : IBackendSystem
                 ["RuntimeId"] = _layout.Name,
             }.ToJsonString());
             await _backend.RuncCheckedAsync(Label, Id, cancellationToken, "start", _layout.Name).ConfigureAwait(false);
+            await WaitInitReadyAsync(cancellationToken).ConfigureAwait(false);
             _watch = WatchAsync(shim, monitor);
         }
         catch (Exception e)
@@ -129,6 +132,42 @@ internal sealed partial class RuncSystem : IBackendSystem
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits until the init can act on a shutdown request: it has been exec'd (<c>runc start</c> returns when runc's own
+    /// init, a Go program with a SIGTERM handler of its own, is about to exec it) and has installed its SIGTERM handler.
+    /// Before that, a SIGTERM to the pid namespace's init is discarded by the kernel (default disposition), so a
+    /// ShutDown right after Start would be lost. Bounded: past it, or once the init is gone, Start completes anyway (the
+    /// watcher reports an exit).
+    /// </summary>
+    private async Task WaitInitReadyAsync(CancellationToken cancellationToken)
+    {
+        const ulong SigTermMask = 1UL << (SigTerm - 1);
+        var deadline = _context.Time.GetTimestamp() + (long)(s_initReadyBound.TotalSeconds * _context.Time.TimestampFrequency);
+        var procDirectory = Path.Combine("/proc", _initPid.ToString(CultureInfo.InvariantCulture));
+        while (_context.Time.GetTimestamp() < deadline)
+        {
+            try
+            {
+                var command = await File.ReadAllTextAsync(Path.Combine(procDirectory, "cmdline"), cancellationToken).ConfigureAwait(false);
+                if (command.StartsWith(OciSpec.InitMountPoint + "\0", StringComparison.Ordinal))
+                {
+                    var status = await File.ReadAllLinesAsync(Path.Combine(procDirectory, "status"), cancellationToken).ConfigureAwait(false);
+                    var caught = status.FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal));
+                    if (caught is not null && (ulong.Parse(caught["SigCgt:".Length..].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture) & SigTermMask) != 0)
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return; // The init is gone: the watcher reports its exit.
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(2), _context.Time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -282,9 +321,31 @@ internal sealed partial class RuncSystem : IBackendSystem
         }
     }
 
+    /// <summary>
+    /// <c>runc pause</c>. With the cgroup v1 freezer runc gives up ("unable to freeze", leaving the container thawed)
+    /// when a task does not reach the refrigerator within its ~1000 quick tries, which a busy host causes: that is
+    /// retried a few times before it is reported.
+    /// </summary>
     public async Task PauseAsync(PauseOptions? options, CancellationToken cancellationToken)
     {
-        await _backend.RuncCheckedAsync("ComputeSystem.Pause", Id, cancellationToken, "pause", _layout.Name).ConfigureAwait(false);
+        const string Label = "ComputeSystem.Pause";
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await _backend.RuncAsync(cancellationToken, "pause", _layout.Name).ConfigureAwait(false);
+            if (result.ExitCode == 0)
+            {
+                break;
+            }
+
+            if (attempt >= PauseAttempts || !result.Message.Contains("unable to freeze", StringComparison.Ordinal))
+            {
+                throw new HcsException(HResults.E_FAIL, Label, Id,
+                    result: ResultError.From(HResults.E_FAIL, $"runc pause failed ({result.ExitCode}): {result.Message}", "runc"));
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt), _context.Time, cancellationToken).ConfigureAwait(false);
+        }
+
         lock (_gate)
         {
             _paused = true;

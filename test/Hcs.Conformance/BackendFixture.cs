@@ -1,5 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using System.Globalization;
+using System.Text.Json;
 using Hcs.Client;
 using Hcs.Contracts;
 using Hcs.Schema;
@@ -35,6 +37,12 @@ public abstract class BackendFixture : IBackendFixture
 
     /// <inheritdoc />
     public abstract TimeSpan ShutdownTimeout { get; }
+
+    /// <inheritdoc />
+    public virtual bool HasGuestKernel => true;
+
+    /// <inheritdoc />
+    public virtual bool CanSave => true;
 
     /// <inheritdoc />
     public virtual TimeSpan Timeout => TimeSpan.FromSeconds(10);
@@ -78,6 +86,17 @@ public abstract class BackendFixture : IBackendFixture
 
     /// <inheritdoc />
     public abstract void KillWorker(string id);
+
+    /// <inheritdoc />
+    public virtual ModifySettingRequest MemoryUpdate(ulong sizeInMb) => SizeUpdate("VirtualMachine/ComputeTopology/Memory/SizeInMB", sizeInMb);
+
+    /// <summary>An <c>Update</c> request setting <paramref name="resourcePath"/> to the number <paramref name="value"/>.</summary>
+    protected static ModifySettingRequest SizeUpdate(string resourcePath, ulong value) => new()
+    {
+        ResourcePath = resourcePath,
+        RequestType = ModifyRequestType.Update,
+        Settings = JsonDocument.Parse(value.ToString(CultureInfo.InvariantCulture)).RootElement.Clone(),
+    };
 
     /// <summary>Disposes the clients, then the service, then deletes the temporary directory.</summary>
     public virtual async ValueTask DisposeAsync()

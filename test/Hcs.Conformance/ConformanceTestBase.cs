@@ -1,6 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Text.Json;
 using Hcs.Client;
 using Hcs.Contracts;
 using Hcs.Schema;
@@ -47,13 +46,8 @@ public abstract class ConformanceTestBase : IAsyncLifetime
     /// <summary>The test's main client.</summary>
     protected HcsClient Client => _client ??= Fixture.Connect("primary");
 
-    /// <summary>The memory modify request every backend supports.</summary>
-    protected static ModifySettingRequest MemoryUpdate(ulong sizeInMb = 128) => new()
-    {
-        ResourcePath = "VirtualMachine/ComputeTopology/Memory/SizeInMB",
-        RequestType = ModifyRequestType.Update,
-        Settings = JsonDocument.Parse(sizeInMb.ToString(System.Globalization.CultureInfo.InvariantCulture)).RootElement.Clone(),
-    };
+    /// <summary>The memory modify request every backend supports (its resource path is the backend's).</summary>
+    protected ModifySettingRequest MemoryUpdate(ulong sizeInMb = 128) => Fixture.MemoryUpdate(sizeInMb);
 
     /// <summary>Minimal valid process parameters.</summary>
     protected static string ProcessParametersJson => HcsJson.Serialize(new ProcessParameters { CommandLine = "/bin/true" });
@@ -179,6 +173,17 @@ public abstract class ConformanceTestBase : IAsyncLifetime
         Assert.True(found.Count == 1, $"expected one {typeof(T).Name} attribution, got {found.Count} in {HcsJson.Serialize(status)}");
         return found[0]!;
     }
+
+    /// <summary>
+    /// Skips the test unless the backend's systems have a guest kernel (to panic, reset or crash on request): the
+    /// behaviour under test does not exist for a container.
+    /// </summary>
+    protected void RequireGuestKernel() =>
+        Assert.SkipUnless(Fixture.HasGuestKernel, $"the {Fixture.Name} backend's systems have no guest kernel to crash or reset");
+
+    /// <summary>Skips the test unless the backend can save a paused system's state.</summary>
+    protected void RequireSave() =>
+        Assert.SkipUnless(Fixture.CanSave, $"the {Fixture.Name} backend cannot save a system's state (no checkpoint/restore)");
 
     /// <summary>Skips the test unless the backend can make a Start hang; returns the create document otherwise.</summary>
     protected string RequireHangingStart(string id)

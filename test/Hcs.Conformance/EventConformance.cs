@@ -90,6 +90,7 @@ public abstract class EventConformance(IBackendFixture fixture) : ConformanceTes
     [Fact]
     public async Task GuestPanic_DeliversCrashInitiatedThenCrashReportThenSystemExited_AndNothingAfter()
     {
+        RequireGuestKernel();
         var system = await CreateAsync("panic:20");
         var second = await OpenAsync(system.Id);
         var recorders = new[] { Record(system), Record(second) };

@@ -80,6 +80,7 @@ public abstract class ExitConformance(IBackendFixture fixture) : ConformanceTest
     [Fact]
     public async Task GuestPanic_IsUnexpectedExit_WithGuestCrashAttribution()
     {
+        RequireGuestKernel();
         var system = await CreateAsync("panic:20");
         await using var events = Record(system);
         await Within(system.StartAsync());
@@ -95,6 +96,7 @@ public abstract class ExitConformance(IBackendFixture fixture) : ConformanceTest
     [Fact]
     public async Task Crash_IsUnexpectedExit_WithGuestCrashAttribution()
     {
+        RequireGuestKernel();
         var system = await PrepareAsync(Prepared.Running);
         await using var events = Record(system);
 
@@ -108,6 +110,7 @@ public abstract class ExitConformance(IBackendFixture fixture) : ConformanceTest
     [Fact]
     public async Task GuestReboot_WithStopOnReset_IsUnexpectedExit_StoppedOnReset()
     {
+        RequireGuestKernel();
         var system = await CreateAsync("reboot:20", stopOnReset: true);
         await using var events = Record(system);
         await Within(system.StartAsync());
@@ -123,6 +126,7 @@ public abstract class ExitConformance(IBackendFixture fixture) : ConformanceTest
     [Fact]
     public async Task GuestReboot_WithoutStopOnReset_KeepsRunning()
     {
+        RequireGuestKernel();
         var system = await CreateAsync("reboot:20");
         await using var events = Record(system);
         await Within(system.StartAsync());

@@ -66,6 +66,23 @@ public interface IBackendFixture : IAsyncDisposable
     /// </summary>
     string? HangsOnStartDocument(string id);
 
+    /// <summary>
+    /// True when the systems of <see cref="VmDocument"/> run a guest kernel that can crash or reset (the
+    /// <c>panic:MS</c> and <c>reboot:MS</c> verbs, <c>HcsCrashComputeSystem</c>, <c>StopOnReset</c>). A container has none:
+    /// the tests of those behaviours are skipped for it, with that reason.
+    /// </summary>
+    bool HasGuestKernel { get; }
+
+    /// <summary>True when a paused system's state can be saved to a file (<c>HcsSaveComputeSystem</c>).</summary>
+    bool CanSave { get; }
+
+    /// <summary>
+    /// A modify request that sets the memory size of the systems of <see cref="VmDocument"/> to
+    /// <paramref name="sizeInMb"/> MiB (a VM: <c>VirtualMachine/ComputeTopology/Memory/SizeInMB</c>; a container:
+    /// <c>Container/Memory/SizeInMB</c>).
+    /// </summary>
+    ModifySettingRequest MemoryUpdate(ulong sizeInMb);
+
     /// <summary>Kills the system's worker process from outside (fake: <c>KillWorker()</c>; QEMU: <c>kill -9</c>), exit code 137.</summary>
     void KillWorker(string id);
 }

@@ -99,6 +99,20 @@ public abstract class StateMatrixConformance(IBackendFixture fixture) : Conforma
     [MemberData(nameof(Cells), MemberType = typeof(StateMatrixConformance))]
     public async Task Verb_InEachState_SucceedsOrFailsAsTheMatrixSays(Prepared state, MatrixVerb verb)
     {
+        if (Expected(state, verb) == Ok)
+        {
+            // Cells where the verb is valid but its effect needs what the backend lacks (a container has no guest
+            // kernel to crash, and no checkpoint to save): the outcome cannot be observed there.
+            if (verb == MatrixVerb.Crash)
+            {
+                RequireGuestKernel();
+            }
+            else if (verb == MatrixVerb.Save)
+            {
+                RequireSave();
+            }
+        }
+
         var system = await PrepareAsync(state);
         var before = StateOf(state);
         await AssertStateAsync(before, system);
