@@ -88,10 +88,20 @@ internal sealed class ScriptedRuncSystem(IBackendEventSink events, RuncScript sc
         await Inner.StartAsync(cancellationToken).ConfigureAwait(false);
         if (script.IgnoreShutdown)
         {
-            // Before Start returns, so a ShutDown issued right after Start already finds it running.
+            // Before Start returns, and only once the trap is set (the process says so), so a ShutDown issued right
+            // after Start already finds a process that ignores it.
             _ignoringProcess = await Host.CreateProcessAsync(
-                new ProcessParameters { CommandArgs = ["/bin/sh", "-c", "trap '' TERM; while true; do sleep 1; done"] },
+                new ProcessParameters
+                {
+                    CommandArgs = ["/bin/sh", "-c", "trap '' TERM; echo trapped; while true; do sleep 1; done"],
+                    CreateStdOutPipe = true,
+                },
                 IgnoredExit.Instance, cancellationToken).ConfigureAwait(false);
+            var ready = await new StreamReader(_ignoringProcess.Stdio.StdOut!).ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            if (ready != "trapped")
+            {
+                throw new InvalidOperationException($"the SIGTERM-ignoring process did not start: '{ready}'");
+            }
         }
 
         if (script.PowerOffAfter is { } delay)
