@@ -256,6 +256,19 @@ public sealed class RuncContainerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProcessorCountAndWeight_BecomeTheContainersCpuQuotaAndShares()
+    {
+        await using (var counted = await RunningAsync(c => c with { Processor = new ContainerProcessor { Count = 1 } }))
+        {
+            Assert.Equal("100000", File.ReadAllText($"/sys/fs/cgroup/cpu/hcs-test/{counted.Id}/cpu.cfs_quota_us").Trim());
+        }
+
+        await using var weighted = await RunningAsync(c => c with { Processor = new ContainerProcessor { Weight = 200 } });
+        Assert.Equal("2048", File.ReadAllText($"/sys/fs/cgroup/cpu/hcs-test/{weighted.Id}/cpu.shares").Trim());
+        Assert.Equal("-1", File.ReadAllText($"/sys/fs/cgroup/cpu/hcs-test/{weighted.Id}/cpu.cfs_quota_us").Trim());
+    }
+
+    [Fact]
     public async Task ProcessorMaximum_HoldsASpinningProcessToItsShare()
     {
         // 2500 = 25 % of the host: half a CPU on two.
