@@ -23,12 +23,14 @@ internal sealed class ContainerCgroup
 
     private readonly Dictionary<string, string> _v1;
     private readonly string? _v2;
+    private readonly List<string> _all;
 
-    private ContainerCgroup(string path, Dictionary<string, string> v1, string? v2)
+    private ContainerCgroup(string path, Dictionary<string, string> v1, string? v2, List<string> all)
     {
         Path = path;
         _v1 = v1;
         _v2 = v2;
+        _all = all;
     }
 
     /// <summary>The cgroup path as given (relative to each hierarchy's root), e.g. <c>/hcs/ID</c>.</summary>
@@ -38,7 +40,8 @@ internal sealed class ContainerCgroup
     public string? Directory(string controller) => _v1.TryGetValue(controller, out var dir) ? dir : _v2;
 
     /// <summary>This cgroup's directory in every mounted hierarchy (v1 hierarchies co-mounting controllers counted once).</summary>
-    public IEnumerable<string> Directories => _v1.Values.Concat(_v2 is null ? [] : [_v2]).Distinct(StringComparer.Ordinal);
+    /// <remarks>Named v1 hierarchies without a controller (<c>name=systemd</c>) are included: runc makes the cgroup there too.</remarks>
+    public IEnumerable<string> Directories => _all.Distinct(StringComparer.Ordinal);
 
     /// <summary>Finds the hierarchies in <paramref name="mountInfoPath"/> (an unreadable file: none).</summary>
     public static ContainerCgroup Find(string cgroupsPath, string mountInfoPath = "/proc/self/mountinfo")
@@ -62,6 +65,7 @@ internal sealed class ContainerCgroup
 
         var v1 = new Dictionary<string, string>(StringComparer.Ordinal);
         string? v2 = null;
+        var all = new List<string>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             // id parent major:minor root mount-point options [optional...] - fstype source super-options
@@ -74,6 +78,11 @@ internal sealed class ContainerCgroup
 
             var root = Unescape(fields[3]);
             var directory = Directory(Unescape(fields[4]), root, segments);
+            if (fields[dash + 1] is "cgroup" or "cgroup2")
+            {
+                all.Add(directory);
+            }
+
             switch (fields[dash + 1])
             {
                 case "cgroup":
@@ -92,7 +101,7 @@ internal sealed class ContainerCgroup
             }
         }
 
-        return new ContainerCgroup("/" + string.Join('/', segments), v1, v2);
+        return new ContainerCgroup("/" + string.Join('/', segments), v1, v2, all);
     }
 
     /// <summary>

@@ -54,6 +54,27 @@ public sealed class ContainerCgroupTests : IDisposable
     }
 
     [Fact]
+    public void Directories_IncludeNamedHierarchiesWithoutAController()
+    {
+        Assert.Equal(
+            [$"{Root}/unified/hcs/c1", $"{Root}/cpu,cpuacct/hcs/c1", $"{Root}/memory/hcs/c1", $"{Root}/blkio/hcs/c1", $"{Root}/pids/hcs/c1", $"{Root}/systemd/hcs/c1"],
+            HybridHost().Directories);
+    }
+
+    [Fact]
+    public void RemoveEmptyParents_RemovesTheParentInEveryHierarchy_ButKeepsOnesStillInUse()
+    {
+        var mountInfo = MountInfo(V1("memory", "memory", 32), V1("systemd", "xattr,name=systemd", 35));
+        Directory.CreateDirectory(Path.Combine(Root, "memory", "hcs"));
+        Directory.CreateDirectory(Path.Combine(Root, "systemd", "hcs", "other-container"));
+
+        CgroupParents.RemoveEmpty("/hcs/c1", mountInfo);
+
+        Assert.False(Directory.Exists(Path.Combine(Root, "memory", "hcs")));
+        Assert.True(Directory.Exists(Path.Combine(Root, "systemd", "hcs", "other-container")), "a parent with a child cgroup stays");
+    }
+
+    [Fact]
     public void V1Processor_ConvertsNanosecondsAndUserHzTicksTo100ns()
     {
         Write("cpu,cpuacct/hcs/c1/cpuacct.usage", "1234567890\n");

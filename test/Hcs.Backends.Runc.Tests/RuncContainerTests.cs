@@ -112,7 +112,7 @@ public sealed class RuncContainerTests : IAsyncLifetime
         Assert.Equal(before, Listing(BusyboxLayer.Path));
         Assert.False(Directory.Exists(Path.Combine(_fixture.RuntimeRoot, id)), "the runtime directory is removed");
         Assert.False(Directory.Exists(Path.Combine(_fixture.RuntimeRoot, ".runc", id)), "runc's state is deleted");
-        Assert.False(Directory.Exists($"/sys/fs/cgroup/memory/hcs-test/{id}"), "the cgroup is removed");
+        Assert.All(Directory.GetDirectories("/sys/fs/cgroup"), h => Assert.False(Directory.Exists(Path.Combine(h, "hcs-test", id)), $"the cgroup is removed from {h}"));
         Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(_fixture.RuntimeRoot + "/" + id, StringComparison.Ordinal));
     }
 
