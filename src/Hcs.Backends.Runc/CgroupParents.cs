@@ -55,6 +55,15 @@ internal static class CgroupParents
         }
     }
 
+    /// <summary>Removes the empty parents now, whatever is being created (the removal itself, for tests).</summary>
+    internal static void RemoveEmptyNow(string cgroupsPath, string mountInfoPath)
+    {
+        lock (s_gate)
+        {
+            RemoveEmptyLocked(cgroupsPath, mountInfoPath);
+        }
+    }
+
     private static void RemoveEmptyLocked(string cgroupsPath, string mountInfoPath)
     {
         var parent = Path.GetDirectoryName(cgroupsPath.TrimEnd('/'));

@@ -68,10 +68,25 @@ public sealed class ContainerCgroupTests : IDisposable
         Directory.CreateDirectory(Path.Combine(Root, "memory", "hcs"));
         Directory.CreateDirectory(Path.Combine(Root, "systemd", "hcs", "other-container"));
 
-        CgroupParents.RemoveEmpty("/hcs/c1", mountInfo);
+        CgroupParents.RemoveEmptyNow("/hcs/c1", mountInfo);
 
         Assert.False(Directory.Exists(Path.Combine(Root, "memory", "hcs")));
         Assert.True(Directory.Exists(Path.Combine(Root, "systemd", "hcs", "other-container")), "a parent with a child cgroup stays");
+    }
+
+    [Fact]
+    public void RemoveEmptyParents_LeavesParentsAloneWhileAContainerIsBeingCreated()
+    {
+        var mountInfo = MountInfo(V1("memory", "memory", 32));
+        Directory.CreateDirectory(Path.Combine(Root, "memory", "hcs"));
+        using (CgroupParents.Creating())
+        {
+            CgroupParents.RemoveEmpty("/hcs/c1", mountInfo);
+            Assert.True(Directory.Exists(Path.Combine(Root, "memory", "hcs")), "runc may be between its two mkdirs");
+        }
+
+        CgroupParents.RemoveEmptyNow("/hcs/c1", mountInfo);
+        Assert.False(Directory.Exists(Path.Combine(Root, "memory", "hcs")));
     }
 
     [Fact]
