@@ -20,6 +20,22 @@ internal static class ContainerBench
     /// <summary>One run of one side; the named steps in milliseconds, in order.</summary>
     private sealed record Run(string Side, double Total, IReadOnlyList<(string Step, double Ms)> Steps);
 
+    /// <summary>Times one run: the total, and each step since the previous one.</summary>
+    private sealed class Laps(string side)
+    {
+        private readonly Stopwatch _total = Stopwatch.StartNew();
+        private readonly Stopwatch _lap = Stopwatch.StartNew();
+        private readonly List<(string, double)> _steps = [];
+
+        public void Step(string name)
+        {
+            _steps.Add((name, _lap.Elapsed.TotalMilliseconds));
+            _lap.Restart();
+        }
+
+        public Run Done() => new(side, _total.Elapsed.TotalMilliseconds, _steps);
+    }
+
     /// <summary>
     /// hcs: Create → Start → CreateProcess(true) → WaitForExit → Terminate → WaitForExit → dispose (until its runtime
     /// directory is gone). raw run: prepare the bundle (overlay, config.json with args ["true"]) → <c>runc run</c> →
@@ -78,24 +94,16 @@ internal static class ContainerBench
 
     private static async Task<Run> HcsLifecycleAsync(ContainerRig rig, string id)
     {
-        var steps = new List<(string, double)>();
-        var clock = Stopwatch.StartNew();
-        var lap = Stopwatch.StartNew();
-        void Step(string name)
-        {
-            steps.Add((name, lap.Elapsed.TotalMilliseconds));
-            lap.Restart();
-        }
-
+        var laps = new Laps("hcs");
         var system = await ComputeSystem.CreateAsync(rig.Client, id, ContainerRig.Document);
-        Step("create");
+        laps.Step("create");
         await system.StartAsync();
-        Step("start");
+        laps.Step("start");
         await using (var process = await system.CreateProcessAsync(new ProcessParameters { CommandArgs = ["true"] }))
         {
-            Step("exec");
+            laps.Step("exec");
             var status = await process.WaitForExitAsync();
-            Step("exit");
+            laps.Step("exit");
             if (status.ExitCode != 0)
             {
                 throw new InvalidOperationException($"true exited {status.ExitCode}");
@@ -104,7 +112,7 @@ internal static class ContainerBench
 
         await system.TerminateAsync();
         await system.WaitForExitAsync();
-        Step("terminate");
+        laps.Step("terminate");
         await system.DisposeAsync();
         var dir = rig.HcsDirectory(id);
         while (Directory.Exists(dir))
@@ -112,52 +120,41 @@ internal static class ContainerBench
             await Task.Delay(1);
         }
 
-        Step("dispose→gone");
-        return new Run("hcs", clock.Elapsed.TotalMilliseconds, steps);
+        laps.Step("dispose→gone");
+        return laps.Done();
     }
 
     private static async Task<Run> RawRunAsync(ContainerRig rig, string id)
     {
-        var steps = new List<(string, double)>();
-        var clock = Stopwatch.StartNew();
+        var laps = new Laps("run");
         var dir = await rig.PrepareRawAsync(id, ["true"]);
-        steps.Add(("prepare", clock.Elapsed.TotalMilliseconds));
-        var lap = Stopwatch.StartNew();
+        laps.Step("prepare");
         await ContainerRig.RuncAsync(rig.RawRuncRoot, "run", "-b", dir, id);
-        steps.Add(("runc run", lap.Elapsed.TotalMilliseconds));
-        lap.Restart();
+        laps.Step("runc run");
         await ContainerRig.RemoveRawAsync(dir);
-        steps.Add(("cleanup", lap.Elapsed.TotalMilliseconds));
-        return new Run("run", clock.Elapsed.TotalMilliseconds, steps);
+        laps.Step("cleanup");
+        return laps.Done();
     }
 
     private static async Task<Run> RawSequenceAsync(ContainerRig rig, string id)
     {
-        var steps = new List<(string, double)>();
-        var clock = Stopwatch.StartNew();
-        var lap = Stopwatch.StartNew();
-        void Step(string name)
-        {
-            steps.Add((name, lap.Elapsed.TotalMilliseconds));
-            lap.Restart();
-        }
-
+        var laps = new Laps("seq");
         var dir = await rig.PrepareRawAsync(id, null);
-        Step("prepare");
+        laps.Step("prepare");
         var root = rig.RawRuncRoot;
         await ContainerRig.RuncAsync(root, "create", "--bundle", dir, id);
-        Step("create");
+        laps.Step("create");
         await ContainerRig.RuncAsync(root, "start", id);
-        Step("start");
+        laps.Step("start");
         await ContainerRig.RuncAsync(root, "exec", id, "true");
-        Step("exec true");
+        laps.Step("exec true");
         await ContainerRig.RuncAsync(root, "kill", id, "KILL");
-        Step("kill");
+        laps.Step("kill");
         await ContainerRig.RuncAsync(root, "delete", "--force", id);
-        Step("delete");
+        laps.Step("delete");
         await ContainerRig.RemoveRawAsync(dir);
-        Step("cleanup");
-        return new Run("seq", clock.Elapsed.TotalMilliseconds, steps);
+        laps.Step("cleanup");
+        return laps.Done();
     }
 
     /// <summary>

@@ -38,6 +38,7 @@ internal sealed partial class RuncSystem : IBackendSystem
     private bool _paused; // guarded by _gate
     private bool _disposed;
     private Task _starting = Task.CompletedTask;
+    private readonly Lazy<ContainerCgroup> _cgroup; // the hierarchies are found once, not on every property query
 
     public RuncSystem(BackendSystemContext context, RuncBackend backend, ContainerLayout layout, Scratch scratch)
     {
@@ -46,6 +47,7 @@ internal sealed partial class RuncSystem : IBackendSystem
         _layout = layout;
         _scratch = scratch;
         _container = context.Document.Container!;
+        _cgroup = new(() => ContainerCgroup.Find(layout.CgroupsPath));
     }
 
     private string Id => _context.Id;
@@ -384,7 +386,7 @@ internal sealed partial class RuncSystem : IBackendSystem
             });
         }
 
-        var cgroup = ContainerCgroup.Find(_layout.CgroupsPath);
+        var cgroup = _cgroup.Value;
         if (types.Contains(SystemPropertyType.Statistics))
         {
             properties = properties with { Processor = cgroup.ReadProcessor(), MemoryStats = cgroup.ReadMemory(), Storage = cgroup.ReadStorage() };
