@@ -16,9 +16,47 @@ public sealed class HcsClient : IAsyncDisposable, IDisposable
     private static HcsClient? s_default;
     private static readonly Lock s_defaultGate = new();
 
-    private HcsClient(IComputeSession session)
+    private readonly IAsyncDisposable? _owned;
+
+    private HcsClient(IComputeSession session, IAsyncDisposable? owned = null, bool isDaemon = false)
     {
         Session = session;
+        _owned = owned;
+        IsDaemon = isDaemon;
+    }
+
+    /// <summary>True when this client talks to <c>hcsd</c> over its socket; false for an engine in this process.</summary>
+    public bool IsDaemon { get; }
+
+    /// <summary>
+    /// Connects the way an application normally does: to <c>hcsd</c> when its socket exists (or when
+    /// <see cref="HcsConnectOptions.Mode"/> says so), else to an engine embedded in this process, built from
+    /// <see cref="HcsConnectOptions.Embedded"/> and disposed with the client.
+    /// </summary>
+    public static HcsClient Connect(HcsConnectOptions? options = null)
+    {
+        options ??= new HcsConnectOptions();
+        var socket = options.ResolveSocket();
+        var daemon = options.Mode switch
+        {
+            HcsServiceMode.Daemon => true,
+            HcsServiceMode.Embedded => false,
+            _ => File.Exists(socket),
+        };
+        var identity = new ClientIdentity(Path.GetFileName(options.ClientName ?? Environment.ProcessPath ?? "hcs-client"), 0, Environment.ProcessId);
+        if (daemon)
+        {
+            var remote = RemoteService.Connect(socket);
+            return new HcsClient(remote.OpenSession(identity), remote, isDaemon: true);
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("the embedded compute engine runs on Linux only");
+        }
+
+        var engine = Hcs.Host.ServiceHost.CreateEngine(options.Embedded ?? HcsConnectOptions.DefaultEmbedded());
+        return new HcsClient(engine.OpenSession(identity), engine);
     }
 
     /// <summary>The service session this client talks through.</summary>
@@ -79,11 +117,18 @@ public sealed class HcsClient : IAsyncDisposable, IDisposable
         return new Scope(previous);
     }
 
-    /// <summary>Closes every handle opened through this client.</summary>
-    public ValueTask DisposeAsync() => Session.DisposeAsync();
+    /// <summary>Closes every handle opened through this client, then the connection or embedded engine it owns.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Session.DisposeAsync().ConfigureAwait(false);
+        if (_owned is not null)
+        {
+            await _owned.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Closes every handle opened through this client (blocking).</summary>
-    public void Dispose() => Blocking.Run(Session.DisposeAsync().AsTask());
+    public void Dispose() => Blocking.Run(DisposeAsync().AsTask());
 
     private sealed class Scope(HcsClient? previous) : IDisposable
     {

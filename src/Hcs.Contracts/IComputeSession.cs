@@ -36,4 +36,11 @@ public interface IComputeSession : IAsyncDisposable
     /// the crash directory not writable → <c>E_ACCESSDENIED</c>.
     /// </summary>
     Task<string> SubmitWerReportAsync(string settings, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Lets the user <paramref name="uid"/> open and enumerate the system <paramref name="id"/> (in the spirit of
+    /// <c>HcsGrantVmAccess</c>). A system is otherwise visible only to the uid that created it and to root; only
+    /// they may grant. Fails with <c>HCS_E_SYSTEM_NOT_FOUND</c> or <c>HCS_E_ACCESS_DENIED</c>.
+    /// </summary>
+    Task GrantAccessAsync(string id, uint uid, CancellationToken cancellationToken = default);
 }

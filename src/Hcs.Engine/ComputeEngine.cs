@@ -134,7 +134,34 @@ public sealed class ComputeEngine : IComputeService
                 throw new HcsException(HResults.HCS_E_SYSTEM_NOT_FOUND, Label, id);
             }
 
+            if (!system.CanAccess(session.Client.Uid))
+            {
+                throw new HcsException(HResults.HCS_E_ACCESS_DENIED, Label, id,
+                    result: ResultError.From(HResults.HCS_E_ACCESS_DENIED, $"uid {session.Client.Uid} may not open this system: it belongs to uid {system.Creator.Uid} and was not granted"));
+            }
+
             return system.AddHandle(session);
+        }
+    }
+
+    internal void GrantAccess(Session session, string id, uint uid)
+    {
+        const string Label = "ComputeSystem.GrantAccess";
+        lock (_gate)
+        {
+            ThrowIfDisposed(Label, id);
+            if (id is null || !_systems.TryGetValue(id, out var system) || !system.IsOpenable || !system.CanAccess(session.Client.Uid))
+            {
+                throw new HcsException(HResults.HCS_E_SYSTEM_NOT_FOUND, Label, id);
+            }
+
+            if (session.Client.Uid != 0 && session.Client.Uid != system.Creator.Uid)
+            {
+                throw new HcsException(HResults.HCS_E_ACCESS_DENIED, Label, id,
+                    result: ResultError.From(HResults.HCS_E_ACCESS_DENIED, "only the system's owner or root may grant access to it"));
+            }
+
+            system.Grant(uid);
         }
     }
 

@@ -59,7 +59,7 @@ internal sealed class Session : IComputeSession
             var result = new List<Properties>();
             foreach (var system in _engine.Snapshot())
             {
-                if (system.Matches(parsed))
+                if (system.CanAccess(Client.Uid) && system.Matches(parsed))
                 {
                     result.Add(system.BasicProperties());
                 }
@@ -96,6 +96,20 @@ internal sealed class Session : IComputeSession
         catch (Exception e)
         {
             return Task.FromException<string>(HcsException.Wrap(e, "Service.SubmitWerReport"));
+        }
+    }
+
+    public Task GrantAccessAsync(string id, uint uid, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            ThrowIfClosed("ComputeSystem.GrantAccess", id);
+            _engine.GrantAccess(this, id, uid);
+            return Task.CompletedTask;
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(HcsException.Wrap(e, "ComputeSystem.GrantAccess", id));
         }
     }
 

@@ -42,6 +42,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
     private SystemExitStatus? _exitStatus; // guarded by _gate
     private DateTimeOffset? _startedAt; // guarded by _gate
     private DateTimeOffset? _stoppedAt; // guarded by _gate
+    private readonly HashSet<uint> _grants = []; // guarded by _gate
 
     public SystemInstance(ComputeEngine engine, string id, ComputeSystem document, IComputeBackend backend, ClientIdentity creator)
     {
@@ -64,6 +65,41 @@ internal sealed partial class SystemInstance : IBackendEventSink
     public ClientIdentity Creator { get; }
 
     public Guid RuntimeId { get; } = Guid.NewGuid();
+
+    /// <summary>True if <paramref name="uid"/> may open the system: root, its creator, or a granted uid.</summary>
+    public bool CanAccess(uint uid)
+    {
+        if (uid == 0 || uid == Creator.Uid)
+        {
+            return true;
+        }
+
+        lock (_gate)
+        {
+            return _grants.Contains(uid);
+        }
+    }
+
+    /// <summary>Lets <paramref name="uid"/> open the system.</summary>
+    public void Grant(uint uid)
+    {
+        lock (_gate)
+        {
+            _grants.Add(uid);
+        }
+    }
+
+    /// <summary>The uids granted access besides the creator.</summary>
+    public IReadOnlyList<uint> Grants
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _grants];
+            }
+        }
+    }
 
     public DateTimeOffset CreatedAt { get; }
 

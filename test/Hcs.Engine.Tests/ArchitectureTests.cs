@@ -25,8 +25,12 @@ public sealed class ArchitectureTests
         { "Hcs.Contracts", ["Hcs.Schema"] },
         { "Hcs.Engine", ["Hcs.Schema", "Hcs.Contracts"] },
         { "Hcs.Backends.Fake", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine"] },
-        { "Hcs.Client", ["Hcs.Schema", "Hcs.Contracts"] },
+        // The client picks hcsd (over Hcs.Protocol, gRPC) or an engine it embeds (built by Hcs.Host).
+        { "Hcs.Client", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Host", "Hcs.Protocol"] },
     };
+
+    /// <summary>Only the wire layers speak gRPC: the engine and everything under it stay transport-agnostic.</summary>
+    public static TheoryData<string> TransportAgnostic => new() { "Hcs.Schema", "Hcs.Contracts", "Hcs.Engine", "Hcs.Backends.Fake" };
 
     [Theory]
     [MemberData(nameof(Rules))]
@@ -35,6 +39,13 @@ public sealed class ArchitectureTests
         var references = Load(assembly).GetReferencedAssemblies().Select(r => r.Name!).ToList();
         var forbidden = references.Where(r => r.StartsWith("Hcs.", StringComparison.Ordinal) && !allowed.Contains(r)).ToList();
         Assert.True(forbidden.Count == 0, $"{assembly} must not reference {string.Join(", ", forbidden)}");
+    }
+
+    [Theory]
+    [MemberData(nameof(TransportAgnostic))]
+    public void EngineLayers_DoNotReferenceTheTransport(string assembly)
+    {
+        var references = Load(assembly).GetReferencedAssemblies().Select(r => r.Name!).ToList();
         Assert.DoesNotContain(references, r => r.StartsWith("Grpc", StringComparison.Ordinal) || r.StartsWith("Google.Protobuf", StringComparison.Ordinal));
     }
 

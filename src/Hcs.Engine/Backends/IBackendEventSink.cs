@@ -32,6 +32,13 @@ public interface IBackendEventSink
     /// <summary>The guest paused or resumed on its own (e.g. a panic with pause action).</summary>
     void StateChanged(SystemState state);
 
+    /// <summary>
+    /// What the backend needs to find this system again after a service restart (a QEMU's pid, start time and QMP
+    /// socket; a runc container's id and monitor socket), as JSON the backend alone reads back in
+    /// <see cref="IComputeBackend.AdoptAsync"/>. The engine persists the latest value with the system's record.
+    /// </summary>
+    void RuntimeFactsChanged(string json) { }
+
     /// <summary>The system stopped: the guest powered off, crashed, or the worker died. Exactly once is enough; extra calls are ignored.</summary>
     void Stopped(BackendExit exit);
 }

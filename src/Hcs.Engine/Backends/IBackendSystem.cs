@@ -36,6 +36,13 @@ public interface IBackendSystem : IAsyncDisposable
     Task ModifyAsync(ModifySettingRequest request, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The service is stopping gracefully and the system must keep running: release what ties it to this process
+    /// (QMP connection, monitor socket, watchers) without stopping it or removing its runtime directory, so a later
+    /// <see cref="IComputeBackend.AdoptAsync"/> finds it. No event is reported afterwards.
+    /// </summary>
+    ValueTask DetachAsync() => throw new NotSupportedException("this backend cannot detach from a running system");
+
+    /// <summary>
     /// Fills the requested property types it can provide. Types left null are reported to the caller as
     /// <c>PropertyResponses</c> errors by the engine.
     /// </summary>

@@ -28,7 +28,41 @@ public interface IComputeBackend
     /// being constructed: undo what was done and throw <see cref="OperationCanceledException"/>.
     /// </summary>
     Task<IBackendSystem> CreateAsync(BackendSystemContext context, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Re-attaches to a system this backend created in an earlier life of the service (hcsd restarted), from the
+    /// runtime facts it reported through <see cref="IBackendEventSink.RuntimeFactsChanged"/>. It re-queries the real
+    /// state: a live system comes back with <see cref="BackendAdoption.System"/> and its state; a system that ended
+    /// while the service was down comes back with <see cref="BackendAdoption.Exit"/> (cause
+    /// <see cref="BackendExitCause.WorkerDied"/> unless the real cause is known) and its runtime leftovers removed.
+    /// Never starts anything.
+    /// </summary>
+    Task<BackendAdoption> AdoptAsync(BackendAdoptContext context, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"the {Name} backend cannot re-adopt systems");
+
+    /// <summary>
+    /// Finds runtime leftovers of this backend (a QEMU with our runtime directory, a runc container or monitor, a
+    /// runtime directory) whose system id is not in <paramref name="knownIds"/>, stops and removes them, and
+    /// returns a line per orphan for the log.
+    /// </summary>
+    Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([]);
 }
+
+/// <summary>What a backend gets to re-attach to one system after a service restart.</summary>
+/// <param name="Id">The system id.</param>
+/// <param name="Document">The create document, as recorded.</param>
+/// <param name="Events">Where the backend reports events from now on.</param>
+/// <param name="Time">The engine's clock.</param>
+/// <param name="RuntimeFacts">The last JSON the backend reported through <see cref="IBackendEventSink.RuntimeFactsChanged"/>.</param>
+public sealed record BackendAdoptContext(string Id, ComputeSystem Document, IBackendEventSink Events, TimeProvider Time, string RuntimeFacts);
+
+/// <summary>What <see cref="IComputeBackend.AdoptAsync"/> found.</summary>
+/// <param name="System">The re-attached system when it is still alive, else null.</param>
+/// <param name="State">Its real state when alive: <see cref="SystemState.Created"/> (constructed, never started),
+/// <see cref="SystemState.Running"/> or <see cref="SystemState.Paused"/>.</param>
+/// <param name="Exit">How it ended while the service was down, when it is not alive.</param>
+public sealed record BackendAdoption(IBackendSystem? System, SystemState State, BackendExit? Exit);
 
 /// <summary>What a backend gets to construct one system.</summary>
 /// <param name="Id">The system id (validated: no path separators, control characters or <c>..</c>).</param>

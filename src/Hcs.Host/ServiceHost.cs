@@ -1,0 +1,46 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using Hcs.Backends.Fake;
+using Hcs.Backends.Qemu;
+using Hcs.Backends.Runc;
+using Hcs.Engine;
+using Hcs.Engine.Backends;
+
+namespace Hcs.Host;
+
+/// <summary>Builds the compute engine and its backends from <see cref="HostSettings"/>.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public static class ServiceHost
+{
+    /// <summary>Creates the backends named in <paramref name="settings"/>, with their runtime directories under <see cref="HostSettings.RuntimeRoot"/>.</summary>
+    public static IReadOnlyList<IComputeBackend> CreateBackends(HostSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var backends = new List<IComputeBackend>();
+        foreach (var name in settings.Backends)
+        {
+            backends.Add(name switch
+            {
+                "qemu" => new QemuBackend(settings.Qemu, Directory.CreateDirectory(Path.Combine(settings.RuntimeRoot, "vm")).FullName),
+                "runc" => new RuncBackend(settings.Runc with { RuntimeRoot = Path.Combine(settings.RuntimeRoot, "ct") }),
+                "fake" => new FakeBackend(),
+                _ => throw new ArgumentException($"unknown backend '{name}' (qemu, runc or fake)", nameof(settings)),
+            });
+        }
+
+        return backends;
+    }
+
+    /// <summary>Creates an engine over the backends of <paramref name="settings"/>.</summary>
+    public static ComputeEngine CreateEngine(HostSettings settings, IReadOnlyList<IComputeBackend>? backends = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var options = new EngineOptions { ShutdownTimeout = settings.ShutdownTimeout };
+        if (settings.StateDirectory is { } state)
+        {
+            options = options with { CrashDirectory = Path.Combine(state, "crash") };
+        }
+
+        return new ComputeEngine(backends ?? CreateBackends(settings), options);
+    }
+}
