@@ -47,7 +47,16 @@ public sealed class HcsClient : IAsyncDisposable, IDisposable
         if (daemon)
         {
             var remote = RemoteService.Connect(socket);
-            return new HcsClient(remote.OpenSession(identity), remote, isDaemon: true);
+            try
+            {
+                var session = Blocking.Run(remote.OpenSessionAsync(identity));
+                return new HcsClient(session, remote, isDaemon: true);
+            }
+            catch
+            {
+                Blocking.Run(remote.DisposeAsync().AsTask());
+                throw;
+            }
         }
 
         if (!OperatingSystem.IsLinux())

@@ -1,13 +1,88 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using System.Net.Sockets;
+using Grpc.Net.Client;
 using Hcs.Contracts;
+using Hcs.Protocol;
 using Hcs.Schema;
 
 namespace Hcs.Client;
 
-/// <summary>The compute service of an <c>hcsd</c> reached over its Unix socket (gRPC).</summary>
-internal static class RemoteService
+/// <summary>
+/// The compute service of an <c>hcsd</c> reached over its Unix socket (gRPC, HTTP/2). Sessions opened on it are
+/// <see cref="RemoteSession"/>s; the service going away (stopped or dead) is a service disconnect on each.
+/// </summary>
+internal sealed class RemoteService : IComputeService
 {
-    public static IComputeService Connect(string socket) =>
-        throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect", result: ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, $"hcsd is not reachable at {socket}"));
+    private readonly GrpcChannel _channel;
+    private readonly ComputeService.ComputeServiceClient _client;
+
+    private RemoteService(string socket)
+    {
+        Socket = socket;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var connection = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await connection.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken).ConfigureAwait(false);
+                    return new NetworkStream(connection, ownsSocket: true);
+                }
+                catch
+                {
+                    connection.Dispose();
+                    throw;
+                }
+            },
+            // Long calls (waits, event and stdio streams) must never queue behind a stream limit.
+            EnableMultipleHttp2Connections = true,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+        };
+        _channel = GrpcChannel.ForAddress("http://hcsd", new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            MaxReceiveMessageSize = 64 * 1024 * 1024,
+            MaxSendMessageSize = 64 * 1024 * 1024,
+            DisposeHttpClient = true,
+        });
+        _client = new ComputeService.ComputeServiceClient(_channel);
+    }
+
+    /// <summary>The socket path.</summary>
+    public string Socket { get; }
+
+    /// <summary>A service at <paramref name="socket"/>; nothing is sent until a session opens.</summary>
+    public static RemoteService Connect(string socket) => new(socket);
+
+    /// <inheritdoc />
+    public IComputeSession OpenSession(ClientIdentity client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return new RemoteSession(_client, client, Socket);
+    }
+
+    /// <summary>Opens a session and waits until hcsd has accepted it; fails with <c>HCS_E_SERVICE_DISCONNECT</c> if it is not there.</summary>
+    public async Task<RemoteSession> OpenSessionAsync(ClientIdentity client, CancellationToken cancellationToken = default)
+    {
+        var session = (RemoteSession)OpenSession(client);
+        try
+        {
+            await session.Opened.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return session;
+        }
+        catch (Exception e)
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw HcsException.Wrap(e, "Service.Connect");
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }

@@ -1,0 +1,467 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Grpc.Core;
+using Hcs.Contracts;
+using Hcs.Protocol;
+using Hcs.Schema;
+
+namespace Hcs.Client;
+
+/// <summary>
+/// What system and process handles on hcsd share: the wire number, open/closed/disconnected, and the one event
+/// subscription (events the session stream brings before the subscription are dropped, as the engine drops events
+/// of a handle nobody subscribed to).
+/// </summary>
+internal abstract class RemoteHandle : IAsyncDisposable
+{
+    private const int Open = 0;
+    private const int Closed = 1;
+    private const int Disconnected = 2;
+    private readonly Lock _gate = new();
+    private Channel<HcsEventRecord>? _events; // guarded by _gate
+    private int _state;
+
+    protected RemoteHandle(RemoteSession session, ulong number)
+    {
+        Session = session;
+        Number = number;
+    }
+
+    public ulong Number { get; }
+
+    protected RemoteSession Session { get; }
+
+    protected abstract string SystemIdForErrors { get; }
+
+    protected abstract uint? ProcessIdForErrors { get; }
+
+    protected abstract string SubscribeLabel { get; }
+
+    public void Deliver(HcsEventRecord record)
+    {
+        lock (_gate)
+        {
+            if (record.Type == HcsEventType.ServiceDisconnect)
+            {
+                if (Interlocked.CompareExchange(ref _state, Disconnected, Open) != Open)
+                {
+                    return;
+                }
+
+                _events?.Writer.TryWrite(record);
+                _events?.Writer.TryComplete();
+                return;
+            }
+
+            _events?.Writer.TryWrite(record);
+        }
+    }
+
+    /// <summary>The service went away: one <c>ServiceDisconnect</c>, then the stream ends.</summary>
+    public void OnServiceDisconnected() => Deliver(new HcsEventRecord(HcsEventType.ServiceDisconnect, null));
+
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (Interlocked.CompareExchange(ref _state, Closed, Open) != Open)
+            {
+                if (Volatile.Read(ref _state) == Closed)
+                {
+                    return;
+                }
+
+                // Disconnected: closing is local only.
+                _state = Closed;
+                Session.Untrack(this);
+                return;
+            }
+
+            _events?.Writer.TryComplete();
+        }
+
+        Session.Untrack(this);
+        await Session.CloseOnServiceAsync(Number).ConfigureAwait(false);
+        OnClosed();
+    }
+
+    protected virtual void OnClosed()
+    {
+    }
+
+    protected IAsyncEnumerable<HcsEventRecord> SubscribeEventsAsync()
+    {
+        ChannelReader<HcsEventRecord> reader;
+        lock (_gate)
+        {
+            ThrowIfNotOpen(SubscribeLabel);
+            if (_events is not null)
+            {
+                throw new HcsException(HResults.HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET, SubscribeLabel, SystemIdForErrors, ProcessIdForErrors);
+            }
+
+            _events = Channel.CreateUnbounded<HcsEventRecord>(new UnboundedChannelOptions { SingleReader = true });
+            reader = _events.Reader;
+        }
+
+        return ReadAllAsync(reader, CancellationToken.None);
+    }
+
+    protected void ThrowIfNotOpen(string label)
+    {
+        switch (Volatile.Read(ref _state))
+        {
+            case Closed:
+                throw new HcsException(HResults.E_HANDLE, label, SystemIdForErrors, ProcessIdForErrors);
+            case Disconnected:
+                throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, SystemIdForErrors, ProcessIdForErrors);
+        }
+    }
+
+    protected async Task<string> JsonCallAsync(string label, Func<Metadata, CallOptions, AsyncUnaryCall<JsonReply>> call, CancellationToken cancellationToken)
+    {
+        ThrowIfNotOpen(label);
+        return await Session.JsonAsync(label, SystemIdForErrors, ProcessIdForErrors, call, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async IAsyncEnumerable<HcsEventRecord> ReadAllAsync(ChannelReader<HcsEventRecord> reader,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var record))
+            {
+                yield return record;
+            }
+        }
+    }
+}
+
+/// <summary>A system handle on hcsd.</summary>
+internal sealed class RemoteSystemHandle(RemoteSession session, ulong number, string id) : RemoteHandle(session, number), ISystemHandle
+{
+    public string Id { get; } = id;
+
+    protected override string SystemIdForErrors => Id;
+
+    protected override uint? ProcessIdForErrors => null;
+
+    protected override string SubscribeLabel => "ComputeSystem.SetCallback";
+
+    public Task WaitForCreatedAsync(CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.WaitForCreated, "ComputeSystem.Create", null, cancellationToken);
+
+    public Task StartAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Start, "ComputeSystem.Start", options, cancellationToken);
+
+    public Task ShutDownAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.ShutDown, "ComputeSystem.ShutDown", options, cancellationToken);
+
+    public Task TerminateAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Terminate, "ComputeSystem.Terminate", options, cancellationToken);
+
+    public Task PauseAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Pause, "ComputeSystem.Pause", options, cancellationToken);
+
+    public Task ResumeAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Resume, "ComputeSystem.Resume", options, cancellationToken);
+
+    public Task SaveAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Save, "ComputeSystem.Save", options, cancellationToken);
+
+    public Task CrashAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Crash, "ComputeSystem.Crash", options, cancellationToken);
+
+    public Task ModifyAsync(string request, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Modify, "ComputeSystem.Modify", request, cancellationToken);
+
+    public Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default) =>
+        VerbAsync(SystemVerb.GetProperties, "ComputeSystem.GetProperties", query, cancellationToken);
+
+    public Task<string> WaitForExitAsync(CancellationToken cancellationToken = default) =>
+        VerbAsync(SystemVerb.WaitForExit, "ComputeSystem.WaitForExit", null, cancellationToken);
+
+    public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default) => SubscribeEventsAsync();
+
+    public async Task<IProcessHandle> CreateProcessAsync(string parameters, CancellationToken cancellationToken = default)
+    {
+        const string Label = "ComputeProcess.Create";
+        ThrowIfNotOpen(Label);
+        var handle = await Session.CallAsync(Label, Id, null,
+            (headers, options) => Session.Rpc.CreateProcessAsync(new CreateProcessRequest { SystemHandle = Number, Parameters = parameters ?? "" }, options.WithHeaders(headers)),
+            reply => reply.EventsThrough,
+            reply => new RemoteProcessHandle(Session, reply, Id), cancellationToken).ConfigureAwait(false);
+        Session.Track(handle);
+        await handle.AttachStdioAsync().ConfigureAwait(false);
+        return handle;
+    }
+
+    public async Task<IProcessHandle> OpenProcessAsync(uint processId, CancellationToken cancellationToken = default)
+    {
+        const string Label = "ComputeProcess.Open";
+        ThrowIfNotOpen(Label);
+        var handle = await Session.CallAsync(Label, Id, processId,
+            (headers, options) => Session.Rpc.OpenProcessAsync(new OpenProcessRequest { SystemHandle = Number, ProcessId = processId }, options.WithHeaders(headers)),
+            reply => reply.EventsThrough,
+            reply => new RemoteProcessHandle(Session, reply, Id), cancellationToken).ConfigureAwait(false);
+        Session.Track(handle);
+        return handle;
+    }
+
+    private Task<string> VerbAsync(SystemVerb verb, string label, string? json, CancellationToken cancellationToken) =>
+        JsonCallAsync(label, (headers, options) =>
+        {
+            var request = new SystemCallRequest { Handle = Number, Verb = verb };
+            if (json is not null)
+            {
+                request.Json = json;
+            }
+
+            return Session.Rpc.SystemCallAsync(request, options.WithHeaders(headers));
+        }, cancellationToken);
+}
+
+/// <summary>A process handle on hcsd; a created process's stdio runs over one <c>ProcessStdio</c> stream.</summary>
+internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
+{
+    private const long StdioBuffer = 1024 * 1024;
+    private readonly string _systemId;
+    private readonly ProcessReply _reply;
+    private readonly Pipe? _stdout;
+    private readonly Pipe? _stderr;
+    private readonly StdinStream? _stdin;
+    private readonly CancellationTokenSource _stdioStop = new();
+    private AsyncDuplexStreamingCall<StdioChunk, StdioChunk>? _stdio;
+
+    public RemoteProcessHandle(RemoteSession session, ProcessReply reply, string systemId)
+        : base(session, reply.Handle)
+    {
+        _reply = reply;
+        _systemId = systemId;
+        ProcessId = reply.ProcessId;
+        if (reply.HasStdin || reply.HasStdout || reply.HasStderr)
+        {
+            var options = new PipeOptions(pauseWriterThreshold: StdioBuffer, resumeWriterThreshold: StdioBuffer / 2, useSynchronizationContext: false);
+            _stdout = reply.HasStdout ? new Pipe(options) : null;
+            _stderr = reply.HasStderr ? new Pipe(options) : null;
+            _stdin = reply.HasStdin ? new StdinStream(this) : null;
+            Stdio = new ProcessStdio(_stdin, _stdout?.Reader.AsStream(), _stderr?.Reader.AsStream());
+        }
+    }
+
+    public uint ProcessId { get; }
+
+    public ProcessStdio? Stdio { get; }
+
+    protected override string SystemIdForErrors => _systemId;
+
+    protected override uint? ProcessIdForErrors => ProcessId;
+
+    protected override string SubscribeLabel => "ComputeProcess.SetCallback";
+
+    public Task SignalAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(ProcessVerb.Signal, "ComputeProcess.Signal", options, cancellationToken);
+
+    public Task TerminateAsync(CancellationToken cancellationToken = default) => VerbAsync(ProcessVerb.ProcessTerminate, "ComputeProcess.Terminate", null, cancellationToken);
+
+    public Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default) =>
+        VerbAsync(ProcessVerb.ProcessGetProperties, "ComputeProcess.GetProperties", query, cancellationToken);
+
+    public Task ModifyAsync(string request, CancellationToken cancellationToken = default) => VerbAsync(ProcessVerb.ProcessModify, "ComputeProcess.Modify", request, cancellationToken);
+
+    public Task<string> WaitForExitAsync(CancellationToken cancellationToken = default) =>
+        VerbAsync(ProcessVerb.ProcessWaitForExit, "ComputeProcess.WaitForExit", null, cancellationToken);
+
+    public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default) => SubscribeEventsAsync();
+
+    /// <summary>Opens the stdio stream and starts copying stdout/stderr into bounded pipes (back-pressure reaches the process).</summary>
+    internal async Task AttachStdioAsync()
+    {
+        if (Stdio is null)
+        {
+            return;
+        }
+
+        var headers = await Session.HeadersAsync().ConfigureAwait(false);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(Session.Lost, _stdioStop.Token);
+        _stdio = Session.Rpc.ProcessStdio(new CallOptions(headers, cancellationToken: _stdioStop.Token));
+        await _stdio.RequestStream.WriteAsync(new StdioChunk { Handle = Number }).ConfigureAwait(false);
+        _ = Task.Run(() => PumpOutputAsync(_stdio));
+    }
+
+    protected override void OnClosed()
+    {
+        // Stdio keeps flowing after the handle closes only if the caller still reads it; the stream is the caller's.
+    }
+
+    internal async Task WriteStdinAsync(ReadOnlyMemory<byte> data, bool eof, CancellationToken cancellationToken)
+    {
+        if (_stdio is null)
+        {
+            throw new IOException("stdin is not attached");
+        }
+
+        try
+        {
+            await _stdio.RequestStream.WriteAsync(new StdioChunk { Stream = StdioStream.Stdin, Data = ByteString.CopyFrom(data.Span), Eof = eof }, cancellationToken)
+                .ConfigureAwait(false);
+            if (eof)
+            {
+                await _stdio.RequestStream.CompleteAsync().ConfigureAwait(false);
+            }
+        }
+        catch (RpcException e)
+        {
+            throw new IOException("the process's stdin is closed", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new IOException("the process's stdin is closed", e);
+        }
+    }
+
+    private async Task PumpOutputAsync(AsyncDuplexStreamingCall<StdioChunk, StdioChunk> call)
+    {
+        try
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None).ConfigureAwait(false))
+            {
+                var chunk = call.ResponseStream.Current;
+                var pipe = chunk.Stream == StdioStream.Stdout ? _stdout : chunk.Stream == StdioStream.Stderr ? _stderr : null;
+                if (pipe is null)
+                {
+                    continue;
+                }
+
+                if (!chunk.Data.IsEmpty)
+                {
+                    var flushed = await pipe.Writer.WriteAsync(chunk.Data.Memory).ConfigureAwait(false);
+                    if (flushed.IsCompleted)
+                    {
+                        continue; // the reader gave up: drop the rest of this stream
+                    }
+                }
+
+                if (chunk.Eof)
+                {
+                    await pipe.Writer.CompleteAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception e) when (e is RpcException or IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The service went away: the streams end here.
+        }
+        finally
+        {
+            if (_stdout is not null)
+            {
+                await _stdout.Writer.CompleteAsync().ConfigureAwait(false);
+            }
+
+            if (_stderr is not null)
+            {
+                await _stderr.Writer.CompleteAsync().ConfigureAwait(false);
+            }
+
+            call.Dispose();
+        }
+    }
+
+    private Task<string> VerbAsync(ProcessVerb verb, string label, string? json, CancellationToken cancellationToken) =>
+        JsonCallAsync(label, (headers, options) =>
+        {
+            var request = new ProcessCallRequest { Handle = Number, Verb = verb };
+            if (json is not null)
+            {
+                request.Json = json;
+            }
+
+            return Session.Rpc.ProcessCallAsync(request, options.WithHeaders(headers));
+        }, cancellationToken);
+
+    /// <summary>The process's stdin: each write is one chunk on the stdio stream; disposing it closes stdin.</summary>
+    private sealed class StdinStream(RemoteProcessHandle owner) : Stream
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private bool _closed;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => !_closed;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Blocking.Run(WriteAsync(buffer.AsMemory(offset, count)).AsTask());
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                ObjectDisposedException.ThrowIf(_closed, this);
+                for (var offset = 0; offset < buffer.Length; offset += 64 * 1024)
+                {
+                    await owner.WriteStdinAsync(buffer.Slice(offset, Math.Min(64 * 1024, buffer.Length - offset)), false, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask DisposeAsync()
+        {
+            await CloseAsync().ConfigureAwait(false);
+            await base.DisposeAsync().ConfigureAwait(false);
+        }
+
+        private async Task CloseAsync()
+        {
+            await _gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (!_closed)
+                {
+                    _closed = true;
+                    try
+                    {
+                        await owner.WriteStdinAsync(ReadOnlyMemory<byte>.Empty, true, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (IOException)
+                    {
+                        // Already closed on the other side.
+                    }
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                Blocking.Run(CloseAsync());
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace Hcs.Daemon;
+
+/// <summary>Who is at the other end of a Unix socket connection, as the kernel says (<c>SO_PEERCRED</c>).</summary>
+/// <param name="Pid">The peer's process id when it connected.</param>
+/// <param name="Uid">The peer's effective uid when it connected.</param>
+/// <param name="Gid">The peer's effective gid when it connected.</param>
+public sealed record PeerCredentials(int Pid, uint Uid, uint Gid)
+{
+    private const int SolSocket = 1;
+    private const int SoPeerCred = 17;
+
+    /// <summary>Reads <c>SO_PEERCRED</c> of a connected Unix socket (struct ucred: pid, uid, gid).</summary>
+    public static PeerCredentials Of(Socket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        Span<byte> ucred = stackalloc byte[12];
+        var length = socket.GetRawSocketOption(SolSocket, SoPeerCred, ucred);
+        if (length != 12)
+        {
+            throw new SocketException((int)SocketError.ProtocolNotSupported);
+        }
+
+        return new PeerCredentials(BinaryPrimitives.ReadInt32LittleEndian(ucred), BinaryPrimitives.ReadUInt32LittleEndian(ucred[4..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(ucred[8..]));
+    }
+}
+
+/// <summary>
+/// The credentials of every open connection, by Kestrel connection id (which is also
+/// <c>HttpContext.Connection.Id</c> of every call on it). Filled by <see cref="Middleware"/> when a connection opens.
+/// </summary>
+internal sealed class PeerTable
+{
+    private readonly ConcurrentDictionary<string, PeerCredentials> _peers = new(StringComparer.Ordinal);
+
+    public PeerCredentials? Find(string connectionId) => _peers.TryGetValue(connectionId, out var peer) ? peer : null;
+
+    /// <summary>Connection middleware: reads the peer's credentials; a connection whose peer cannot be read is closed.</summary>
+    public Func<ConnectionDelegate, ConnectionDelegate> Middleware => next => async connection =>
+    {
+        var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
+        if (socket is null)
+        {
+            connection.Abort(new ConnectionAbortedException("hcsd: no socket behind the connection, so no peer credentials"));
+            return;
+        }
+
+        _peers[connection.ConnectionId] = PeerCredentials.Of(socket);
+        try
+        {
+            await next(connection).ConfigureAwait(false);
+        }
+        finally
+        {
+            _peers.TryRemove(connection.ConnectionId, out _);
+        }
+    };
+}

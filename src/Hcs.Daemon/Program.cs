@@ -1,0 +1,95 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Runtime.InteropServices;
+using Hcs.Daemon;
+using Hcs.Host;
+using Microsoft.Extensions.Logging;
+
+if (args.Contains("-h") || args.Contains("--help"))
+{
+    Console.Out.WriteLine(DaemonCommandLine.Usage);
+    return 0;
+}
+
+HostSettings settings;
+string logFormat, logLevel;
+try
+{
+    (settings, logFormat, logLevel) = DaemonCommandLine.Parse(args);
+}
+catch (Exception e) when (e is ArgumentException or FormatException)
+{
+    await Console.Error.WriteLineAsync($"hcsd: {e.Message}\n\n{DaemonCommandLine.Usage}").ConfigureAwait(false);
+    return 2;
+}
+
+using var logs = LoggerFactory.Create(b =>
+{
+    b.SetMinimumLevel(Enum.Parse<LogLevel>(logLevel, ignoreCase: true));
+    b.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+    if (logFormat == "json")
+    {
+        b.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
+    }
+    else
+    {
+        b.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fff ";
+        });
+    }
+});
+var log = logs.CreateLogger("hcsd");
+return await Daemon.RunAsync(settings, log, logs).ConfigureAwait(false);
+
+/// <summary>The daemon's life: build the engine, serve, stop gracefully on SIGTERM/SIGINT.</summary>
+internal static partial class Daemon
+{
+    public static async Task<int> RunAsync(HostSettings settings, ILogger log, ILoggerFactory logs)
+    {
+        var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult("SIGTERM"); });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult("SIGINT"); });
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
+
+        Hcs.Engine.ComputeEngine engine;
+        DaemonServer server;
+        try
+        {
+            engine = ServiceHost.CreateEngine(settings);
+            server = await DaemonServer.StartAsync(engine, new DaemonOptions { Socket = settings.Socket, SocketGroup = settings.SocketGroup }, logs)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            Log.StartFailed(log, e.Message);
+            return 1;
+        }
+
+        var backends = string.Join(',', settings.Backends);
+        Log.Ready(log, settings.Socket, backends, Environment.ProcessId);
+        var reason = await stop.Task.ConfigureAwait(false);
+        Log.Stopping(log, reason, server.SessionCount);
+        await server.StopAsync().ConfigureAwait(false);
+        await engine.DisposeAsync().ConfigureAwait(false);
+        await server.DisposeAsync().ConfigureAwait(false);
+        Log.Stopped(log);
+        return 0;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "hcsd ready on {Socket} (backends {Backends}, pid {Pid})")]
+        public static partial void Ready(ILogger logger, string socket, string backends, int pid);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Critical, Message = "hcsd cannot start: {Reason}")]
+        public static partial void StartFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "hcsd stopping ({Signal}); {Sessions} sessions will see a service disconnect")]
+        public static partial void Stopping(ILogger logger, string signal, int sessions);
+
+        [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "hcsd stopped")]
+        public static partial void Stopped(ILogger logger);
+    }
+}
