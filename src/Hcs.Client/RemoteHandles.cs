@@ -23,6 +23,7 @@ internal abstract class RemoteHandle : IAsyncDisposable
     private const int Disconnected = 2;
     private readonly Lock _gate = new();
     private Channel<HcsEventRecord>? _events; // guarded by _gate
+    private HcsEventRecord? _exit; // guarded by _gate: SystemExited/ProcessExited, replayed to a late subscription as the engine does
     private int _state;
 
     protected RemoteHandle(RemoteSession session, ulong number)
@@ -57,6 +58,11 @@ internal abstract class RemoteHandle : IAsyncDisposable
                 return;
             }
 
+            if (record.Type is HcsEventType.SystemExited or HcsEventType.ProcessExited)
+            {
+                _exit = record;
+            }
+
             _events?.Writer.TryWrite(record);
         }
     }
@@ -75,8 +81,7 @@ internal abstract class RemoteHandle : IAsyncDisposable
                     return;
                 }
 
-                // Disconnected: closing is local only.
-                _state = Closed;
+                // Disconnected: closing is local only, and later calls still say the service went away.
                 Session.Untrack(this);
                 return;
             }
@@ -93,7 +98,7 @@ internal abstract class RemoteHandle : IAsyncDisposable
     {
     }
 
-    protected IAsyncEnumerable<HcsEventRecord> SubscribeEventsAsync()
+    protected IAsyncEnumerable<HcsEventRecord> SubscribeEventsAsync(CancellationToken cancellationToken)
     {
         ChannelReader<HcsEventRecord> reader;
         lock (_gate)
@@ -105,10 +110,15 @@ internal abstract class RemoteHandle : IAsyncDisposable
             }
 
             _events = Channel.CreateUnbounded<HcsEventRecord>(new UnboundedChannelOptions { SingleReader = true });
+            if (_exit is not null)
+            {
+                _events.Writer.TryWrite(_exit);
+            }
+
             reader = _events.Reader;
         }
 
-        return ReadAllAsync(reader, CancellationToken.None);
+        return ReadAllAsync(reader, cancellationToken);
     }
 
     protected void ThrowIfNotOpen(string label)
@@ -176,7 +186,7 @@ internal sealed class RemoteSystemHandle(RemoteSession session, ulong number, st
     public Task<string> WaitForExitAsync(CancellationToken cancellationToken = default) =>
         VerbAsync(SystemVerb.WaitForExit, "ComputeSystem.WaitForExit", null, cancellationToken);
 
-    public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default) => SubscribeEventsAsync();
+    public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default) => SubscribeEventsAsync(cancellationToken);
 
     public async Task<IProcessHandle> CreateProcessAsync(string parameters, CancellationToken cancellationToken = default)
     {
@@ -266,7 +276,7 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
     public Task<string> WaitForExitAsync(CancellationToken cancellationToken = default) =>
         VerbAsync(ProcessVerb.ProcessWaitForExit, "ComputeProcess.WaitForExit", null, cancellationToken);
 
-    public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default) => SubscribeEventsAsync();
+    public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default) => SubscribeEventsAsync(cancellationToken);
 
     /// <summary>Opens the stdio stream and starts copying stdout/stderr into bounded pipes (back-pressure reaches the process).</summary>
     internal async Task AttachStdioAsync()

@@ -12,10 +12,11 @@ namespace Hcs.Client;
 /// The compute service of an <c>hcsd</c> reached over its Unix socket (gRPC, HTTP/2). Sessions opened on it are
 /// <see cref="RemoteSession"/>s; the service going away (stopped or dead) is a service disconnect on each.
 /// </summary>
-internal sealed class RemoteService : IComputeService
+public sealed class RemoteService : IComputeService
 {
     private readonly GrpcChannel _channel;
     private readonly ComputeService.ComputeServiceClient _client;
+    private readonly List<RemoteSession> _sessions = []; // locked: sessions opened here, told when the connection closes
 
     private RemoteService(string socket)
     {
@@ -60,11 +61,18 @@ internal sealed class RemoteService : IComputeService
     public IComputeSession OpenSession(ClientIdentity client)
     {
         ArgumentNullException.ThrowIfNull(client);
-        return new RemoteSession(_client, client, Socket);
+        var session = new RemoteSession(_client, client, Socket);
+        lock (_sessions)
+        {
+            _sessions.RemoveAll(s => s.Lost.IsCancellationRequested);
+            _sessions.Add(session);
+        }
+
+        return session;
     }
 
     /// <summary>Opens a session and waits until hcsd has accepted it; fails with <c>HCS_E_SERVICE_DISCONNECT</c> if it is not there.</summary>
-    public async Task<RemoteSession> OpenSessionAsync(ClientIdentity client, CancellationToken cancellationToken = default)
+    internal async Task<RemoteSession> OpenSessionAsync(ClientIdentity client, CancellationToken cancellationToken = default)
     {
         var session = (RemoteSession)OpenSession(client);
         try
@@ -79,9 +87,21 @@ internal sealed class RemoteService : IComputeService
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>Closes the connection: every session opened through it sees a service disconnect now.</summary>
     public ValueTask DisposeAsync()
     {
+        RemoteSession[] sessions;
+        lock (_sessions)
+        {
+            sessions = [.. _sessions];
+            _sessions.Clear();
+        }
+
+        foreach (var session in sessions)
+        {
+            session.OnLost();
+        }
+
         _channel.Dispose();
         return ValueTask.CompletedTask;
     }

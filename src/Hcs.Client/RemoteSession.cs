@@ -24,10 +24,14 @@ internal sealed class RemoteSession : IComputeSession
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<ulong, RemoteHandle> _handles = new();
     private readonly Lock _sequenceGate = new();
+    private readonly Lock _earlyGate = new();
+    private readonly Dictionary<ulong, List<HcsEventRecord>> _early = []; // guarded by _earlyGate: events of handles whose reply has not arrived
     private readonly List<(ulong Sequence, TaskCompletionSource Waiter)> _sequenceWaiters = []; // guarded by _sequenceGate
     private readonly Task _reader;
     private ulong _received; // guarded by _sequenceGate
     private int _disposed;
+    private volatile bool _lostBeforeDispose;
+    private int _lostOnce;
 
     public RemoteSession(ComputeService.ComputeServiceClient client, ClientIdentity identity, string socket)
     {
@@ -81,6 +85,11 @@ internal sealed class RemoteSession : IComputeSession
     internal async Task<TResult> CallAsync<TReply, TResult>(string label, string? id, uint? processId,
         Func<Metadata, CallOptions, AsyncUnaryCall<TReply>> call, Func<TReply, ulong> eventsThrough, Func<TReply, TResult> result, CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            throw new HcsException(_lostBeforeDispose ? HResults.HCS_E_SERVICE_DISCONNECT : HResults.E_HANDLE, label, id, processId);
+        }
+
         Metadata headers;
         try
         {
@@ -109,6 +118,11 @@ internal sealed class RemoteSession : IComputeSession
         {
             throw WireErrors.ToHcsException(e, label, id, processId);
         }
+        catch (ObjectDisposedException e)
+        {
+            throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, id, processId,
+                ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was closed"), e);
+        }
 
         await EventsDeliveredAsync(eventsThrough(reply)).ConfigureAwait(false);
         return result(reply);
@@ -122,7 +136,20 @@ internal sealed class RemoteSession : IComputeSession
 
     internal RemoteHandle Track(RemoteHandle handle)
     {
-        _handles[handle.Number] = handle;
+        List<HcsEventRecord>? early;
+        lock (_earlyGate)
+        {
+            _handles[handle.Number] = handle;
+            _early.Remove(handle.Number, out early);
+        }
+
+        // Events the daemon sent for this handle before its reply (e.g. the exit replayed to a handle opened on a
+        // stopped system) are delivered now, in order.
+        foreach (var record in early ?? [])
+        {
+            handle.Deliver(record);
+        }
+
         if (_lost.IsCancellationRequested)
         {
             handle.OnServiceDisconnected();
@@ -131,7 +158,14 @@ internal sealed class RemoteSession : IComputeSession
         return handle;
     }
 
-    internal void Untrack(RemoteHandle handle) => _handles.TryRemove(handle.Number, out _);
+    internal void Untrack(RemoteHandle handle)
+    {
+        lock (_earlyGate)
+        {
+            _handles.TryRemove(handle.Number, out _);
+            _early.Remove(handle.Number);
+        }
+    }
 
     /// <summary>Closes a handle on the daemon (best effort when the service is gone: the daemon closed it then).</summary>
     internal async ValueTask CloseOnServiceAsync(ulong number)
@@ -146,7 +180,7 @@ internal sealed class RemoteSession : IComputeSession
             var headers = await _opened.Task.ConfigureAwait(false);
             await _client.CloseHandleAsync(new CloseHandleRequest { Handle = number }, new CallOptions(headers, cancellationToken: _lost.Token)).ResponseAsync.ConfigureAwait(false);
         }
-        catch (RpcException)
+        catch (Exception e) when (e is RpcException or ObjectDisposedException)
         {
             // The service went away: it closed the handle itself.
         }
@@ -158,6 +192,7 @@ internal sealed class RemoteSession : IComputeSession
 
     public async ValueTask DisposeAsync()
     {
+        _lostBeforeDispose = _lost.IsCancellationRequested;
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
@@ -194,10 +229,18 @@ internal sealed class RemoteSession : IComputeSession
                 }
 
                 var ev = message.Event;
-                if (_handles.TryGetValue(ev.Handle, out var handle))
+                var record = new HcsEventRecord((HcsEventType)ev.Type, ev.HasEventData ? ev.EventData : null);
+                RemoteHandle? handle;
+                lock (_earlyGate)
                 {
-                    handle.Deliver(new HcsEventRecord((HcsEventType)ev.Type, ev.HasEventData ? ev.EventData : null));
+                    if (!_handles.TryGetValue(ev.Handle, out handle))
+                    {
+                        // The reply that creates this handle is still on its way.
+                        (_early.TryGetValue(ev.Handle, out var list) ? list : _early[ev.Handle] = []).Add(record);
+                    }
                 }
+
+                handle?.Deliver(record);
 
                 Received(ev.Sequence);
             }
@@ -218,8 +261,13 @@ internal sealed class RemoteSession : IComputeSession
         }
     }
 
-    private void OnLost()
+    internal void OnLost()
     {
+        if (Interlocked.Exchange(ref _lostOnce, 1) != 0)
+        {
+            return;
+        }
+
         _lost.Cancel();
         foreach (var handle in _handles.Values)
         {

@@ -84,6 +84,8 @@ public abstract class BackendFixture : IBackendFixture
     /// <inheritdoc />
     public virtual string? HangsOnStartDocument(string id) => null;
 
+    public virtual Task StartArrivedAsync(string id) => Task.CompletedTask;
+
     /// <inheritdoc />
     public abstract void KillWorker(string id);
 

@@ -148,6 +148,7 @@ public abstract class ExitConformance(IBackendFixture fixture) : ConformanceTest
 
         var start = system.StartAsync();
         Assert.False(start.IsCompleted, "Start of a system whose guest never comes up stays pending");
+        await Fixture.StartArrivedAsync(id);
         await Within(other.TerminateAsync());
 
         await AssertFailsAsync(HResults.HCS_E_TERMINATED, () => start);
@@ -162,6 +163,7 @@ public abstract class ExitConformance(IBackendFixture fixture) : ConformanceTest
 
         var start = system.StartAsync();
         Assert.False(start.IsCompleted, "Start of a system whose guest never comes up stays pending");
+        await Fixture.StartArrivedAsync(id);
         Fixture.KillWorker(id);
 
         var e = await AssertFailsAsync(HResults.HCS_E_TERMINATED_DURING_START, () => start);

@@ -67,6 +67,13 @@ public interface IBackendFixture : IAsyncDisposable
     string? HangsOnStartDocument(string id);
 
     /// <summary>
+    /// Completes once a Start just sent for <paramref name="id"/> has reached the backend. In process that is
+    /// immediate; over hcsd's socket a call races the calls sent after it from other sessions, so a test that needs
+    /// "Start is pending" before it acts waits here.
+    /// </summary>
+    Task StartArrivedAsync(string id);
+
+    /// <summary>
     /// True when the systems of <see cref="VmDocument"/> run a guest kernel that can crash or reset (the
     /// <c>panic:MS</c> and <c>reboot:MS</c> verbs, <c>HcsCrashComputeSystem</c>, <c>StopOnReset</c>). A container has none:
     /// the tests of those behaviours are skipped for it, with that reason.

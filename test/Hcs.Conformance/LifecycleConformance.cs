@@ -351,6 +351,7 @@ public abstract class LifecycleConformance(IBackendFixture fixture) : Conformanc
 
         var start = system.StartAsync(cancel.Token);
         Assert.False(start.IsCompleted, "Start of a system whose guest never comes up stays pending");
+        await Fixture.StartArrivedAsync(id);
         await cancel.CancelAsync();
 
         await AssertFailsAsync(HResults.ERROR_CANCELLED, () => start);

@@ -75,6 +75,7 @@ public abstract class ServiceDisconnectConformance(IBackendFixture fixture) : Co
         var system = await CreateFromAsync(id, RequireHangingStart(id));
         var start = system.StartAsync();
         Assert.False(start.IsCompleted, "Start of a system whose guest never comes up stays pending");
+        await Fixture.StartArrivedAsync(id);
 
         var clock = Stopwatch.StartNew();
         await Within(Fixture.Service.DisposeAsync().AsTask());

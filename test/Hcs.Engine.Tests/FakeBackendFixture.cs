@@ -12,13 +12,15 @@ namespace Hcs.Engine.Tests;
 /// The conformance fixture for the in-memory fake backend: a fresh <see cref="ComputeEngine"/> over a fresh
 /// <see cref="FakeBackend"/> per test, kernel-direct VM documents with dummy paths, and the fake's fault hooks.
 /// </summary>
-public sealed class FakeBackendFixture : BackendFixture
+public class FakeBackendFixture : BackendFixture
 {
+    private ComputeEngine? _engine;
+
     /// <summary>The fake backend, to script systems before creation and to act as their guest or worker.</summary>
     public FakeBackend Backend { get; } = new();
 
-    /// <summary>The engine under test.</summary>
-    public ComputeEngine Engine => (ComputeEngine)Service;
+    /// <summary>The engine behind <see cref="BackendFixture.Service"/> (which may reach it over hcsd's socket).</summary>
+    public ComputeEngine Engine => CreateEngine();
 
     /// <inheritdoc />
     public override string Name => "fake";
@@ -76,6 +78,8 @@ public sealed class FakeBackendFixture : BackendFixture
     public override void KillWorker(string id) => Backend.Get(id).KillWorker();
 
     /// <inheritdoc />
-    protected override IComputeService CreateService() =>
-        new ComputeEngine([Backend], new EngineOptions { ShutdownTimeout = ShutdownTimeout });
+    protected override IComputeService CreateService() => CreateEngine();
+
+    /// <summary>Creates the engine over <see cref="Backend"/> (once).</summary>
+    protected ComputeEngine CreateEngine() => _engine ??= new ComputeEngine([Backend], new EngineOptions { ShutdownTimeout = ShutdownTimeout });
 }
