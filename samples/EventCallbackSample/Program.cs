@@ -14,27 +14,34 @@ using static Hcs.Client.ComputeCore;
 // event with its EventData. `--backend qemu` (the default when QEMU, OVMF and the test guest are present) uses real
 // VMs under QEMU; `--backend fake` uses the in-memory test backend.
 var guest = Path.GetFullPath(Environment.GetEnvironmentVariable("HCS_GUEST_DIR") ?? Path.Combine("artifacts", "guest"));
-var backendName = args.Length == 2 && args[0] == "--backend" ? args[1] : QemuAvailable(guest) ? "qemu" : "fake";
+// `--socket PATH` runs the same scenario through a running hcsd (its backends decide: QEMU for real VMs).
+var socket = args.Length == 2 && args[0] == "--socket" ? args[1] : null;
+var backendName = socket is not null ? "hcsd" : args.Length == 2 && args[0] == "--backend" ? args[1] : QemuAvailable(guest) ? "qemu" : "fake";
 var runtime = Directory.CreateTempSubdirectory("hcs-demo-");
 Console.WriteLine("hcs demo: the seed event-callback sample");
 var fake = new FakeBackend();
 fake.Script("Test", new FakeScript { IgnoreShutdown = true }); // like the UEFI shell, the fake guest ignores ACPI
 IComputeBackend backend = backendName switch
 {
-    "qemu" => new QemuBackend(new QemuSettings(), runtime.FullName),
+    "qemu" or "hcsd" => new QemuBackend(new QemuSettings(), runtime.FullName),
     "fake" => fake,
     _ => throw new ArgumentException($"unknown backend '{backendName}' (qemu or fake)"),
 };
-Console.WriteLine(backendName == "qemu"
-    ? "backend: QEMU (real VMs, TCG)"
-    : "backend: FAKE (in-memory test backend; run with --backend qemu, or install QEMU, OVMF and the test guest, for real VMs)");
+Console.WriteLine(backendName switch
+{
+    "qemu" => "backend: QEMU (real VMs, TCG)",
+    "hcsd" => $"service: hcsd at {socket} (its QEMU backend: real VMs)",
+    _ => "backend: FAKE (in-memory test backend; run with --backend qemu, or install QEMU, OVMF and the test guest, for real VMs)",
+});
 
 var clock = Stopwatch.StartNew();
 var assertions = new List<string>();
 try
 {
     await using var engine = new ComputeEngine([backend], new EngineOptions { ShutdownTimeout = TimeSpan.FromSeconds(5) });
-    using var client = HcsClient.Connect(engine, "EventCallbackSample");
+    using var client = socket is null
+        ? HcsClient.Connect(engine, "EventCallbackSample")
+        : HcsClient.Connect(new HcsConnectOptions { Socket = socket, Mode = HcsServiceMode.Daemon, ClientName = "EventCallbackSample" });
     using var scope = HcsClient.Use(client);
     var exited = new ManualResetEventSlim();
     void Print(HcsEvent ev)

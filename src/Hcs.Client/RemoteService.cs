@@ -18,13 +18,18 @@ public sealed class RemoteService : IComputeService
     private readonly ComputeService.ComputeServiceClient _client;
     private readonly List<RemoteSession> _sessions = []; // locked: sessions opened here, told when the connection closes
 
-    private RemoteService(string socket)
+    private RemoteService(string socket, Func<CancellationToken, ValueTask<Stream>>? connect)
     {
         Socket = socket;
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, cancellationToken) =>
             {
+                if (connect is not null)
+                {
+                    return await connect(cancellationToken).ConfigureAwait(false);
+                }
+
                 var connection = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 try
                 {
@@ -54,8 +59,11 @@ public sealed class RemoteService : IComputeService
     /// <summary>The socket path.</summary>
     public string Socket { get; }
 
-    /// <summary>A service at <paramref name="socket"/>; nothing is sent until a session opens.</summary>
-    public static RemoteService Connect(string socket) => new(socket);
+    /// <summary>
+    /// A service at <paramref name="socket"/>; nothing is sent until a session opens. <paramref name="connect"/>, when
+    /// given, makes each connection instead (e.g. a socket connected with other credentials, or a forwarded stream).
+    /// </summary>
+    public static RemoteService Connect(string socket, Func<CancellationToken, ValueTask<Stream>>? connect = null) => new(socket, connect);
 
     /// <inheritdoc />
     public IComputeSession OpenSession(ClientIdentity client)

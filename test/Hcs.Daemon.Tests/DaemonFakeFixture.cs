@@ -14,8 +14,17 @@ namespace Hcs.Daemon.Tests;
 /// </summary>
 public sealed class DaemonFakeFixture : FakeBackendFixture
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("hcsd-").FullName;
+    private readonly string _directory = SearchableTempDirectory();
     private DaemonServer? _server;
+
+    /// <summary>A fresh directory others may traverse (as /run/hcs), so the socket's own mode decides who connects.</summary>
+    public static string SearchableTempDirectory()
+    {
+        var directory = Directory.CreateTempSubdirectory("hcsd-").FullName;
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        return directory;
+    }
 
     /// <summary>The daemon's socket.</summary>
     public string Socket => Path.Combine(_directory, "hcsd.sock");
