@@ -1,0 +1,144 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Diagnostics;
+using System.Text;
+
+namespace Hcs.Daemon.Tests;
+
+/// <summary>A real <c>hcsd</c> process (the apphost built next to the tests) in its own socket, state and runtime directories.</summary>
+internal sealed class HcsdProcess : IAsyncDisposable
+{
+    private readonly StringBuilder _log = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private HcsdProcess(string directory, Process process)
+    {
+        Directory = directory;
+        Process = process;
+    }
+
+    public string Directory { get; }
+
+    public string Socket => Path.Combine(Directory, "hcsd.sock");
+
+    public string StateDirectory => Path.Combine(Directory, "state");
+
+    public Process Process { get; }
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public static string Binary => Path.Combine(AppContext.BaseDirectory, "hcsd");
+
+    /// <summary>Starts hcsd and waits until it says it is ready.</summary>
+    public static async Task<HcsdProcess> StartAsync(string? directory = null, params string[] extra)
+    {
+        directory ??= DaemonFakeFixture.SearchableTempDirectory();
+        var start = new ProcessStartInfo(Binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in (string[])["--socket", Path.Combine(directory, "hcsd.sock"), "--state-dir", Path.Combine(directory, "state"),
+            "--runtime-root", Path.Combine(directory, "run"), "--backends", "fake", .. extra])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start)!;
+        var hcsd = new HcsdProcess(directory, process);
+        process.OutputDataReceived += (_, e) => hcsd.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => hcsd.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var exited = process.WaitForExitAsync();
+        var first = await Task.WhenAny(hcsd._ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(30)));
+        if (first != hcsd._ready.Task)
+        {
+            await hcsd.DisposeAsync();
+            throw new InvalidOperationException($"hcsd did not become ready:\n{hcsd.Log}");
+        }
+
+        return hcsd;
+    }
+
+    /// <summary>Starts hcsd expecting it to fail; returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await error);
+    }
+
+    public void Kill() => Process.Kill();
+
+    /// <summary>SIGTERM, then the exit code.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        Signal(15);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await Process.WaitForExitAsync(timeout.Token);
+        return Process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill();
+            await Process.WaitForExitAsync();
+        }
+
+        Process.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A runtime directory still busy: the temp cleaner has it.
+        }
+    }
+
+    private void Signal(int signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { $"-{signal}", Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) } })!;
+        kill.WaitForExit();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            _log.AppendLine(line);
+        }
+
+        if (line.Contains("hcsd ready on", StringComparison.Ordinal))
+        {
+            _ready.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,139 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Diagnostics;
+using Hcs.Client;
+using Hcs.Contracts;
+using ComputeSystem = Hcs.Client.ComputeSystem;
+
+namespace Hcs.Daemon.Tests;
+
+/// <summary>The daemon as a process: its death and its stop are service disconnects for every client.</summary>
+public sealed class HcsdProcessTests
+{
+    private const string Idle = """
+        {"SchemaVersion":{"Major":2,"Minor":1},"Owner":"hcsd-tests","VirtualMachine":{"Chipset":{"LinuxKernelDirect":{
+        "KernelFilePath":"/fake/vmlinuz","KernelCmdLine":"hcstest=idle"}},"ComputeTopology":{"Memory":{"SizeInMB":256},"Processor":{"Count":1}}}}
+        """;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Hcsd_KilledWithSigkill_EveryHandleOfEveryClientGetsServiceDisconnectOnce_AndPendingWaitsFailPromptly()
+    {
+        await using var hcsd = await HcsdProcess.StartAsync();
+        var handles = new List<(ComputeSystem System, Task<List<HcsEventType>> Events)>();
+        var clients = new List<HcsClient>();
+        for (var c = 0; c < 3; c++)
+        {
+            var client = Connect(hcsd, $"client{c}");
+            clients.Add(client);
+            var system = await ComputeSystem.CreateAsync(client, $"k{c}", Idle, Ct);
+            await system.StartAsync(Ct);
+            handles.Add((system, Collect(system)));
+            var opened = await ComputeSystem.OpenAsync(clients[0], $"k{c}", Ct);
+            handles.Add((opened, Collect(opened)));
+        }
+
+        var wait = handles[0].System.WaitForExitAsync(Ct);
+        var clock = Stopwatch.StartNew();
+        hcsd.Kill();
+
+        var e = await Assert.ThrowsAsync<HcsException>(() => wait.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        Assert.Equal(HResults.HCS_E_SERVICE_DISCONNECT, e.HResult);
+        foreach (var (_, events) in handles)
+        {
+            Assert.Equal([HcsEventType.ServiceDisconnect], await events.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        }
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the disconnect took {clock.Elapsed}");
+        Assert.True(clients.All(c => c.Session.Disconnected.IsCancellationRequested), "every session reports the disconnect");
+        var later = await Assert.ThrowsAsync<HcsException>(() => handles[1].System.GetPropertiesAsync(cancellationToken: Ct));
+        Assert.Equal(HResults.HCS_E_SERVICE_DISCONNECT, later.HResult);
+    }
+
+    [Fact]
+    public async Task Hcsd_StoppedWithSigterm_ExitsZero_RemovesItsSocket_AndClientsSeeServiceDisconnect()
+    {
+        await using var hcsd = await HcsdProcess.StartAsync();
+        var client = Connect(hcsd, "watcher");
+        var system = await ComputeSystem.CreateAsync(client, "graceful", Idle, Ct);
+        await system.StartAsync(Ct);
+        var events = Collect(system);
+        var wait = system.WaitForExitAsync(Ct);
+
+        Assert.Equal(0, await hcsd.TerminateAsync());
+
+        Assert.False(File.Exists(hcsd.Socket), "the socket is removed");
+        Assert.Equal([HcsEventType.ServiceDisconnect], await events.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        var e = await Assert.ThrowsAsync<HcsException>(() => wait.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        Assert.Equal(HResults.HCS_E_SERVICE_DISCONNECT, e.HResult);
+        Assert.Contains("hcsd stopping (SIGTERM)", hcsd.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hcsd_RefusesASocketAnotherHcsdServes_AndReplacesAStaleOne()
+    {
+        await using var first = await HcsdProcess.StartAsync();
+
+        var (code, output) = await HcsdProcess.RunToExitAsync("--socket", first.Socket, "--backends", "fake", "--state-dir", Path.Combine(first.Directory, "state2"));
+
+        Assert.Equal(1, code);
+        Assert.Contains("another service is listening on", output, StringComparison.Ordinal);
+        first.Kill(); // leaves its socket file behind
+        await first.Process.WaitForExitAsync(Ct);
+        Assert.True(File.Exists(first.Socket));
+        await using var second = await HcsdProcess.StartAsync(first.Directory); // the same socket path
+
+        await using var client = HcsClient.Connect(new HcsConnectOptions { Socket = second.Socket, Mode = HcsServiceMode.Daemon });
+        Assert.Equal("[]", await client.Session.EnumerateSystemsAsync(null, Ct));
+    }
+
+    [Fact]
+    public async Task HcsClient_PicksHcsdWhenItsSocketExists_AndTheEmbeddedEngineOtherwise()
+    {
+        await using var hcsd = await HcsdProcess.StartAsync();
+
+        await using (var daemon = HcsClient.Connect(new HcsConnectOptions { Socket = hcsd.Socket }))
+        {
+            Assert.True(daemon.IsDaemon);
+            Assert.Contains("SupportedSchemaVersions", await daemon.Session.GetServicePropertiesAsync(null, Ct), StringComparison.Ordinal);
+        }
+
+        var missing = Path.Combine(hcsd.Directory, "absent.sock");
+        await using (var embedded = HcsClient.Connect(new HcsConnectOptions
+        {
+            Socket = missing,
+            Embedded = new Hcs.Host.HostSettings { Backends = ["fake"], RuntimeRoot = Path.Combine(hcsd.Directory, "embedded"), StateDirectory = null },
+        }))
+        {
+            Assert.False(embedded.IsDaemon);
+        }
+
+        var e = Assert.Throws<HcsException>(() => HcsClient.Connect(new HcsConnectOptions { Socket = missing, Mode = HcsServiceMode.Daemon }));
+        Assert.Equal(HResults.HCS_E_SERVICE_DISCONNECT, e.HResult);
+    }
+
+    [Fact]
+    public async Task Hcsd_RejectsUnknownOptionsWithItsUsage()
+    {
+        var (code, output) = await HcsdProcess.RunToExitAsync("--no-such-option");
+
+        Assert.Equal(2, code);
+        Assert.Contains("unknown option '--no-such-option'", output, StringComparison.Ordinal);
+        Assert.Contains("usage: hcsd", output, StringComparison.Ordinal);
+    }
+
+    private static HcsClient Connect(HcsdProcess hcsd, string name) =>
+        HcsClient.Connect(new HcsConnectOptions { Socket = hcsd.Socket, Mode = HcsServiceMode.Daemon, ClientName = name });
+
+    private static async Task<List<HcsEventType>> Collect(ComputeSystem system)
+    {
+        var types = new List<HcsEventType>();
+        await foreach (var e in system.EventsAsync())
+        {
+            types.Add(e.Type);
+        }
+
+        return types;
+    }
+}
