@@ -128,7 +128,7 @@ internal sealed partial class RuncSystem : IBackendSystem
                 ["RuntimeId"] = _layout.Name,
             }.ToJsonString());
             await _backend.RuncCheckedAsync(Label, Id, cancellationToken, "start", _layout.Name).ConfigureAwait(false);
-            await WaitInitReadyAsync(cancellationToken).ConfigureAwait(false);
+            await WaitInitReadyAsync(shim, cancellationToken).ConfigureAwait(false);
             _runcStarted = true;
             _watch = WatchAsync(shim, monitor);
             ReportFacts();
@@ -147,39 +147,16 @@ internal sealed partial class RuncSystem : IBackendSystem
     }
 
     /// <summary>
-    /// Waits until the init can act on a shutdown request: it has been exec'd (<c>runc start</c> returns when runc's own
-    /// init, a Go program with a SIGTERM handler of its own, is about to exec it) and has installed its SIGTERM handler.
-    /// Before that, a SIGTERM to the pid namespace's init is discarded by the kernel (default disposition), so a
-    /// ShutDown right after Start would be lost. Bounded: past it, or once the init is gone, Start completes anyway (the
-    /// watcher reports an exit).
+    /// Waits until the init can act on a shutdown request: the monitor reports it ready (the init says so once its
+    /// SIGTERM handler is installed; docs/shim-protocol.md). Before that, a SIGTERM to the pid namespace's init is
+    /// discarded by the kernel (default disposition), so a ShutDown right after Start would be lost. Bounded: past it,
+    /// or once the init or the monitor is gone, Start completes anyway (the watcher reports an exit).
     /// </summary>
-    private async Task WaitInitReadyAsync(CancellationToken cancellationToken)
+    private async Task WaitInitReadyAsync(ShimClient shim, CancellationToken cancellationToken)
     {
-        const ulong SigTermMask = 1UL << (SigTerm - 1);
-        var deadline = _context.Time.GetTimestamp() + (long)(s_initReadyBound.TotalSeconds * _context.Time.TimestampFrequency);
-        var procDirectory = Path.Combine("/proc", _initPid.ToString(CultureInfo.InvariantCulture));
-        while (_context.Time.GetTimestamp() < deadline)
-        {
-            try
-            {
-                var command = await File.ReadAllTextAsync(Path.Combine(procDirectory, "cmdline"), cancellationToken).ConfigureAwait(false);
-                if (command.StartsWith(OciSpec.InitMountPoint + "\0", StringComparison.Ordinal))
-                {
-                    var status = await File.ReadAllLinesAsync(Path.Combine(procDirectory, "status"), cancellationToken).ConfigureAwait(false);
-                    var caught = status.FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal));
-                    if (caught is not null && (ulong.Parse(caught["SigCgt:".Length..].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture) & SigTermMask) != 0)
-                    {
-                        return;
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return; // The init is gone: the watcher reports its exit.
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(2), _context.Time, cancellationToken).ConfigureAwait(false);
-        }
+        Task readyOrGone = Task.WhenAny(shim.InitReady, shim.WaitExitAsync(_initPid), shim.Closed);
+        await readyOrGone.WaitAsync(s_initReadyBound, _context.Time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private async Task UndoStartAsync()
