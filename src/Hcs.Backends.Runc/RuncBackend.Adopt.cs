@@ -27,7 +27,10 @@ public sealed partial class RuncBackend
     /// service was down comes back as an exit — the init's recorded status when the monitor wrote one (exit 0:
     /// <see cref="BackendExitCause.GuestPowerOff"/>; otherwise <see cref="BackendExitCause.WorkerDied"/> with the
     /// status), else <see cref="BackendExitCause.WorkerDied"/> — and everything it held is released. A live container
-    /// whose monitor died is killed and reported as <see cref="BackendExitCause.WorkerDied"/>. Processes exec'd before
+    /// whose monitor died is killed and reported as <see cref="BackendExitCause.WorkerDied"/>. Empty facts (the service
+    /// went down inside Create, before reporting any) release what Create made and come back as
+    /// <see cref="BackendExitCause.WorkerDied"/>; facts of another shape or naming other paths are refused
+    /// (<c>E_INVALIDARG</c>). Processes exec'd before
     /// the restart are not re-attached (their stdio was connected to the service that died).
     /// </summary>
     public async Task<BackendAdoption> AdoptAsync(BackendAdoptContext context, CancellationToken cancellationToken)
@@ -35,10 +38,21 @@ public sealed partial class RuncBackend
         ArgumentNullException.ThrowIfNull(context);
         const string Label = "RuncBackend.Adopt";
         var layout = LayoutOf(context.Id);
+        var scratch = new Scratch(context.Document.Container?.Storage?.Path ?? Path.Combine(layout.Directory, "scratch"));
+        if (string.IsNullOrWhiteSpace(context.RuntimeFacts))
+        {
+            // No facts: the service went down inside Create (they are reported when it completes). Whatever it made is
+            // where this backend would have made it; a monitor cannot exist (Start never ran).
+            var half = HostProcess.Monitors(_settings.RuntimeRoot).TryGetValue(layout.Directory, out var stray) ? stray : (HostProcess?)null;
+            await ReleaseAsync(layout, scratch, half, await RuncStatusAsync(layout.Name, cancellationToken).ConfigureAwait(false), context.Time, cancellationToken)
+                .ConfigureAwait(false);
+            return new BackendAdoption(null, SystemState.Stopped,
+                new BackendExit(BackendExitCause.WorkerDied, Detail: "the service went down while the container was being created"));
+        }
+
         var facts = RuncRuntimeFacts.Parse(context.RuntimeFacts)
             ?? throw new HcsException(HResults.E_INVALIDARG, Label, context.Id,
                 result: ResultError.From(HResults.E_INVALIDARG, "the runtime facts are not those of a runc container", "runc"));
-        var scratch = new Scratch(context.Document.Container?.Storage?.Path ?? Path.Combine(layout.Directory, "scratch"));
         if (facts.RuntimeDirectory != layout.Directory || facts.ContainerId != layout.Name || facts.RuncRoot != RuncRoot
             || facts.CgroupsPath != layout.CgroupsPath || facts.Scratch != scratch.Root)
         {
@@ -69,6 +83,8 @@ public sealed partial class RuncBackend
             // Never started, or a Start cut short before runc start: no workload ever ran. Back to Created.
             await KillAndDeleteAsync(layout.Name, state, cancellationToken).ConfigureAwait(false);
             await StopMonitorAsync(monitor, context.Time).ConfigureAwait(false);
+            // A monitor caught inside runc create may have finished it meanwhile.
+            await KillAndDeleteAsync(layout.Name, await RuncStatusAsync(layout.Name, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             var created = await ReadoptCreatedAsync(systemContext, layout, scratch, cancellationToken).ConfigureAwait(false);
             if (created is not null)
             {

@@ -342,6 +342,23 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Adopt_WithNoFacts_RemovesWhatAnUnfinishedCreateLeft()
+    {
+        var id = NewId("nofacts");
+        var scratch = Path.Combine("/tmp", "hcs-adopt-scratch-" + id);
+        var document = RuncBackendFixture.Document(c => c with { Storage = c.Storage! with { Path = scratch } });
+        var old = await CreateAsync(NewBackend(), id, new RecordingSink(), document);
+        await old.DetachAsync();
+        Assert.True(Directory.Exists(scratch));
+
+        var adoption = await AdoptAsync(id, new RecordingSink(), "", document);
+        Assert.Null(adoption.System);
+        Assert.Equal(BackendExitCause.WorkerDied, adoption.Exit!.Cause);
+        Assert.False(Directory.Exists(scratch), "the scratch Create made is removed");
+        AssertReleased(id, monitor: null);
+    }
+
+    [Fact]
     public async Task CleanOrphans_KillsAndRemovesContainersWithNoRecord_AndLeavesKnownOnes()
     {
         var known = NewId("known");
