@@ -49,7 +49,7 @@ class Client:
         self.cond = threading.Condition()
         self.replies = {}
         self.events = []
-        self.order = []  # ("reply", id) / ("event", pid) in arrival order
+        self.order = []  # ("reply", id) / (event name, pid) in arrival order
         self.eof = False
         self.next_id = 100
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -74,7 +74,7 @@ class Client:
                 with self.cond:
                     if "event" in msg:
                         self.events.append(msg)
-                        self.order.append(("event", msg.get("pid")))
+                        self.order.append((msg["event"], msg.get("pid")))
                     else:
                         self.replies[msg["id"]] = msg
                         self.order.append(("reply", msg["id"]))
@@ -97,11 +97,16 @@ class Client:
 
     def exit_event(self, pid, timeout=10):
         with self.cond:
-            ok = self.cond.wait_for(lambda: any(e["pid"] == pid for e in self.events), timeout)
+            ok = self.cond.wait_for(lambda: any(e["event"] == "exit" and e["pid"] == pid for e in self.events), timeout)
             expect(ok, f"no exit event for pid {pid}")
-            ev = next(e for e in self.events if e["pid"] == pid)
-            i_reply = [k for k, (kind, v) in enumerate(self.order) if kind == "event" and v == pid][0]
+            ev = next(e for e in self.events if e["event"] == "exit" and e["pid"] == pid)
+            i_reply = [k for k, (kind, v) in enumerate(self.order) if kind == "exit" and v == pid][0]
             return ev, i_reply
+
+    def ready_event(self, pid, timeout=10):
+        with self.cond:
+            ok = self.cond.wait_for(lambda: any(e["event"] == "ready" and e["pid"] == pid for e in self.events), timeout)
+            expect(ok, f"no ready event for pid {pid}")
 
     def wait_eof(self, timeout=10):
         with self.cond:
@@ -170,9 +175,17 @@ class Env:
         rest = self.monitor.stdout.read()  # the shim closes its stdout after the line
         expect(rest == b"", f"more on stdout: {rest!r}")
         self.init_pid = ready["initPid"]
-        subprocess.run([self.runc, "--root", self.runc_root, "start", self.id], check=True)
         self.client = Client(os.path.join(self.state, "shim.sock"))
-        return f"initPid {self.init_pid}, ready after {self.ready_ms:.0f} ms"
+        r = self.client.call({"op": "ping"})
+        expect(r.get("ready") is False, f"init ready before runc start: {r}")
+        subprocess.run([self.runc, "--root", self.runc_root, "start", self.id], check=True)
+        self.client.ready_event(self.init_pid)
+        r = self.client.call({"op": "ping"})
+        expect(r.get("ready") is True, f"ping after the ready event: {r}")
+        with open(f"/proc/{self.init_pid}/status") as f:
+            caught = int(next(l for l in f if l.startswith("SigCgt:")).split()[1], 16)
+        expect(caught & (1 << 14), "ready before the init handles SIGTERM")
+        return f"initPid {self.init_pid}, ready after {self.ready_ms:.0f} ms, init ready event after runc start"
 
     def process_json(self, args, terminal=False, size=None):
         self.seq += 1
@@ -262,7 +275,7 @@ def scenarios(env):
         expect(ev["status"] == 3 and "signal" not in ev, f"event {ev}")
         order = c.order
         expect(order.index(("reply", max(k for k, v in c.replies.items() if v.get("pid") == reply["pid"]))) <
-               order.index(("event", reply["pid"])), "event before reply")
+               order.index(("exit", reply["pid"])), "event before reply")
         rec = json.load(open(os.path.join(env.state, "exit", f"{reply['pid']}.json")))
         expect(rec["status"] == 3 and rec["signal"] is None and rec["nsPid"] == reply["nsPid"], f"exit record {rec}")
         return f"pid {reply['pid']} nsPid {reply['nsPid']}"
@@ -370,7 +383,7 @@ def scenarios(env):
             ev, _ = c.exit_event(r["pid"])
             expect(ev["status"] == 0, f"event {ev}")
             with c.cond:
-                expect(c.order.index(("reply", r["id"])) < c.order.index(("event", r["pid"])), f"event before reply for {r}")
+                expect(c.order.index(("reply", r["id"])) < c.order.index(("exit", r["pid"])), f"event before reply for {r}")
 
     def ping_and_reconnect():
         r = c.call({"op": "ping"})
@@ -420,7 +433,7 @@ def scenarios(env):
         recs = os.listdir(os.path.join(env.state, "exit"))
         expect(f"{env.init_pid}.json" in recs, f"exit records {recs}")
         with c.cond:
-            expect(c.order[-1] == ("event", env.init_pid) or all(k == "event" for k, _ in c.order[-3:]), "order")
+            expect(c.order[-1] == ("exit", env.init_pid) or all(k == "exit" for k, _ in c.order[-3:]), "order")
         return f"{len(recs)} exit records"
 
     check("f runc kill TERM -> init exits 0, EOF, monitor exits 0", shutdown)

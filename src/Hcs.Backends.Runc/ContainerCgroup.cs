@@ -308,7 +308,7 @@ internal sealed class ContainerCgroup
     }
 
     /// <summary>mountinfo escapes space, tab, newline and backslash as <c>\ooo</c> octal.</summary>
-    private static string Unescape(string field)
+    internal static string Unescape(string field)
     {
         if (!field.Contains('\\', StringComparison.Ordinal))
         {

@@ -15,7 +15,7 @@ namespace Hcs.Backends.Runc;
 /// <c>runc start</c>. Processes are <c>runc exec</c>s made by the monitor, whose exit statuses it keeps.
 /// See docs/shim-protocol.md and ARCHITECTURE.md (Containers).
 /// </summary>
-public sealed class RuncBackend : IComputeBackend
+public sealed partial class RuncBackend : IComputeBackend
 {
     /// <summary>Longest Unix socket path (sun_path is 108 bytes with the NUL).</summary>
     internal const int MaxSocketPath = 107;
@@ -68,6 +68,13 @@ public sealed class RuncBackend : IComputeBackend
             : HashedName(id);
     }
 
+    /// <summary>Where system <paramref name="id"/>'s files are on the host.</summary>
+    internal ContainerLayout LayoutOf(string id)
+    {
+        var name = HostNameOf(id);
+        return new ContainerLayout(Path.Combine(_settings.RuntimeRoot, name), name, $"/{_settings.CgroupParent}/{name}");
+    }
+
     private static string HashedName(string id) =>
         "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..24];
 
@@ -77,8 +84,8 @@ public sealed class RuncBackend : IComputeBackend
         ArgumentNullException.ThrowIfNull(context);
         const string Label = "RuncBackend.Create";
         var container = context.Document.Container!;
-        var name = HostNameOf(context.Id);
-        var layout = new ContainerLayout(Path.Combine(_settings.RuntimeRoot, name), name, $"/{_settings.CgroupParent}/{name}");
+        var layout = LayoutOf(context.Id);
+        var name = layout.Name;
         if (!File.Exists(ShimPath))
         {
             throw new HcsException(HResults.ERROR_FILE_NOT_FOUND, Label, context.Id,
@@ -109,7 +116,9 @@ public sealed class RuncBackend : IComputeBackend
 
             var config = OciSpec.Build(new ContainerBundle(name, container, layout.Rootfs, ShimPath, layout.CgroupsPath, netns, Environment.ProcessorCount));
             await File.WriteAllTextAsync(Path.Combine(layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
-            return new RuncSystem(context, this, layout, scratch);
+            var system = new RuncSystem(context, this, layout, scratch);
+            system.ReportFacts();
+            return system;
         }
         catch
         {

@@ -167,6 +167,8 @@ internal sealed partial class RuncSystem
             _runtimeMounts.Add(target);
             _container = updated;
         }
+
+        ReportFacts();
     }
 
     private async Task UnmountRuntimeMappingsAsync()

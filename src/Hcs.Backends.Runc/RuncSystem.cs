@@ -28,8 +28,12 @@ internal sealed partial class RuncSystem : IBackendSystem
     private readonly Scratch _scratch;
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _detached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Container _container; // guarded by _gate: the document as modified so far
-    private Process? _monitor;
+    private Process? _monitor; // our child, when this instance started it (not when adopted)
+    private HostProcess? _monitorProcess; // the monitor by pid and start time, whoever started it
+    private bool _hasContainer; // runc has the container (a monitor was started or adopted): Dispose must delete it
+    private bool _runcStarted; // runc start succeeded (reported in the runtime facts)
     private Task<string>? _monitorStderr;
     private ShimClient? _shim;
     private int _initPid;
@@ -95,6 +99,8 @@ internal sealed partial class RuncSystem : IBackendSystem
 
         monitor.StandardInput.Close();
         _monitor = monitor;
+        _monitorProcess = HostProcess.Of(monitor.Id);
+        _hasContainer = true;
         _monitorStderr = monitor.StandardError.ReadToEndAsync(CancellationToken.None);
         try
         {
@@ -112,8 +118,9 @@ internal sealed partial class RuncSystem : IBackendSystem
             }
 
             _initPid = (int)ready["initPid"]!;
-            var shim = await ShimClient.ConnectAsync(Path.Combine(_layout.Directory, "shim.sock"), cancellationToken).ConfigureAwait(false);
+            var shim = await ShimClient.ConnectAsync(ShimSocket, cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _shim, shim);
+            ReportFacts(); // a service killed from here on finds the monitor (and rolls the half-made container back)
             _context.Events.SiloJobCreated(new JsonObject
             {
                 ["CgroupPath"] = _layout.CgroupsPath,
@@ -121,8 +128,10 @@ internal sealed partial class RuncSystem : IBackendSystem
                 ["RuntimeId"] = _layout.Name,
             }.ToJsonString());
             await _backend.RuncCheckedAsync(Label, Id, cancellationToken, "start", _layout.Name).ConfigureAwait(false);
-            await WaitInitReadyAsync(cancellationToken).ConfigureAwait(false);
+            await WaitInitReadyAsync(shim, cancellationToken).ConfigureAwait(false);
+            _runcStarted = true;
             _watch = WatchAsync(shim, monitor);
+            ReportFacts();
         }
         catch (Exception e)
         {
@@ -138,39 +147,16 @@ internal sealed partial class RuncSystem : IBackendSystem
     }
 
     /// <summary>
-    /// Waits until the init can act on a shutdown request: it has been exec'd (<c>runc start</c> returns when runc's own
-    /// init, a Go program with a SIGTERM handler of its own, is about to exec it) and has installed its SIGTERM handler.
-    /// Before that, a SIGTERM to the pid namespace's init is discarded by the kernel (default disposition), so a
-    /// ShutDown right after Start would be lost. Bounded: past it, or once the init is gone, Start completes anyway (the
-    /// watcher reports an exit).
+    /// Waits until the init can act on a shutdown request: the monitor reports it ready (the init says so once its
+    /// SIGTERM handler is installed; docs/shim-protocol.md). Before that, a SIGTERM to the pid namespace's init is
+    /// discarded by the kernel (default disposition), so a ShutDown right after Start would be lost. Bounded: past it,
+    /// or once the init or the monitor is gone, Start completes anyway (the watcher reports an exit).
     /// </summary>
-    private async Task WaitInitReadyAsync(CancellationToken cancellationToken)
+    private async Task WaitInitReadyAsync(ShimClient shim, CancellationToken cancellationToken)
     {
-        const ulong SigTermMask = 1UL << (SigTerm - 1);
-        var deadline = _context.Time.GetTimestamp() + (long)(s_initReadyBound.TotalSeconds * _context.Time.TimestampFrequency);
-        var procDirectory = Path.Combine("/proc", _initPid.ToString(CultureInfo.InvariantCulture));
-        while (_context.Time.GetTimestamp() < deadline)
-        {
-            try
-            {
-                var command = await File.ReadAllTextAsync(Path.Combine(procDirectory, "cmdline"), cancellationToken).ConfigureAwait(false);
-                if (command.StartsWith(OciSpec.InitMountPoint + "\0", StringComparison.Ordinal))
-                {
-                    var status = await File.ReadAllLinesAsync(Path.Combine(procDirectory, "status"), cancellationToken).ConfigureAwait(false);
-                    var caught = status.FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal));
-                    if (caught is not null && (ulong.Parse(caught["SigCgt:".Length..].Trim(), NumberStyles.HexNumber, CultureInfo.InvariantCulture) & SigTermMask) != 0)
-                    {
-                        return;
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return; // The init is gone: the watcher reports its exit.
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(2), _context.Time, cancellationToken).ConfigureAwait(false);
-        }
+        Task readyOrGone = Task.WhenAny(shim.InitReady, shim.WaitExitAsync(_initPid), shim.Closed);
+        await readyOrGone.WaitAsync(s_initReadyBound, _context.Time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private async Task UndoStartAsync()
@@ -193,45 +179,80 @@ internal sealed partial class RuncSystem : IBackendSystem
         }
 
         _monitor = null;
+        _monitorProcess = null;
         await _backend.RuncAsync(CancellationToken.None, "delete", "--force", _layout.Name).ConfigureAwait(false);
+        _hasContainer = false;
+        if (!_disposed)
+        {
+            ReportFacts();
+        }
     }
 
     /// <summary>
     /// Waits for the end: the init's exit event (the container stopped: cleanly if it exited 0 after SIGTERM), or the
-    /// monitor's death without it (the worker died: the container is killed, since nothing would reap it any more).
+    /// monitor's death without it (the worker died: the container is killed, since nothing would reap it any more). The
+    /// monitor's death is its process exit when it is our child, else the end of its control socket (the kernel closes
+    /// it when the monitor dies). Detaching ends the watch with no event.
     /// </summary>
-    private async Task WatchAsync(ShimClient shim, Process monitor)
+    private async Task WatchAsync(ShimClient shim, Process? monitor)
     {
         var initExit = shim.WaitExitAsync(_initPid);
-        await Task.WhenAny(initExit, monitor.WaitForExitAsync()).ConfigureAwait(false);
-        if (!initExit.IsCompleted)
+        var monitorGone = monitor is not null ? monitor.WaitForExitAsync() : shim.Closed;
+        await Task.WhenAny(initExit, monitorGone, _detached.Task).ConfigureAwait(false);
+        if (!initExit.IsCompleted && !_detached.Task.IsCompleted)
         {
             // Lines the monitor wrote before it exited are still in the socket.
             await shim.Closed.WaitAsync(TimeSpan.FromSeconds(2), _context.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        BackendExit exit;
-        if (initExit.IsCompletedSuccessfully)
+        if (_detached.Task.IsCompleted)
         {
-            var status = initExit.Result;
-            exit = status is { Status: 0, Signal: null }
-                ? new BackendExit(BackendExitCause.GuestPowerOff, 0, "the container's init exited")
-                : new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)status.Status), $"the container's init ended: {ShimClient.Describe(status)}");
+            return;
+        }
+
+        // The monitor writes exit/<pid>.json before it sends the event: a monitor killed in between leaves only the file.
+        var status = initExit.IsCompletedSuccessfully ? await initExit.ConfigureAwait(false) : ShimExitRecord.Read(_layout.Directory, _initPid)?.ToShimExit();
+        BackendExit exit;
+        if (status is not null)
+        {
+            exit = ExitOf(status, "");
         }
         else
         {
-            await monitor.WaitForExitAsync().ConfigureAwait(false);
+            int? code = null;
+            if (monitor is not null)
+            {
+                await monitor.WaitForExitAsync().ConfigureAwait(false);
+                code = ExitCodeOf(monitor);
+            }
+            else if (_monitorProcess is { } adopted && !await adopted.WaitGoneAsync(TimeSpan.FromSeconds(2), _context.Time).ConfigureAwait(false))
+            {
+                // Alive but no longer talking to us: another client took its connection (one service per runtime root).
+                adopted.Kill();
+            }
+
             await _backend.RuncAsync(CancellationToken.None, "kill", _layout.Name, "KILL").ConfigureAwait(false);
-            exit = new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)ExitCodeOf(monitor)),
-                string.Create(CultureInfo.InvariantCulture, $"the container monitor died ({ExitCodeOf(monitor)}); the container was killed"));
+            exit = new BackendExit(BackendExitCause.WorkerDied, code is { } c ? unchecked((uint)c) : null,
+                code is { } known
+                    ? string.Create(CultureInfo.InvariantCulture, $"the container monitor died ({known}); the container was killed")
+                    : "the container monitor died; the container was killed");
         }
 
         _stopped.TrySetResult();
-        if (Volatile.Read(ref _terminating) == 0)
+        if (Volatile.Read(ref _terminating) == 0 && !_detached.Task.IsCompleted)
         {
             _context.Events.Stopped(exit);
         }
     }
+
+    /// <summary>
+    /// How the end of the init maps to an exit: it exits 0 only after SIGTERM (or SIGINT, SIGHUP) once every process of
+    /// the container ended, which is the guest powering off cleanly (whoever sent the signal: a ShutDown, the host);
+    /// anything else (a signal, an OOM kill, another status) is the worker dying, with the status as its exit code.
+    /// </summary>
+    internal static BackendExit ExitOf(ShimExit status, string when) => status is { Status: 0, Signal: null }
+        ? new BackendExit(BackendExitCause.GuestPowerOff, 0, $"the container's init exited{when}")
+        : new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)status.Status), $"the container's init ended{when}: {ShimClient.Describe(status)}");
 
     private static int ExitCodeOf(Process process)
     {
@@ -317,7 +338,15 @@ internal sealed partial class RuncSystem : IBackendSystem
         }
         catch (TimeoutException)
         {
-            _monitor?.Kill(entireProcessTree: false);
+            if (_monitor is { } monitor)
+            {
+                monitor.Kill(entireProcessTree: false);
+            }
+            else
+            {
+                _monitorProcess?.Kill();
+            }
+
             await _backend.RuncAsync(CancellationToken.None, "kill", _layout.Name, "KILL").ConfigureAwait(false);
             await _stopped.Task.ConfigureAwait(false);
         }
@@ -409,7 +438,7 @@ internal sealed partial class RuncSystem : IBackendSystem
 
         _disposed = true;
         await _starting.WaitAsync(s_monitorExitBound, _context.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (_monitor is not null)
+        if (_hasContainer)
         {
             if (!_stopped.Task.IsCompleted)
             {
@@ -426,6 +455,10 @@ internal sealed partial class RuncSystem : IBackendSystem
                 }
 
                 monitor.Dispose();
+            }
+            else if (_monitorProcess is { } adopted && !await adopted.WaitGoneAsync(s_monitorExitBound, _context.Time).ConfigureAwait(false))
+            {
+                adopted.Kill();
             }
 
             if (_shim is { } shim)

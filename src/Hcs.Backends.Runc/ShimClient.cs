@@ -34,6 +34,7 @@ internal sealed class ShimClient : IAsyncDisposable
     private readonly ConcurrentDictionary<int, TaskCompletionSource<ShimExit>> _exits = new();
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _initReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextId;
 
     private ShimClient(Socket socket)
@@ -61,6 +62,9 @@ internal sealed class ShimClient : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Completes when the shim reports that the container's init is ready (it handles SIGTERM).</summary>
+    public Task InitReady => _initReady.Task;
 
     /// <summary>The exit of host pid <paramref name="pid"/>, whenever the shim reports it (before or after this call).</summary>
     public Task<ShimExit> WaitExitAsync(int pid) => ExitSlot(pid).Task;
@@ -158,6 +162,10 @@ internal sealed class ShimClient : IAsyncDisposable
             var pid = (int?)message["pid"] ?? 0;
             var status = (int?)message["status"] ?? -1;
             ExitSlot(pid).TrySetResult(new ShimExit(status, (int?)message["signal"]));
+        }
+        else if ((string?)message["event"] is "ready")
+        {
+            _initReady.TrySetResult();
         }
         else if (message["id"] is { } id && _pending.TryGetValue(id.GetValue<long>(), out var reply))
         {

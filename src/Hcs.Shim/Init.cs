@@ -7,7 +7,7 @@ namespace Hcs.Shim;
 /// <summary>
 /// <c>hcs-shim init</c>: the container's idle PID 1. Reaps orphans; on SIGTERM (or SIGINT, SIGHUP) sends SIGTERM to
 /// every other process of the pid namespace, waits until none is left (polling <c>kill(-1, 0)</c> every 10 ms) and
-/// exits 0. Needs nothing from the container's file system.
+/// exits 0. Says "ready" on its stdout once it handles SIGTERM. Needs nothing from the container's file system.
 /// </summary>
 internal static class Init
 {
@@ -31,6 +31,12 @@ internal static class Init
         using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnTerminate);
         using var hup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnTerminate);
         using var chld = PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => childExited.Release());
+
+        // Ready: SIGTERM is handled from here on (before, the kernel discards it: PID 1 has no default action). The
+        // monitor gave runc create a pipe as our stdout and waits for this line; then fd 1 becomes a copy of stderr
+        // (/dev/null), which closes the pipe. A write error (no monitor reading) is ignored.
+        _ = Native.WriteAll(1, "ready\n"u8);
+        _ = Native.dup2(2, 1);
 
         while (!terminate.Task.IsCompleted)
         {

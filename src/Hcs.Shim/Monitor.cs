@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Globalization;
+using System.IO.Pipes;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
@@ -30,6 +31,7 @@ internal sealed class Monitor : IDisposable
     private ControlConnection? _current;
     private SafeFileHandle? _devNull;
     private int _initPid;
+    private volatile bool _initReady;
 
     public Monitor(MonitorOptions options)
     {
@@ -155,6 +157,9 @@ internal sealed class Monitor : IDisposable
         string log = Path.Combine(_options.State, "runc-create.log");
         string pidFile = Path.Combine(_options.State, "init.pid");
         File.Delete(pidFile);
+        // The init's stdout is a pipe to us: it writes "ready" once it handles SIGTERM (docs/shim-protocol.md).
+        var readyPipe = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
+        int readyFd = (int)readyPipe.ClientSafePipeHandle.DangerousGetHandle();
         string[] args =
         [
             _options.Runc, "--root", _options.RuncRoot, "--log", log, "--log-format", "json",
@@ -163,26 +168,71 @@ internal sealed class Monitor : IDisposable
         int raw;
         try
         {
-            raw = await _reaper.RunAsync(() => Spawner.Spawn(_options.Runc, args, DevNull, DevNull, DevNull)).ConfigureAwait(false);
+            raw = await _reaper.RunAsync(() => Spawner.Spawn(_options.Runc, args, DevNull, readyFd, DevNull)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
+            await readyPipe.DisposeAsync().ConfigureAwait(false);
             return e.Message;
         }
 
+        readyPipe.DisposeLocalCopyOfClientHandle(); // only the init holds the write end now
+
         if (raw != 0)
         {
+            await readyPipe.DisposeAsync().ConfigureAwait(false);
             return ShimJson.LastRuncError(log) ?? "runc create: " + ExitStatus.FromWait(raw);
         }
 
         if (!TryReadPid(pidFile, out int pid))
         {
+            await readyPipe.DisposeAsync().ConfigureAwait(false);
             return "runc create: no pid in " + pidFile;
         }
 
         _initPid = pid;
         _reaper.Claim(pid, Reaper.ReadNsPid(pid), isInit: true, _ => { });
+        _ = WatchInitReadyAsync(readyPipe);
         return null;
+    }
+
+    /// <summary>
+    /// Reads the init's "ready" line (it has installed its SIGTERM handler: a shutdown request is no longer lost), then
+    /// reports it to the current client and remembers it for <c>ping</c>. EOF without it: the init ended first.
+    /// </summary>
+    private async Task WatchInitReadyAsync(AnonymousPipeServerStream pipe)
+    {
+        byte[] buffer = new byte[64];
+        int total = 0;
+        try
+        {
+            int n;
+            while (total < buffer.Length && (n = await pipe.ReadAsync(buffer.AsMemory(total)).ConfigureAwait(false)) > 0)
+            {
+                total += n;
+                if (Array.IndexOf(buffer, (byte)'\n', 0, total) >= 0)
+                {
+                    break;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The init ended: its exit is reported by the reaper.
+        }
+        finally
+        {
+            await pipe.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (buffer.AsSpan(0, total).StartsWith("ready\n"u8))
+        {
+            lock (_lock)
+            {
+                _initReady = true;
+                _current?.Send(ShimJson.InitReady(_initPid));
+            }
+        }
     }
 
     private static bool TryReadPid(string path, out int pid)
@@ -284,7 +334,7 @@ internal sealed class Monitor : IDisposable
         switch (request.Op)
         {
             case "ping":
-                connection.Send(ShimJson.Ping(id, _initPid));
+                connection.Send(ShimJson.Ping(id, _initPid, _initReady));
                 break;
             case "signal":
                 connection.Send(Signal(request));

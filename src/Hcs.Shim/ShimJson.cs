@@ -68,10 +68,17 @@ internal static class ShimJson
 
     public static byte[] Ok(long id) => Line(w => w.WriteNumber("id", id));
 
-    public static byte[] Ping(long id, int initPid) => Line(w =>
+    public static byte[] Ping(long id, int initPid, bool initReady) => Line(w =>
     {
         w.WriteNumber("id", id);
         w.WriteNumber("initPid", initPid);
+        w.WriteBoolean("ready", initReady);
+    });
+
+    public static byte[] InitReady(int initPid) => Line(w =>
+    {
+        w.WriteString("event", "ready");
+        w.WriteNumber("pid", initPid);
     });
 
     public static byte[] Exec(long id, int pid, int nsPid) => Line(w =>

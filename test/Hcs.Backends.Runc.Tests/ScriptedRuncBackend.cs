@@ -52,6 +52,25 @@ public sealed class ScriptedRuncBackend(RuncBackend inner) : IComputeBackend
     public void Validate(ComputeSystem document) => inner.Validate(document);
 
     /// <inheritdoc />
+    public async Task<BackendAdoption> AdoptAsync(BackendAdoptContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var system = new ScriptedRuncSystem(context.Events, new RuncScript());
+        var adoption = await inner.AdoptAsync(context with { Events = system }, cancellationToken).ConfigureAwait(false);
+        if (adoption.System is null)
+        {
+            return adoption;
+        }
+
+        system.Inner = adoption.System;
+        return adoption with { System = system };
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
+        inner.CleanOrphansAsync(knownIds, cancellationToken);
+
+    /// <inheritdoc />
     public async Task<IBackendSystem> CreateAsync(BackendSystemContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -180,6 +199,12 @@ internal sealed class ScriptedRuncSystem(IBackendEventSink events, RuncScript sc
     public Task<IBackendProcess> CreateProcessAsync(ProcessParameters parameters, IBackendProcessSink events, CancellationToken cancellationToken) =>
         Host.CreateProcessAsync(parameters, events, cancellationToken);
 
+    public async ValueTask DetachAsync()
+    {
+        await _ended.CancelAsync().ConfigureAwait(false);
+        await Inner.DetachAsync().ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _ended.CancelAsync().ConfigureAwait(false);
@@ -215,6 +240,8 @@ internal sealed class ScriptedRuncSystem(IBackendEventSink events, RuncScript sc
 
         events.Stopped(exit);
     }
+
+    public void RuntimeFactsChanged(string json) => events.RuntimeFactsChanged(json);
 
     public void CrashInitiated(CrashReport report) => events.CrashInitiated(report);
 

@@ -1,0 +1,63 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+namespace Hcs.Backends.Runc;
+
+/// <summary>The host's mount points, from <c>/proc/self/mountinfo</c>.</summary>
+internal static class MountTable
+{
+    /// <summary>
+    /// Mount points at or below <paramref name="directory"/>, in mount order (unmount them in reverse); an unreadable
+    /// table gives none.
+    /// </summary>
+    public static IReadOnlyList<string> Under(string directory, string mountInfoPath = "/proc/self/mountinfo")
+    {
+        var root = directory.TrimEnd('/');
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(mountInfoPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+
+        var found = new List<string>();
+        foreach (var line in lines)
+        {
+            // id parent major:minor root mount-point options …
+            var fields = line.Split(' ');
+            if (fields.Length < 5)
+            {
+                continue;
+            }
+
+            var point = ContainerCgroup.Unescape(fields[4]);
+            if ((point == root || point.StartsWith(root + "/", StringComparison.Ordinal)) && !found.Contains(point))
+            {
+                found.Add(point);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Unmounts everything at or below <paramref name="directory"/>, the last mounted first.</summary>
+    public static async Task UnmountAllUnderAsync(string directory, CancellationToken cancellationToken)
+    {
+        // A point mounted twice (or a bind over a bind) needs as many unmounts: repeat while something is left, bounded.
+        for (var round = 0; round < 4; round++)
+        {
+            var points = Under(directory);
+            if (points.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var point in points.Reverse())
+            {
+                await RootFs.UnmountAsync(point, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+}
