@@ -11,7 +11,7 @@ namespace Hcs.Daemon.Tests;
 public sealed class HcsdProcessTests
 {
     private const string Idle = """
-        {"SchemaVersion":{"Major":2,"Minor":1},"Owner":"hcsd-tests","VirtualMachine":{"Chipset":{"LinuxKernelDirect":{
+        {"SchemaVersion":{"Major":2,"Minor":2},"Owner":"hcsd-tests","VirtualMachine":{"Chipset":{"LinuxKernelDirect":{
         "KernelFilePath":"/fake/vmlinuz","KernelCmdLine":"hcstest=idle"}},"ComputeTopology":{"Memory":{"SizeInMB":256},"Processor":{"Count":1}}}}
         """;
 
