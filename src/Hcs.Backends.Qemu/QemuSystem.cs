@@ -1295,6 +1295,8 @@ internal sealed class QemuSystem : IBackendSystem
     {
         if (_detached)
         {
+            _ended.Dispose();
+            _detach.Dispose();
             return; // the VM was handed over to a later service instance
         }
 

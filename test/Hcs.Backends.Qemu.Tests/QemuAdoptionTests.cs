@@ -206,6 +206,53 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
         await WaitForConsoleAsync(RuntimeDirectory("created"), "hcs-guest: idle");
     }
 
+    /// <summary>Polls <c>query-status</c> over a QMP connection of our own (the detached VM's monitor is free) until <paramref name="status"/>.</summary>
+    private static async Task WaitForStatusAsync(string runtimeDirectory, string status)
+    {
+        await using var qmp = await QmpClient.ConnectAsync(Path.Combine(runtimeDirectory, QemuCommandLine.QmpSocket), Ct);
+        var clock = Stopwatch.StartNew();
+        while ((await qmp.ExecuteAsync("query-status", cancellationToken: Ct)).GetProperty("status").GetString() != status)
+        {
+            Assert.True(clock.Elapsed < s_boot, $"the VM never reached '{status}'");
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task Adopt_AVmWhoseGuestPoweredOffWhileTheServiceWasDown_EndsWithGuestPowerOff_AndItsQemuIsStopped()
+    {
+        var document = Document("poweroff:200");
+        var (first, created) = await CreateAsync(NewBackend(), "off", document);
+        await first.StartAsync(Ct);
+        await first.DetachAsync();
+        var facts = created.ParsedFacts;
+        await WaitForStatusAsync(RuntimeDirectory("off"), "shutdown"); // -no-shutdown keeps QEMU after the guest's power-off
+
+        var (adoption, _) = await AdoptAsync(NewBackend(), "off", document, created.Facts);
+        Assert.Null(adoption.System);
+        Assert.Equal(BackendExitCause.GuestPowerOff, adoption.Exit!.Cause);
+        await WaitGoneAsync(facts.Pid, facts.StartTime);
+        Assert.False(Directory.Exists(RuntimeDirectory("off")));
+    }
+
+    [Fact]
+    public async Task Adopt_AVmWhoseGuestPanickedWhileTheServiceWasDown_EndsWithGuestCrashAndTheConsoleLog()
+    {
+        var document = TestGuest.Document("panic:200", new Devices { GuestCrashReporting = new GuestCrashReporting() });
+        var (first, created) = await CreateAsync(NewBackend(), "panicked", document);
+        await first.StartAsync(Ct);
+        await first.DetachAsync();
+        var facts = created.ParsedFacts;
+        await WaitForStatusAsync(RuntimeDirectory("panicked"), "guest-panicked"); // -action panic=pause
+
+        var (adoption, _) = await AdoptAsync(NewBackend(), "panicked", document, created.Facts);
+        Assert.Null(adoption.System);
+        Assert.Equal(BackendExitCause.GuestCrash, adoption.Exit!.Cause);
+        Assert.Contains("hcs-guest: panicking", adoption.Exit.Detail, StringComparison.Ordinal);
+        await WaitGoneAsync(facts.Pid, facts.StartTime);
+        Assert.False(Directory.Exists(RuntimeDirectory("panicked")));
+    }
+
     [Fact]
     public async Task Adopt_AVmKilledWhileTheServiceWasDown_EndsWithWorkerDied_AndItsRuntimeDirectoryIsRemoved()
     {
