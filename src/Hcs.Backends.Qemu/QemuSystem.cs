@@ -138,9 +138,6 @@ internal sealed class QemuSystem : IBackendSystem
         ReportFacts();
     }
 
-    /// <summary>QEMU's process id.</summary>
-    public int Pid => _worker.Pid;
-
     /// <summary>
     /// Reports the current <see cref="QemuRuntimeFacts"/> (after Create or adoption, and whenever one of them changes:
     /// Start, the guest connection, a Save beginning or ending, Modify).
