@@ -100,6 +100,17 @@ public sealed class CpuCgroup
         return cgroup;
     }
 
+    /// <summary>
+    /// The existing cgroup <c>parent/id</c> (of a VM adopted after a service restart), or null when there is none.
+    /// Nothing is created or written.
+    /// </summary>
+    public static CpuCgroup? Existing(CgroupHierarchy hierarchy, string parent, string id, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(hierarchy);
+        var cgroup = new CpuCgroup(hierarchy, ParseParent(parent), id, operation);
+        return Directory.Exists(cgroup.Path) ? cgroup : null;
+    }
+
     /// <summary>Writes <paramref name="controls"/> (v1: period, quota, shares; v2: <c>cpu.max</c>, <c>cpu.weight</c>).</summary>
     public void Apply(CpuControls controls, string member)
     {

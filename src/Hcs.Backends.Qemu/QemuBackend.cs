@@ -19,7 +19,7 @@ namespace Hcs.Backends.Qemu;
 /// (<see cref="CpuCgroup"/>, <see cref="CpuControls"/>), created before QEMU is spawned and entered before the guest
 /// runs; if the host cannot provide it, Create fails naming the member.
 /// </summary>
-public sealed class QemuBackend : IComputeBackend
+public sealed partial class QemuBackend : IComputeBackend
 {
     private readonly QemuSettings _settings;
     private readonly string _runtimeRoot;
@@ -37,7 +37,10 @@ public sealed class QemuBackend : IComputeBackend
 
         _ = CpuCgroup.ParseParent(settings.CgroupParent);
         _cpuHierarchy = new(() => CgroupHierarchy.DiscoverCpu(settings.CgroupMountInfo));
+        _launcher = settings.LauncherPath ?? LocateLauncher();
     }
+
+    private readonly string _launcher;
 
     /// <summary>Room kept for the longest socket file name inside a runtime directory (<c>qmp-diagnostics.sock</c>).</summary>
     private const int SocketNameReserve = 24;
@@ -108,6 +111,7 @@ public sealed class QemuBackend : IComputeBackend
     private async Task<IBackendSystem> CreateInCgroupAsync(BackendSystemContext context, VirtualMachine vm, CpuControls controls, CpuCgroup? cgroup,
         string member, CancellationToken cancellationToken)
     {
+        const string Label = "QemuBackend.Create";
         var run = RuntimeDirectoryOf(_runtimeRoot, context.Id);
         if (Directory.Exists(run))
         {
@@ -128,28 +132,35 @@ public sealed class QemuBackend : IComputeBackend
                 File.Copy(_settings.OvmfVars, Path.Combine(run, QemuCommandLine.OvmfVars));
             }
 
-            var start = new ProcessStartInfo(_settings.Binary)
+            // QEMU must outlive this service (kill -9 of hcsd included) and stay adoptable: no pipe to us, not in our
+            // session or process group. hcs-shim launch gives it that and then execs QEMU under the same pid, so QEMU
+            // is still our child while we live (we reap it and learn its exit status).
+            if (!File.Exists(_launcher))
             {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                RedirectStandardInput = true,
-            };
+                throw new HcsException(HResults.ERROR_FILE_NOT_FOUND, Label, context.Id,
+                    result: ResultError.From(HResults.ERROR_FILE_NOT_FOUND, $"the QEMU launcher {_launcher} is missing: run ./build.sh", "qemu"));
+            }
+
+            var start = new ProcessStartInfo(_launcher) { UseShellExecute = false };
+            foreach (var arg in (string[])["launch", "--log", Path.Combine(run, QemuCommandLine.QemuLog), "--", _settings.Binary])
+            {
+                start.ArgumentList.Add(arg);
+            }
+
             foreach (var arg in QemuCommandLine.Build(context.Id, vm, _settings, run))
             {
                 start.ArgumentList.Add(arg);
             }
 
-            var process = Process.Start(start) ?? throw new HcsException(HResults.E_FAIL, "QemuBackend.Create", context.Id);
-            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+            var process = Process.Start(start) ?? throw new HcsException(HResults.E_FAIL, Label, context.Id);
             try
             {
                 // QEMU is paused (-S): moving it now, with all its threads, means the guest never runs unlimited.
+                // (The launcher may not have exec'd yet: it is the same process, so QEMU inherits the cgroup.)
                 cgroup?.AddProcess(process.Id, member);
-                var qmp = await ConnectAsync(process, Path.Combine(run, QemuCommandLine.QmpSocket), stderr, context.Id, cancellationToken)
-                    .ConfigureAwait(false);
+                var qmp = await ConnectAsync(process, run, context.Id, cancellationToken).ConfigureAwait(false);
                 await EnableBalloonStatisticsAsync(qmp, cancellationToken).ConfigureAwait(false);
-                return new QemuSystem(context, this, process, qmp, run, stderr, restore, controls, cgroup);
+                return new QemuSystem(context, this, QemuWorker.Child(process), qmp, run, restore, controls, cgroup);
             }
             catch
             {
@@ -196,8 +207,9 @@ public sealed class QemuBackend : IComputeBackend
     /// Connects to QEMU's QMP socket as soon as it accepts. The socket file appears when QEMU binds it, a moment before
     /// it listens, so a refused or missing socket is retried every millisecond until QEMU accepts, exits or 30 s pass.
     /// </summary>
-    private static async Task<QmpClient> ConnectAsync(Process process, string socket, Task<string> stderr, string id, CancellationToken cancellationToken)
+    private static async Task<QmpClient> ConnectAsync(Process process, string run, string id, CancellationToken cancellationToken)
     {
+        var socket = Path.Combine(run, QemuCommandLine.QmpSocket);
         var clock = Stopwatch.StartNew();
         while (true)
         {
@@ -215,7 +227,7 @@ public sealed class QemuBackend : IComputeBackend
 
             if (process.HasExited)
             {
-                var text = (await stderr.ConfigureAwait(false)).Trim();
+                var text = (await ReadQemuLogAsync(run).ConfigureAwait(false)).Trim();
                 throw new HcsException(HResults.HCS_E_TERMINATED_DURING_START, "QemuBackend.Create", id,
                     result: ResultError.From(HResults.HCS_E_TERMINATED_DURING_START, $"qemu exited with {process.ExitCode}: {text}", "qemu"));
             }

@@ -35,6 +35,9 @@ public static class QemuCommandLine
     /// <summary>QEMU's pid file (written by QEMU itself once it runs).</summary>
     public const string PidFile = "qemu.pid";
 
+    /// <summary>QEMU's stdout and stderr, in the runtime directory (QEMU's stdin is <c>/dev/null</c>).</summary>
+    public const string QemuLog = "qemu.log";
+
     /// <summary>The host end of the guest connection's virtio-serial port (<c>VirtualMachine.GuestConnection</c>).</summary>
     public const string GuestConnectionSocket = "gcs.sock";
 
@@ -80,7 +83,7 @@ public static class QemuCommandLine
             "-M", "q35",
             "-nodefaults", "-no-user-config", "-display", "none",
             "-S", "-no-shutdown", "-action", "panic=pause",
-            "-qmp", $"unix:{run}/{QmpSocket},server=on,wait=off",
+            "-qmp", QmpOption(run),
             "-pidfile", $"{run}/{PidFile}",
             "-chardev", $"socket,id=console,path={run}/{ConsoleSocket},server=on,wait=off,logfile={run}/{ConsoleLog},logappend=on",
             "-serial", "chardev:console",
@@ -109,6 +112,27 @@ public static class QemuCommandLine
         }
 
         return args;
+    }
+
+    /// <summary>
+    /// The <c>-qmp</c> value of a VM whose (escaped) runtime directory is <paramref name="run"/>: adoption and orphan
+    /// cleaning recognise our QEMU by this argument in <c>/proc/PID/cmdline</c>.
+    /// </summary>
+    internal static string QmpOption(string run) => $"unix:{run}/{QmpSocket},server=on,wait=off";
+
+    /// <summary>True if <paramref name="commandLine"/> is the argv of the QEMU of runtime directory <paramref name="runtimeDirectory"/>.</summary>
+    internal static bool IsQemuOf(IReadOnlyList<string> commandLine, string runtimeDirectory)
+    {
+        var expected = QmpOption(QemuOptions.Escape(runtimeDirectory, "runtime directory"));
+        for (var i = 0; i + 1 < commandLine.Count; i++)
+        {
+            if (commandLine[i] == "-qmp" && commandLine[i + 1] == expected)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The id of the <paramref name="index"/>th SCSI controller of the document (in document order).</summary>

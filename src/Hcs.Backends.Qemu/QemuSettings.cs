@@ -31,6 +31,14 @@ public sealed record QemuSettings
     /// </summary>
     public string CgroupParent { get; init; } = "hcs";
 
+    /// <summary>
+    /// The <c>hcs-shim</c> executable QEMU is started through (<c>hcs-shim launch</c>: a session of its own, stdin from
+    /// <c>/dev/null</c>, stdout/stderr to <c>qemu.log</c> in the runtime directory, then exec of QEMU under the same
+    /// pid), so that QEMU outlives the service. Null: next to the application, then <c>artifacts/shim</c> of the
+    /// repository it was built in, then <c>/usr/libexec/hcs/hcs-shim</c>.
+    /// </summary>
+    public string? LauncherPath { get; init; }
+
     /// <summary>The mount table in which the cgroup hierarchy holding the cpu controller is looked up.</summary>
     public string CgroupMountInfo { get; init; } = "/proc/self/mountinfo";
 }

@@ -27,7 +27,10 @@ namespace Hcs.Backends.Qemu;
 /// </summary>
 internal sealed class QemuSystem : IBackendSystem
 {
-    private const string SaveSocket = "save.sock";
+    internal const string SaveSocket = "save.sock";
+
+    /// <summary>How the temporary file of a Save ends (<c>.TARGET.GUID.tmp</c> next to the target).</summary>
+    internal const string SaveTemporarySuffix = ".tmp";
     private const string RestoreSocket = "restore.sock";
     private const string MemoryPath = "VirtualMachine/ComputeTopology/Memory/SizeInMB";
     private const string ScsiPrefix = "VirtualMachine/Devices/Scsi/";
@@ -41,10 +44,15 @@ internal sealed class QemuSystem : IBackendSystem
 
     private readonly BackendSystemContext _context;
     private readonly QemuBackend _backend;
-    private readonly Process _process;
+    private readonly QemuWorker _worker;
     private readonly QmpClient _qmp;
     private readonly string _runtimeDirectory;
-    private readonly Task<string> _stderr;
+    private readonly GatedEventSink _sink;
+    private readonly CancellationTokenSource _detach = new(); // cancelled by DetachAsync: stops the exit watcher
+    private readonly Lock _factsGate = new(); // serialises fact reports, so the engine's latest is the newest
+    private volatile bool _started;
+    private volatile bool _detached;
+    private string? _saveTemporaryFile; // guarded by _gate: the partial file of a Save in progress
     private readonly ulong _memoryMb;
     private readonly Dictionary<string, string> _scsiBuses = new(StringComparer.Ordinal); // controller name → bus id
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _deletions = new(StringComparer.Ordinal);
@@ -73,17 +81,22 @@ internal sealed class QemuSystem : IBackendSystem
     private long? _statsAt; // guarded by _statsGate: when _stats was read (TimeProvider timestamp)
     private uint _consoleClients; // only the event pump touches it
     private int _terminating;
+    private string? _hostShutdownReason; // the reason of a SHUTDOWN QEMU reported without the guest asking (a signal, quit)
 
-    public QemuSystem(BackendSystemContext context, QemuBackend backend, Process process, QmpClient qmp, string runtimeDirectory,
-        Task<string> stderr, SavedStateFile? restore, CpuControls controls, CpuCgroup? cgroup)
+    /// <summary>
+    /// A constructed VM. <paramref name="adopted"/> are the facts of a VM adopted after a service restart (its SCSI
+    /// attachments, balloon target, guest connection and whether it was started come from them); null for a new VM.
+    /// </summary>
+    public QemuSystem(BackendSystemContext context, QemuBackend backend, QemuWorker worker, QmpClient qmp, string runtimeDirectory,
+        SavedStateFile? restore, CpuControls controls, CpuCgroup? cgroup, QemuRuntimeFacts? adopted = null)
     {
         _context = context;
         _backend = backend;
-        _process = process;
+        _worker = worker;
         _qmp = qmp;
         _runtimeDirectory = runtimeDirectory;
+        _sink = new GatedEventSink(context.Events);
         _waitsForGuestConnection = context.Document.VirtualMachine?.GuestConnection is not null;
-        _stderr = stderr;
         _restore = restore;
         var vm = context.Document.VirtualMachine!;
         _memoryMb = QemuCommandLine.MemoryMb(vm);
@@ -94,9 +107,22 @@ internal sealed class QemuSystem : IBackendSystem
             _scsiBuses[name] = QemuCommandLine.ScsiBus(index++);
         }
 
-        foreach (var slot in QemuCommandLine.ScsiSlots(vm))
+        IEnumerable<ScsiSlot> slots = adopted is null
+            ? QemuCommandLine.ScsiSlots(vm)
+            : adopted.Scsi.Select(f => new ScsiSlot(f.Bus, f.Lun, f.Driver));
+        foreach (var slot in slots)
         {
             _attached[QemuCommandLine.ScsiNode(slot.Bus, slot.Lun)] = slot;
+        }
+
+        if (adopted is not null)
+        {
+            _balloonTargetMb = adopted.BalloonTargetMb ?? _memoryMb;
+            _started = adopted.Started;
+            if (adopted.GuestConnected)
+            {
+                _guestConnected.TrySetResult();
+            }
         }
 
         _controls = controls;
@@ -109,6 +135,43 @@ internal sealed class QemuSystem : IBackendSystem
 
         _events = Task.Run(PumpEventsAsync);
         _exit = Task.Run(WatchExitAsync);
+        ReportFacts();
+    }
+
+    /// <summary>
+    /// Reports the current <see cref="QemuRuntimeFacts"/> (after Create or adoption, and whenever one of them changes:
+    /// Start, the guest connection, a Save beginning or ending, Modify).
+    /// </summary>
+    private void ReportFacts()
+    {
+        lock (_factsGate)
+        {
+            QemuRuntimeFacts facts;
+            lock (_gate)
+            {
+                facts = new QemuRuntimeFacts
+                {
+                    Pid = _worker.Pid,
+                    StartTime = _worker.StartTime,
+                    BootId = ProcStat.BootId(),
+                    RuntimeDirectory = _runtimeDirectory,
+                    QmpSocket = Path.Combine(_runtimeDirectory, QemuCommandLine.QmpSocket),
+                    ConsoleLog = Path.Combine(_runtimeDirectory, QemuCommandLine.ConsoleLog),
+                    QemuLog = Path.Combine(_runtimeDirectory, QemuCommandLine.QemuLog),
+                    GuestConnectionSocket = _waitsForGuestConnection ? Path.Combine(_runtimeDirectory, QemuCommandLine.GuestConnectionSocket) : null,
+                    GuestConnected = Volatile.Read(ref _guestConnected).Task.IsCompleted,
+                    Started = _started,
+                    SaveTemporaryFile = _saveTemporaryFile,
+                    BalloonTargetMb = _balloonTargetMb == _memoryMb ? null : _balloonTargetMb,
+                    Scsi = [.. _attached.Values.Select(a => new QemuScsiSlotFact(a.Bus, a.Lun, a.Driver)).OrderBy(a => a.Bus, StringComparer.Ordinal).ThenBy(a => a.Lun)],
+                    HasCgroup = _cgroup is not null,
+                    CpuLimit = _cgroup is null ? null : _controls.Limit,
+                    CpuWeight = _cgroup is null ? null : _controls.Weight,
+                };
+            }
+
+            _sink.RuntimeFactsChanged(facts.ToJson());
+        }
     }
 
     /// <summary>
@@ -132,18 +195,21 @@ internal sealed class QemuSystem : IBackendSystem
             var restoring = RestoreAndContinueAsync(restore, cancellationToken);
             Volatile.Write(ref _restoring, restoring);
             await restoring.ConfigureAwait(false);
+            Started();
             return;
         }
 
         await ExecuteAsync("cont", cancellationToken).ConfigureAwait(false);
         if (!_waitsForGuestConnection)
         {
+            Started();
             return;
         }
 
         try
         {
             await Volatile.Read(ref _guestConnected).Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            Started();
         }
         catch (OperationCanceledException)
         {
@@ -158,8 +224,15 @@ internal sealed class QemuSystem : IBackendSystem
             }
 
             Volatile.Write(ref _guestConnected, NewSignal());
+            ReportFacts();
             throw;
         }
+    }
+
+    private void Started()
+    {
+        _started = true;
+        ReportFacts();
     }
 
     /// <summary>
@@ -219,16 +292,16 @@ internal sealed class QemuSystem : IBackendSystem
         }
     }
 
+    /// <summary>
+    /// SIGKILL, then wait until QEMU is gone: reaped, for our child; for an adopted QEMU (killed by pid after its start
+    /// time was checked again), its QMP connection ended and <c>/proc/PID</c> gone or a zombie (bounded).
+    /// </summary>
     public async Task TerminateAsync(CancellationToken cancellationToken)
     {
         Interlocked.Exchange(ref _terminating, 1);
         CloseGuestConnection("the VM was terminated");
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-        }
-
-        await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        _worker.Kill();
+        await _worker.WaitForExitAsync(_qmp.Closed, _context.Time, CancellationToken.None).ConfigureAwait(false);
     }
 
     public Task PauseAsync(PauseOptions? options, CancellationToken cancellationToken) => ExecuteAsync("stop", cancellationToken);
@@ -284,7 +357,7 @@ internal sealed class QemuSystem : IBackendSystem
         }
 
         var socketPath = Path.Combine(_runtimeDirectory, SaveSocket);
-        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}{SaveTemporarySuffix}");
         File.Delete(socketPath);
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
@@ -294,6 +367,13 @@ internal sealed class QemuSystem : IBackendSystem
         var saved = false;
         try
         {
+            // Recorded before the file exists: a service that dies during the save leaves its successor the name to remove.
+            lock (_gate)
+            {
+                _saveTemporaryFile = temp;
+            }
+
+            ReportFacts();
             try
             {
                 file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.Asynchronous);
@@ -396,6 +476,12 @@ internal sealed class QemuSystem : IBackendSystem
             }
 
             TryDelete(socketPath);
+            lock (_gate)
+            {
+                _saveTemporaryFile = null;
+            }
+
+            ReportFacts();
         }
     }
 
@@ -493,19 +579,19 @@ internal sealed class QemuSystem : IBackendSystem
     {
         try
         {
-            await _process.WaitForExitAsync().WaitAsync(s_deviceTimeout, _context.Time).ConfigureAwait(false);
+            await _worker.WaitForExitAsync(_qmp.Closed, _context.Time, CancellationToken.None).WaitAsync(s_deviceTimeout, _context.Time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
             return cause;
         }
 
-        if (_process.ExitCode != 1)
+        if (_worker.ExitCode != 1)
         {
             return cause; // killed (Terminate, kill -9): the engine reports the stop
         }
 
-        var text = (await _stderr.ConfigureAwait(false)).Trim();
+        var text = (await QemuBackend.ReadQemuLogAsync(_runtimeDirectory).ConfigureAwait(false)).Trim();
         return Failure(HResults.ERROR_INVALID_DATA, "QemuBackend.Start",
             $"restoring '{path}' failed: QEMU could not load the saved state (does the document describe the saved VM's devices?): {text}");
     }
@@ -625,6 +711,8 @@ internal sealed class QemuSystem : IBackendSystem
         {
             _balloonTargetMb = mb;
         }
+
+        ReportFacts();
     }
 
     private async Task ModifyScsiAsync(ModifySettingRequest request, string controller, string lunKey, CancellationToken cancellationToken)
@@ -656,6 +744,7 @@ internal sealed class QemuSystem : IBackendSystem
                 try
                 {
                     await AddScsiAsync(attachment, blockdev, bus, lun, node, cancellationToken).ConfigureAwait(false);
+                    ReportFacts();
                 }
                 catch
                 {
@@ -682,6 +771,8 @@ internal sealed class QemuSystem : IBackendSystem
                 {
                     _attached.Remove(node);
                 }
+
+                ReportFacts();
 
                 break;
             default:
@@ -833,7 +924,7 @@ internal sealed class QemuSystem : IBackendSystem
                 var cgroup = _backend.CreateCgroup(_context.Id, next, member, Label);
                 try
                 {
-                    cgroup.AddProcess(_process.Id, member);
+                    cgroup.AddProcess(_worker.Pid, member);
                 }
                 catch
                 {
@@ -846,6 +937,8 @@ internal sealed class QemuSystem : IBackendSystem
 
             _controls = next;
         }
+
+        ReportFacts();
     }
 
 
@@ -885,7 +978,7 @@ internal sealed class QemuSystem : IBackendSystem
         (ulong Cpu, ulong Rss) sample = (0, 0);
         try
         {
-            using var handle = File.OpenHandle($"/proc/{_process.Id}/stat");
+            using var handle = File.OpenHandle($"/proc/{_worker.Pid}/stat");
             Span<byte> buffer = stackalloc byte[1024];
             var stat = Encoding.ASCII.GetString(buffer[..RandomAccess.Read(handle, buffer, 0)]);
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -976,10 +1069,13 @@ internal sealed class QemuSystem : IBackendSystem
             {
                 case "SHUTDOWN" when guest:
                     CloseGuestConnection("the guest powered off");
-                    _context.Events.Stopped(new BackendExit(BackendExitCause.GuestPowerOff));
+                    _sink.Stopped(new BackendExit(BackendExitCause.GuestPowerOff));
+                    break;
+                case "SHUTDOWN":
+                    Volatile.Write(ref _hostShutdownReason, e.Data is { } sd && sd.TryGetProperty("reason", out var r) ? r.GetString() : "host");
                     break;
                 case "RESET" when guest:
-                    _context.Events.GuestReset();
+                    _sink.GuestReset();
                     break;
                 case "VSERPORT_CHANGE" when PortOf(e) is (QemuCommandLine.GuestConnectionPortId, var open):
                     if (open)
@@ -991,14 +1087,16 @@ internal sealed class QemuSystem : IBackendSystem
                         CloseGuestConnection("the guest closed the guest connection");
                     }
 
+                    ReportFacts();
+
                     break;
                 case "GUEST_PANICKED":
                     var report = new CrashReport { SystemId = _context.Id };
-                    _context.Events.CrashInitiated(report);
+                    _sink.CrashInitiated(report);
                     var log = await ConsoleTailAsync().ConfigureAwait(false);
-                    _context.Events.CrashReported(report with { CrashLog = log });
+                    _sink.CrashReported(report with { CrashLog = log });
                     CloseGuestConnection("the guest crashed");
-                    _context.Events.Stopped(new BackendExit(BackendExitCause.GuestCrash, Detail: log));
+                    _sink.Stopped(new BackendExit(BackendExitCause.GuestCrash, Detail: log));
                     break;
                 case "DEVICE_DELETED" when e.Data is { } d && d.TryGetProperty("device", out var device) && device.GetString() is { } id:
                     if (_deletions.TryGetValue(id, out var deleted))
@@ -1020,7 +1118,7 @@ internal sealed class QemuSystem : IBackendSystem
                     break;
                 case "VSERPORT_CHANGE" when e.Data is { } change && change.TryGetProperty("open", out var open) && !open.GetBoolean()
                                             && change.TryGetProperty("id", out var id) && _ports.TryGetValue(id.GetString() ?? "", out var port):
-                    _context.Events.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
+                    _sink.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
                     {
                         Reason = "the guest closed the virtio-serial port",
                         Port = port.Key,
@@ -1042,7 +1140,7 @@ internal sealed class QemuSystem : IBackendSystem
         var connected = Volatile.Read(ref _guestConnected);
         if (connected.Task.IsCompleted && Interlocked.CompareExchange(ref _guestConnected, NewSignal(), connected) == connected)
         {
-            _context.Events.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
+            _sink.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
             {
                 Reason = reason,
                 Name = QemuCommandLine.GuestConnectionPortName,
@@ -1061,7 +1159,7 @@ internal sealed class QemuSystem : IBackendSystem
             : (null, false);
 
     private void RemoteConsole(RemoteConsoleState state, DateTimeOffset? timestamp) =>
-        _context.Events.RemoteConsoleStateChanged(HcsJson.Serialize(new RemoteConsoleStateChange
+        _sink.RemoteConsoleStateChanged(HcsJson.Serialize(new RemoteConsoleStateChange
         {
             Connected = state != RemoteConsoleState.Disconnected,
             State = state,
@@ -1087,9 +1185,37 @@ internal sealed class QemuSystem : IBackendSystem
         }
     }
 
+    /// <summary>
+    /// Waits for QEMU's end and reports it (unless Terminate caused it, or the system was detached). Our child's end is
+    /// its reaping, with the exit status. An adopted QEMU's end is its QMP connection's EOF (never polled with
+    /// <c>kill(pid, 0)</c>), then <c>/proc/PID</c> going away; its exit status is unknown. A QMP connection that ends
+    /// while the adopted QEMU lives on (it broke the protocol) leaves a VM nobody can drive: it is killed and reported
+    /// as a worker death.
+    /// </summary>
     private async Task WatchExitAsync()
     {
-        await _process.WaitForExitAsync().ConfigureAwait(false);
+        try
+        {
+            await _worker.WaitForExitAsync(_qmp.Closed, _context.Time, _detach.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // detached: the VM lives on
+        }
+
+        if (_detached)
+        {
+            return;
+        }
+
+        var lostQmp = false;
+        if (!_worker.IsChild && !_worker.HasExited)
+        {
+            lostQmp = true;
+            _worker.Kill();
+            await ProcStat.WaitGoneAsync(_worker.Pid, _worker.StartTime, TimeSpan.FromSeconds(10), _context.Time).ConfigureAwait(false);
+        }
+
         await _ended.CancelAsync().ConfigureAwait(false);
         await _events.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (Volatile.Read(ref _restoring) is { } restoring)
@@ -1103,8 +1229,17 @@ internal sealed class QemuSystem : IBackendSystem
         if (Volatile.Read(ref _terminating) == 0)
         {
             // Ignored if a guest power-off or crash was already reported.
-            _context.Events.Stopped(new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)_process.ExitCode),
-                string.Create(CultureInfo.InvariantCulture, $"qemu exited with status {_process.ExitCode}")));
+            var detail = _worker.ExitCode is { } code
+                ? string.Create(CultureInfo.InvariantCulture, $"qemu exited with status {code}")
+                : lostQmp
+                    ? "the QMP connection to the adopted qemu ended while it kept running; it was killed"
+                    : "qemu exited (adopted after a service restart, so its exit status is unknown)";
+            if (Volatile.Read(ref _hostShutdownReason) is { } reason)
+            {
+                detail += $" after a SHUTDOWN event ({reason})";
+            }
+
+            _sink.Stopped(new BackendExit(BackendExitCause.WorkerDied, _worker.ExitCode is { } status ? unchecked((uint)status) : null, detail));
         }
     }
 
@@ -1123,13 +1258,51 @@ internal sealed class QemuSystem : IBackendSystem
         }
     }
 
+    /// <summary>
+    /// Releases what ties the VM to this service (the QMP connection, the event pump, the exit watcher, the restore
+    /// file) without stopping QEMU or touching its runtime directory and cgroup; reports nothing afterwards. A later
+    /// <see cref="QemuBackend.AdoptAsync"/> (this or another service instance) finds the VM from its facts. QEMU, if
+    /// it is our child, stays our child: .NET still reaps it when it ends.
+    /// </summary>
+    public async ValueTask DetachAsync()
+    {
+        if (_detached)
+        {
+            return;
+        }
+
+        _detached = true;
+        _sink.Close();
+        await _detach.CancelAsync().ConfigureAwait(false);
+        StopRepeating();
+        await _qmp.DisposeAsync().ConfigureAwait(false);
+        await _events.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _exit.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        lock (_gate)
+        {
+            _restore?.Dispose();
+            _restore = null;
+            _released = true;
+        }
+
+        _worker.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_detached)
+        {
+            _ended.Dispose();
+            _detach.Dispose();
+            return; // the VM was handed over to a later service instance
+        }
+
         await TerminateAsync(CancellationToken.None).ConfigureAwait(false);
         await _qmp.DisposeAsync().ConfigureAwait(false);
         await _exit.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _ended.Dispose();
-        _process.Dispose();
+        _detach.Dispose();
+        _worker.Dispose();
         lock (_gate)
         {
             _restore?.Dispose();

@@ -93,6 +93,18 @@ internal static unsafe partial class Native
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int chmod(string path, uint mode);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int close_range(uint first, uint last, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int execvp(byte* file, byte** argv);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int sigprocmask(int how, void* set, void* oldset);
+
     [LibraryImport("libc")]
     internal static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
 
@@ -167,6 +179,25 @@ internal static unsafe partial class Native
     }
 
     internal static int Errno => Marshal.GetLastPInvokeError();
+
+    /// <summary>
+    /// Before an exec: every signal back to its default disposition (the runtime ignores SIGPIPE; handlers are reset by
+    /// exec anyway) and an empty signal mask, as a program started from a shell would have.
+    /// </summary>
+    internal static void ResetSignals()
+    {
+        for (int signum = 1; signum < 32; signum++)
+        {
+            if (signum is not (9 or 19))
+            {
+                _ = signal(signum, 0); // SIG_DFL
+            }
+        }
+
+        byte* empty = stackalloc byte[128];
+        _ = sigemptyset(empty);
+        _ = sigprocmask(2, empty, null); // SIG_SETMASK
+    }
 
     /// <summary>Sets a signal's disposition to SIG_IGN.</summary>
     internal static void Ignore(int signum) => signal(signum, s_sigIgn);

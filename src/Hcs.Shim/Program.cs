@@ -6,16 +6,22 @@ using System.Runtime.Versioning;
 
 namespace Hcs.Shim;
 
-/// <summary>Entry point: <c>hcs-shim monitor …</c> or <c>hcs-shim init</c> (docs/shim-protocol.md).</summary>
+/// <summary>Entry point: <c>hcs-shim monitor …</c>, <c>hcs-shim init</c> or <c>hcs-shim launch …</c> (docs/shim-protocol.md).</summary>
 internal static class Program
 {
-    private const string Usage = "usage: hcs-shim monitor --id ID --bundle DIR --runc PATH --runc-root DIR --state DIR | hcs-shim init";
+    private const string Usage = "usage: hcs-shim monitor --id ID --bundle DIR --runc PATH --runc-root DIR --state DIR | hcs-shim init"
+        + " | hcs-shim launch --log FILE -- PROGRAM [ARG...]";
 
     private static async Task<int> Main(string[] args)
     {
         if (args is ["init"])
         {
             return await Init.RunAsync().ConfigureAwait(false);
+        }
+
+        if (args is ["launch", ..])
+        {
+            return Launch.Run(args.AsSpan(1));
         }
 
         if (args.Length > 0 && args[0] == "monitor" && ParseMonitor(args.AsSpan(1)) is { } options)
