@@ -32,6 +32,7 @@ internal sealed class RemoteSession : IComputeSession
     private int _disposed;
     private volatile bool _lostBeforeDispose;
     private int _lostOnce;
+    private long _calls;
 
     public RemoteSession(ComputeService.ComputeServiceClient client, ClientIdentity identity, string socket)
     {
@@ -90,10 +91,17 @@ internal sealed class RemoteSession : IComputeSession
             throw new HcsException(_lostBeforeDispose ? HResults.HCS_E_SERVICE_DISCONNECT : HResults.E_HANDLE, label, id, processId);
         }
 
+        // Numbered now, while the caller's call is still synchronous: the daemon lets calls enter the engine in this order.
+        var number = (ulong)Interlocked.Increment(ref _calls);
         Metadata headers;
         try
         {
-            headers = await _opened.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var session = await _opened.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            headers = new Metadata
+            {
+                session[0],
+                { WireErrors.CallHeader, number.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -19,6 +19,7 @@ namespace Hcs.Daemon;
 internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServiceBase
 {
     private const int StdioChunkSize = 64 * 1024;
+    private static readonly TimeSpan TurnBound = TimeSpan.FromMilliseconds(250);
     private readonly IComputeService _service;
     private readonly PeerTable _peers;
     private readonly ILogger _log;
@@ -300,7 +301,25 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
     {
         try
         {
-            return await call(SessionOf(context, label)).ConfigureAwait(false);
+            var session = SessionOf(context, label);
+            var number = CallNumberOf(context);
+            if (number == 0)
+            {
+                return await call(session).ConfigureAwait(false);
+            }
+
+            await session.WaitTurnAsync(number, TurnBound, context.CancellationToken).ConfigureAwait(false);
+            Task<TReply> running;
+            try
+            {
+                running = call(session);
+            }
+            finally
+            {
+                session.Entered(number);
+            }
+
+            return await running.ConfigureAwait(false);
         }
         catch (Exception e) when (e is not RpcException)
         {
@@ -320,6 +339,10 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
 
             return reply;
         });
+
+    private static ulong CallNumberOf(ServerCallContext context) =>
+        context.RequestHeaders.GetValue(WireErrors.CallHeader) is { } text
+            && ulong.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : 0;
 
     private ServerSession SessionOf(ServerCallContext context, string label)
     {

@@ -20,6 +20,9 @@ internal sealed class ServerSession : IAsyncDisposable
     private readonly Lock _sequenceGate = new();
     private readonly CancellationTokenSource _closed = new();
     private ulong _sequence; // guarded by _sequenceGate
+    private readonly Lock _turnGate = new();
+    private readonly Dictionary<ulong, TaskCompletionSource> _turns = []; // guarded by _turnGate: calls waiting for their predecessors
+    private ulong _nextCall = 1; // guarded by _turnGate
     private long _nextHandle;
     private int _disposed;
 
@@ -51,6 +54,56 @@ internal sealed class ServerSession : IAsyncDisposable
     }
 
     public int HandleCount => _handles.Count;
+
+    /// <summary>
+    /// Waits until every call the client issued before call <paramref name="call"/> (its <c>hcs-call</c> number) has
+    /// entered the engine, so calls of one session enter it in the order the client made them, as in process. A
+    /// predecessor that never arrives (cancelled before it was sent) holds the session at most <paramref name="bound"/>.
+    /// </summary>
+    public async Task WaitTurnAsync(ulong call, TimeSpan bound, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource turn;
+        lock (_turnGate)
+        {
+            if (call <= _nextCall)
+            {
+                return;
+            }
+
+            turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _turns[call] = turn;
+        }
+
+        try
+        {
+            await turn.Task.WaitAsync(bound, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            lock (_turnGate)
+            {
+                _turns.Remove(call);
+            }
+        }
+    }
+
+    /// <summary>Call <paramref name="call"/> has entered the engine: its successor may go.</summary>
+    public void Entered(ulong call)
+    {
+        TaskCompletionSource? next;
+        lock (_turnGate)
+        {
+            if (call + 1 <= _nextCall)
+            {
+                return;
+            }
+
+            _nextCall = call + 1;
+            _turns.Remove(_nextCall, out next);
+        }
+
+        next?.TrySetResult();
+    }
 
     public ulong Add(ISystemHandle handle) => Add(new Entry(handle, null));
 

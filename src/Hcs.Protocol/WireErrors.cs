@@ -19,6 +19,12 @@ public static class WireErrors
     /// <summary>The header naming the caller's session on every call but <c>OpenSession</c>.</summary>
     public const string SessionHeader = "hcs-session";
 
+    /// <summary>
+    /// The header numbering a session's calls in the order the client made them (1, 2, 3, …); the daemon lets a call
+    /// enter the engine only after its predecessors did.
+    /// </summary>
+    public const string CallHeader = "hcs-call";
+
     /// <summary>Turns <paramref name="exception"/> into the <see cref="RpcException"/> a service method throws.</summary>
     public static RpcException ToRpcException(HcsException exception)
     {

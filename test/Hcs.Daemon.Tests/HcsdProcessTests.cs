@@ -137,3 +137,27 @@ public sealed class HcsdProcessTests
         return types;
     }
 }
+
+/// <summary>The systemd unit shipped in contrib/ names options hcsd accepts and keeps systems alive across restarts.</summary>
+public sealed class SystemdUnitTests
+{
+    [Fact]
+    public void Unit_StartsHcsdWithOptionsItAccepts_AndSignalsOnlyTheDaemon()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "contrib", "hcsd.service")))
+        {
+            root = root.Parent ?? throw new InvalidOperationException("repository root not found");
+        }
+
+        var lines = File.ReadAllLines(Path.Combine(root.FullName, "contrib", "hcsd.service"));
+        var exec = lines.Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))["ExecStart=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+        var (settings, format, _) = DaemonCommandLine.Parse(exec[1..]);
+
+        Assert.Equal("/run/hcs/hcsd.sock", settings.Socket);
+        Assert.Equal("json", format);
+        Assert.Contains("KillMode=process", lines);
+        Assert.Contains("RuntimeDirectoryPreserve=yes", lines);
+    }
+}
