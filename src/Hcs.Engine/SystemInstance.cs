@@ -3,6 +3,7 @@
 using System.Threading.Channels;
 using Hcs.Contracts;
 using Hcs.Engine.Backends;
+using Hcs.Engine.State;
 using Hcs.Schema;
 
 namespace Hcs.Engine;
@@ -43,15 +44,41 @@ internal sealed partial class SystemInstance : IBackendEventSink
     private DateTimeOffset? _startedAt; // guarded by _gate
     private DateTimeOffset? _stoppedAt; // guarded by _gate
     private readonly HashSet<uint> _grants = []; // guarded by _gate
+    private readonly string _documentJson;
+    private string? _runtimeFacts; // guarded by _gate: the backend's latest RuntimeFactsChanged
+    private bool _starting; // guarded by _gate: a Start is in the backend (persisted as Starting)
+    private bool _recordDeleted; // guarded by _gate: the record is gone (forgotten); nothing is persisted any more
+    private bool _retainStopped; // guarded by _gate: stopped while the service was down: kept until a handle opened on it closes
+    private Task? _inflight; // guarded by _gate: the latest serialised backend call, which may outlive its caller
 
-    public SystemInstance(ComputeEngine engine, string id, ComputeSystem document, IComputeBackend backend, ClientIdentity creator)
+    public SystemInstance(ComputeEngine engine, string id, ComputeSystem document, string documentJson, IComputeBackend backend, ClientIdentity creator)
     {
         _engine = engine;
         _backendKind = backend;
+        _documentJson = documentJson;
         Id = id;
         Document = document;
         Creator = creator;
         CreatedAt = engine.Time.GetUtcNow();
+        RuntimeId = Guid.NewGuid();
+        _stoppedOrDisconnected = Task.WhenAny(_exited.Task, engine.Disconnected);
+    }
+
+    /// <summary>A system recorded by an earlier life of the service, before its backend re-adopts it (see <see cref="RecoverAsync"/>).</summary>
+    public SystemInstance(ComputeEngine engine, SystemRecord record, ComputeSystem document, IComputeBackend backend)
+    {
+        _engine = engine;
+        _backendKind = backend;
+        _documentJson = record.Document;
+        Id = record.Id;
+        Document = document;
+        Creator = new ClientIdentity(record.ClientName, record.OwnerUid);
+        CreatedAt = record.CreatedAt;
+        RuntimeId = record.RuntimeId == Guid.Empty ? Guid.NewGuid() : record.RuntimeId;
+        _grants.UnionWith(record.Grants);
+        _runtimeFacts = record.RuntimeFacts;
+        _startedAt = record.StartedAt;
+        _stoppedAt = record.StoppedAt;
         _stoppedOrDisconnected = Task.WhenAny(_exited.Task, engine.Disconnected);
     }
 
@@ -64,7 +91,10 @@ internal sealed partial class SystemInstance : IBackendEventSink
 
     public ClientIdentity Creator { get; }
 
-    public Guid RuntimeId { get; } = Guid.NewGuid();
+    public Guid RuntimeId { get; }
+
+    /// <summary>The backend that hosts the system.</summary>
+    public IComputeBackend Backend => _backendKind;
 
     /// <summary>True if <paramref name="uid"/> may open the system: root, its creator, or a granted uid.</summary>
     public bool CanAccess(uint uid)
@@ -85,7 +115,10 @@ internal sealed partial class SystemInstance : IBackendEventSink
     {
         lock (_gate)
         {
-            _grants.Add(uid);
+            if (_grants.Add(uid))
+            {
+                _ = PersistAsync();
+            }
         }
     }
 
@@ -227,6 +260,9 @@ internal sealed partial class SystemInstance : IBackendEventSink
         await _lifecycle.WaitAsync().ConfigureAwait(false);
         try
         {
+            // The record exists before the backend builds anything, so a service that dies during construction
+            // finds the system half-started on restart instead of leaving an unrecorded worker behind.
+            await PersistAsync().ConfigureAwait(false);
             var context = new BackendSystemContext(Id, Document, this, _engine.Time);
             IBackendSystem backend;
             try
@@ -248,6 +284,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
                 {
                     _backend = backend;
                     _phase = SystemPhase.Created;
+                    _ = PersistAsync();
                 }
             }
 
@@ -353,7 +390,8 @@ internal sealed partial class SystemInstance : IBackendEventSink
             _phase = SystemPhase.Stopped;
             _stoppedAt = _engine.Time.GetUtcNow();
             backend = _backend;
-            forget = _handles.Count == 0;
+            forget = _handles.Count == 0 && !_retainStopped;
+            _ = PersistAsync();
             var record = new HcsEventRecord(HcsEventType.SystemExited, HcsJson.Serialize(status));
             foreach (var handle in _handles)
             {
@@ -436,6 +474,8 @@ internal sealed partial class SystemInstance : IBackendEventSink
             _handles.Clear();
         }
 
+        // The service terminates what it runs when it is disposed: nothing is left to recover.
+        ForgetRecord();
         await _lifetime.CancelAsync().ConfigureAwait(false);
         if (backend is not null)
         {
