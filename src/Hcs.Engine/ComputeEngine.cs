@@ -152,7 +152,7 @@ public sealed partial class ComputeEngine : IComputeService
         }
     }
 
-    internal void GrantAccess(Session session, string id, uint uid)
+    internal Task GrantAccessAsync(Session session, string id, uint uid)
     {
         const string Label = "ComputeSystem.GrantAccess";
         lock (_gate)
@@ -169,7 +169,7 @@ public sealed partial class ComputeEngine : IComputeService
                     result: ResultError.From(HResults.HCS_E_ACCESS_DENIED, "only the system's owner or root may grant access to it"));
             }
 
-            system.Grant(uid);
+            return system.GrantAsync(uid);
         }
     }
 

@@ -376,11 +376,16 @@ internal sealed partial class SystemInstance
         {
             if (verb == SystemVerb.Start || onSuccess is not null)
             {
+                Task recorded;
                 lock (_gate)
                 {
                     _starting = false;
-                    _ = PersistAsync();
+                    recorded = PersistAsync();
                 }
+
+                // The call completes once its outcome is durable: a client told "Running" never finds the system
+                // treated as half-started after a crash of the service.
+                await recorded.ConfigureAwait(false);
             }
         }
     }

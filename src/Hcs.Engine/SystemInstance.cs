@@ -110,15 +110,12 @@ internal sealed partial class SystemInstance : IBackendEventSink
         }
     }
 
-    /// <summary>Lets <paramref name="uid"/> open the system.</summary>
-    public void Grant(uint uid)
+    /// <summary>Lets <paramref name="uid"/> open the system; the task completes once the grant is recorded.</summary>
+    public Task GrantAsync(uint uid)
     {
         lock (_gate)
         {
-            if (_grants.Add(uid))
-            {
-                _ = PersistAsync();
-            }
+            return _grants.Add(uid) ? PersistAsync() : Task.CompletedTask;
         }
     }
 
@@ -277,6 +274,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
             }
 
             bool keep;
+            var recorded = Task.CompletedTask;
             lock (_gate)
             {
                 keep = _phase == SystemPhase.Creating;
@@ -284,9 +282,11 @@ internal sealed partial class SystemInstance : IBackendEventSink
                 {
                     _backend = backend;
                     _phase = SystemPhase.Created;
-                    _ = PersistAsync();
+                    recorded = PersistAsync();
                 }
             }
+
+            await recorded.ConfigureAwait(false);
 
             if (!keep)
             {
