@@ -99,6 +99,11 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
     /// <inheritdoc />
     public ValueTask DetachAsync()
     {
+        if (_script.FailDetach)
+        {
+            return ValueTask.FromException(new NotSupportedException("scripted: this fake system cannot be detached"));
+        }
+
         lock (_gate)
         {
             _detached = true;
