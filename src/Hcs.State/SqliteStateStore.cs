@@ -194,9 +194,9 @@ public sealed class SqliteStateStore : IStateStore
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, null, "PRAGMA busy_timeout = 5000", cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(connection, null, "PRAGMA synchronous = NORMAL", cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, null, "PRAGMA busy_timeout = 5000", cancellationToken).ConfigureAwait(false);
             await MigrateAsync(connection, cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -221,44 +221,52 @@ public sealed class SqliteStateStore : IStateStore
             System.IO.Directory.CreateDirectory(Directory, DirectoryMode);
         }
 
-        if (!File.Exists(DatabasePath))
+        // Opened or created (never truncated) with 0600; another opener may be creating it at the same moment.
+        using var _ = new FileStream(DatabasePath, new FileStreamOptions
         {
-            using var _ = new FileStream(DatabasePath, new FileStreamOptions
-            {
-                Mode = System.IO.FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = FileMode,
-            });
-        }
+            Mode = System.IO.FileMode.OpenOrCreate,
+            Access = FileAccess.Write,
+            UnixCreateMode = FileMode,
+        });
     }
 
-    /// <summary>Brings the schema to the newest version this code knows, one transaction per step.</summary>
+    /// <summary>
+    /// Brings the schema to the newest version this code knows, one immediate (write-locked) transaction per step
+    /// that re-reads the version, so two processes opening the database at once (hcsd and a reader) never run a step
+    /// twice.
+    /// </summary>
     private async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(connection, null, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
-        var version = await ReadVersionAsync(connection, null, cancellationToken).ConfigureAwait(false);
-        if (version is null)
-        {
-            await ExecuteAsync(connection, null, "INSERT INTO schema_version (version) VALUES (0)", cancellationToken).ConfigureAwait(false);
-            version = 0;
-        }
-
-        if (version > _migrations.Count)
-        {
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                $"{DatabasePath} has schema version {version}, newer than this service knows ({_migrations.Count}); refusing to use it"));
-        }
-
-        for (var from = version.Value; from < _migrations.Count; from++)
+        while (true)
         {
             var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var _ = transaction.ConfigureAwait(false);
-            foreach (var statement in _migrations[from])
+            await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", cancellationToken).ConfigureAwait(false);
+            var version = await ReadVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            if (version is null)
+            {
+                await ExecuteAsync(connection, transaction, "INSERT INTO schema_version (version) VALUES (0)", cancellationToken).ConfigureAwait(false);
+                version = 0;
+            }
+
+            if (version > _migrations.Count)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{DatabasePath} has schema version {version}, newer than this service knows ({_migrations.Count}); refusing to use it"));
+            }
+
+            if (version == _migrations.Count)
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            foreach (var statement in _migrations[version.Value])
             {
                 await ExecuteAsync(connection, transaction, statement, cancellationToken).ConfigureAwait(false);
             }
 
-            await ExecuteAsync(connection, transaction, string.Create(CultureInfo.InvariantCulture, $"UPDATE schema_version SET version = {from + 1}"), cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, string.Create(CultureInfo.InvariantCulture, $"UPDATE schema_version SET version = {version + 1}"), cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -177,6 +177,21 @@ public sealed class SqliteStateStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_ByManyStoresAtOnce_CreatesTheDatabaseAndSchemaOnce()
+    {
+        var stores = Enumerable.Range(0, 8).Select(_ => new SqliteStateStore(_dir.StateDirectory)).ToList();
+
+        var versions = await Task.WhenAll(stores.Select(s => Task.Run(() => s.OpenAsync(Ct), Ct)));
+
+        Assert.All(versions, v => Assert.Equal(SqliteStateStore.SchemaVersion, v));
+        Assert.Equal(1L, await ScalarAsync(stores[0].DatabasePath, "SELECT count(*) FROM schema_version"));
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public void Constructor_RefusesARelativeDirectory() =>
         Assert.Throws<ArgumentException>(() => new SqliteStateStore("var/lib/hcs"));
 
