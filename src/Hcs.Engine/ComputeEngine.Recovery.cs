@@ -208,7 +208,7 @@ public sealed partial class ComputeEngine
             session.OnServiceDisconnected();
         }
 
-        await Task.WhenAll(systems.Select(s => s.DetachAsync())).ConfigureAwait(false);
+        await Task.WhenAll(systems.Select(DetachOneAsync)).ConfigureAwait(false);
         foreach (var system in systems.Concat(releasing))
         {
             await system.Released.ConfigureAwait(false);
@@ -220,5 +220,18 @@ public sealed partial class ComputeEngine
         }
 
         _disconnect.Dispose();
+    }
+
+    /// <summary>Detaches one system; a failure is logged and must not keep the store from being flushed and closed.</summary>
+    private async Task DetachOneAsync(SystemInstance system)
+    {
+        try
+        {
+            await system.DetachAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            EngineLog.DetachCrashed(Options.Logger, system.Id, e);
+        }
     }
 }

@@ -36,4 +36,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 1020, Level = LogLevel.Error, Message = "Detach: {SystemId} could not be detached from its backend and was terminated")]
     public static partial void DetachFailed(ILogger logger, string systemId, Exception exception);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Error, Message = "Detach: detaching {SystemId} failed unexpectedly; its record says where it was")]
+    public static partial void DetachCrashed(ILogger logger, string systemId, Exception exception);
 }

@@ -257,8 +257,16 @@ public sealed class RecoveryTests : IAsyncLifetime
         await _lives.Engine.DetachAsync();
         await _lives.WriteRecordAsync(new SystemRecord
         {
-            Id = "ancient", OwnerUid = 1000, ClientName = "t", Document = Vm(), Backend = "fake", State = SystemRecordState.Stopped,
-            ExitStatus = """{"Status":0,"ExitType":"GracefulExit"}""", CreatedAt = old, StoppedAt = old, UpdatedAt = old,
+            Id = "ancient",
+            OwnerUid = 1000,
+            ClientName = "t",
+            Document = Vm(),
+            Backend = "fake",
+            State = SystemRecordState.Stopped,
+            ExitStatus = """{"Status":0,"ExitType":"GracefulExit"}""",
+            CreatedAt = old,
+            StoppedAt = old,
+            UpdatedAt = old,
         });
 
         var report = await _lives.RestartAsync();
@@ -275,8 +283,15 @@ public sealed class RecoveryTests : IAsyncLifetime
         var now = DateTimeOffset.UtcNow;
         await _lives.WriteRecordAsync(new SystemRecord
         {
-            Id = "elsewhere", OwnerUid = 1000, ClientName = "t", Document = Vm(), Backend = "qemu", RuntimeFacts = "{}",
-            State = SystemRecordState.Running, CreatedAt = now, UpdatedAt = now,
+            Id = "elsewhere",
+            OwnerUid = 1000,
+            ClientName = "t",
+            Document = Vm(),
+            Backend = "qemu",
+            RuntimeFacts = "{}",
+            State = SystemRecordState.Running,
+            CreatedAt = now,
+            UpdatedAt = now,
         });
 
         var report = await _lives.RestartAsync();

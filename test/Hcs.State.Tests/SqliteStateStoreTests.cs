@@ -38,8 +38,14 @@ public sealed class SqliteStateStoreTests : IDisposable
         var written = Full("vm-1");
         var minimal = new SystemRecord
         {
-            Id = "ct-2", OwnerUid = 0, ClientName = "root", Document = "{}", Backend = "runc",
-            State = SystemRecordState.Creating, CreatedAt = written.CreatedAt.AddSeconds(1), UpdatedAt = written.CreatedAt.AddSeconds(1),
+            Id = "ct-2",
+            OwnerUid = 0,
+            ClientName = "root",
+            Document = "{}",
+            Backend = "runc",
+            State = SystemRecordState.Creating,
+            CreatedAt = written.CreatedAt.AddSeconds(1),
+            UpdatedAt = written.CreatedAt.AddSeconds(1),
         };
         await using (var store = new SqliteStateStore(_dir.StateDirectory))
         {
