@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
 
@@ -64,6 +65,64 @@ public sealed class FakeBackend : IComputeBackend
 
         var system = new FakeSystem(context, script);
         _systems[context.Id] = system;
+        context.Events.RuntimeFactsChanged(system.RuntimeFacts);
         return system;
+    }
+
+    /// <summary>
+    /// Re-attaches to the fake system named by the runtime facts, if it is still the one with that id. A system that
+    /// died meanwhile comes back as its exit (the fake knows the real cause); one replaced or never constructed is
+    /// gone (<see cref="BackendExitCause.WorkerDied"/>). Facts that are not the fake's fail, so a test notices facts
+    /// that were not persisted.
+    /// </summary>
+    public Task<BackendAdoption> AdoptAsync(BackendAdoptContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Guid instance;
+        try
+        {
+            using var facts = JsonDocument.Parse(context.RuntimeFacts);
+            instance = facts.RootElement.GetProperty("FakeInstance").GetGuid();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or FormatException or InvalidOperationException)
+        {
+            throw new HcsException(HResults.E_INVALIDARG, "FakeBackend.Adopt", context.Id,
+                result: ResultError.From(HResults.E_INVALIDARG, $"not the fake backend's runtime facts: '{context.RuntimeFacts}'"));
+        }
+
+        if (!_systems.TryGetValue(context.Id, out var system) || system.InstanceId != instance)
+        {
+            return Task.FromResult(new BackendAdoption(null, SystemState.Stopped,
+                new BackendExit(BackendExitCause.WorkerDied, Detail: "no such fake system any more")));
+        }
+
+        return Task.FromResult(system.Adopt(context));
+    }
+
+    /// <summary>Terminates every live fake system whose id is not in <paramref name="knownIds"/>.</summary>
+    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(knownIds);
+        var cleaned = new List<string>();
+        foreach (var (id, system) in _systems)
+        {
+            if (!system.IsDead && !knownIds.Contains(id))
+            {
+                await system.TerminateAsync(cancellationToken).ConfigureAwait(false);
+                cleaned.Add($"fake system {id} (instance {system.InstanceId}) terminated");
+            }
+        }
+
+        cleaned.Sort(StringComparer.Ordinal);
+        return cleaned;
+    }
+
+    /// <summary>Simulates the service dying (<c>kill -9</c>): every fake system keeps running and stops reporting to its engine.</summary>
+    public void SeverAll()
+    {
+        foreach (var system in _systems.Values)
+        {
+            system.Sever();
+        }
     }
 }

@@ -26,6 +26,10 @@ public sealed record FakeScript
     public TimeSpan? DropGuestConnectionAfter { get; init; }
     /// <summary>Pause fails with this HRESULT.</summary>
     public int? FailPause { get; init; }
+    /// <summary>Re-adoption by a restarted engine fails with this HRESULT (the system stays as it is, for the orphan cleaner).</summary>
+    public int? FailAdopt { get; init; }
+    /// <summary>Detaching fails (a backend that cannot leave this system running without it).</summary>
+    public bool FailDetach { get; init; }
     /// <summary>Properties calls take this long.</summary>
     public TimeSpan PropertiesDelay { get; init; }
 }

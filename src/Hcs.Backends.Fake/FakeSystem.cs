@@ -10,6 +10,9 @@ namespace Hcs.Backends.Fake;
 /// One in-memory system. Tests drive it as the guest would (<see cref="PowerOff"/>, <see cref="Panic"/>,
 /// <see cref="Reset"/>, <see cref="DropGuestConnection"/>) or as a dying worker (<see cref="KillWorker"/>).
 /// Scheduled guest actions wait while the system is paused, as a paused guest does.
+/// A fake system outlives the engine that created it when the engine detaches (<see cref="DetachAsync"/>) or is
+/// abandoned (a simulated daemon crash): it keeps "running", remembers how it ends meanwhile, and a new engine given
+/// the same <see cref="FakeBackend"/> re-adopts it from its runtime facts.
 /// </summary>
 public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
 {
@@ -27,11 +30,16 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
     private DateTimeOffset _runningSince; // guarded by _gate
     private ulong _memoryMb;
     private readonly List<FakeProcess> _processes = []; // guarded by _gate
+    private IBackendEventSink _events; // where events go: the engine that created or last adopted it (a no-op sink while detached)
+    private BackendExit? _exit; // guarded by _gate: how it ended, for an adoption after the fact
+    private int _adoptions; // guarded by _gate
+    private bool _detached; // guarded by _gate
 
     internal FakeSystem(BackendSystemContext context, FakeScript script)
     {
         _context = context;
         _script = script;
+        _events = context.Events;
         _memoryMb = context.Document.VirtualMachine?.ComputeTopology?.Memory?.SizeInMB
             ?? context.Document.Container?.Memory?.SizeInMB ?? 256;
         Behaviour = GuestBehaviour.Parse(context.Document.VirtualMachine?.Chipset?.LinuxKernelDirect?.KernelCmdLine);
@@ -39,6 +47,101 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
 
     /// <summary>The guest's scripted behaviour.</summary>
     public GuestBehaviour Behaviour { get; }
+
+    /// <summary>Identifies this incarnation of the id in its runtime facts, so a re-adoption finds this very system.</summary>
+    public Guid InstanceId { get; } = Guid.NewGuid();
+
+    /// <summary>The runtime facts it reports (and <see cref="FakeBackend.AdoptAsync"/> reads back).</summary>
+    public string RuntimeFacts => $"{{\"FakeInstance\":\"{InstanceId}\"}}";
+
+    /// <summary>True after <see cref="DetachAsync"/> until it is adopted again.</summary>
+    public bool IsDetached
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _detached;
+            }
+        }
+    }
+
+    /// <summary>Number of successful re-adoptions.</summary>
+    public int Adoptions
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _adoptions;
+            }
+        }
+    }
+
+    /// <summary>How it ended (null while alive).</summary>
+    public BackendExit? Exit
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _exit;
+            }
+        }
+    }
+
+    /// <summary>Number of Start calls received.</summary>
+    public int StartCalls => Volatile.Read(ref _startCalls);
+
+    private int _startCalls;
+
+    private IBackendEventSink Events => Volatile.Read(ref _events);
+
+    /// <inheritdoc />
+    public ValueTask DetachAsync()
+    {
+        if (_script.FailDetach)
+        {
+            return ValueTask.FromException(new NotSupportedException("scripted: this fake system cannot be detached"));
+        }
+
+        lock (_gate)
+        {
+            _detached = true;
+        }
+
+        Volatile.Write(ref _events, NoEvents.Instance);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Cuts the system off from its engine as a daemon crash would: it keeps running, and the engine that created
+    /// it never hears from it again (unlike <see cref="DetachAsync"/>, nothing marks it detached).
+    /// </summary>
+    public void Sever() => Volatile.Write(ref _events, NoEvents.Instance);
+
+    /// <summary>Re-attaches to a new engine: its real state, or how it ended while nobody watched.</summary>
+    internal BackendAdoption Adopt(BackendAdoptContext context)
+    {
+        if (_script.FailAdopt is { } hr)
+        {
+            throw new HcsException(hr, "FakeBackend.Adopt", context.Id);
+        }
+
+        lock (_gate)
+        {
+            if (_dead)
+            {
+                return new BackendAdoption(null, SystemState.Stopped, _exit ?? new BackendExit(BackendExitCause.WorkerDied));
+            }
+
+            _detached = false;
+            _adoptions++;
+            Volatile.Write(ref _events, context.Events);
+            var state = _paused ? SystemState.Paused : _running ? SystemState.Running : SystemState.Created;
+            return new BackendAdoption(this, state, null);
+        }
+    }
 
     /// <summary>True between a successful start and the stop.</summary>
     public bool IsRunning
@@ -202,7 +305,7 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
     public Task TerminateAsync(CancellationToken cancellationToken)
     {
         TerminateCalls++;
-        Die();
+        Die(new BackendExit(BackendExitCause.Terminated));
         return Task.CompletedTask;
     }
 
@@ -337,9 +440,10 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
     /// <summary>The guest powers off.</summary>
     public void PowerOff()
     {
-        if (Die())
+        var exit = new BackendExit(BackendExitCause.GuestPowerOff);
+        if (Die(exit))
         {
-            _context.Events.Stopped(new BackendExit(BackendExitCause.GuestPowerOff));
+            Events.Stopped(exit);
         }
     }
 
@@ -356,19 +460,20 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
 
         var parameters = new List<ulong> { 0xDEAD };
         var report = new CrashReport { SystemId = _context.Id, CrashParameters = parameters, CrashLog = log };
-        _context.Events.CrashInitiated(report with { CrashLog = null });
-        _context.Events.CrashReported(report);
-        if (Die())
+        Events.CrashInitiated(report with { CrashLog = null });
+        Events.CrashReported(report);
+        var exit = new BackendExit(BackendExitCause.GuestCrash, CrashParameters: parameters, Detail: log);
+        if (Die(exit))
         {
-            _context.Events.Stopped(new BackendExit(BackendExitCause.GuestCrash, CrashParameters: parameters, Detail: log));
+            Events.Stopped(exit);
         }
     }
 
     /// <summary>The guest resets (reboots).</summary>
-    public void Reset() => _context.Events.GuestReset();
+    public void Reset() => Events.GuestReset();
 
     /// <summary>The guest connection drops.</summary>
-    public void DropGuestConnection() => _context.Events.GuestConnectionClosed("{\"Reason\":\"fake guest connection dropped\"}");
+    public void DropGuestConnection() => Events.GuestConnectionClosed("{\"Reason\":\"fake guest connection dropped\"}");
 
     /// <summary>
     /// The guest opens, writes to and closes each <c>Devices.VirtioSerial</c> port (the <c>vport</c> verb): one guest
@@ -378,7 +483,7 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
     {
         foreach (var (key, port) in _context.Document.VirtualMachine?.Devices?.VirtioSerial?.Ports ?? new Dictionary<string, VirtioSerialPort>())
         {
-            _context.Events.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
+            Events.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
             {
                 Reason = "the guest closed the virtio-serial port",
                 Port = key,
@@ -391,22 +496,23 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
 
     /// <summary>A remote console client connects (true) or disconnects (false).</summary>
     public void RemoteConsole(bool connected) =>
-        _context.Events.RemoteConsoleStateChanged(connected ? "{\"Connected\":true}" : "{\"Connected\":false}");
+        Events.RemoteConsoleStateChanged(connected ? "{\"Connected\":true}" : "{\"Connected\":false}");
 
     /// <summary>The worker process dies on its own (like <c>kill -9</c> of QEMU) with <paramref name="exitCode"/>.</summary>
     public void KillWorker(uint exitCode = 137)
     {
-        if (Die())
+        var exit = new BackendExit(BackendExitCause.WorkerDied, exitCode,
+            string.Create(CultureInfo.InvariantCulture, $"worker exited with status {exitCode}"));
+        if (Die(exit))
         {
-            _context.Events.Stopped(new BackendExit(BackendExitCause.WorkerDied, exitCode,
-                string.Create(CultureInfo.InvariantCulture, $"worker exited with status {exitCode}")));
+            Events.Stopped(exit);
         }
     }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
-        Die();
+        Die(new BackendExit(BackendExitCause.Terminated));
 
         // Processes die with the system's resources, after the engine has recorded the stop.
         foreach (var process in Processes)
@@ -418,7 +524,7 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
         return ValueTask.CompletedTask;
     }
 
-    private bool Die()
+    private bool Die(BackendExit exit)
     {
         lock (_gate)
         {
@@ -429,6 +535,7 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
 
             _dead = true;
             _running = false;
+            _exit = exit;
         }
 
         _alive.Cancel();

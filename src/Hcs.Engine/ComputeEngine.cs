@@ -2,6 +2,7 @@
 
 using Hcs.Contracts;
 using Hcs.Engine.Backends;
+using Hcs.Engine.State;
 using Hcs.Schema;
 
 namespace Hcs.Engine;
@@ -11,8 +12,10 @@ namespace Hcs.Engine;
 /// their handles, the state machine and event fan-out, over pluggable <see cref="IComputeBackend"/>s.
 /// It knows nothing of transports, QEMU or runc. Disposing it is a service disconnect: every open handle receives
 /// <c>ServiceDisconnect</c>, pending calls fail with <c>HCS_E_SERVICE_DISCONNECT</c>, and systems are terminated.
+/// With a state store (<see cref="EngineOptions.Store"/>) a service can instead <see cref="DetachAsync"/> (the same
+/// disconnect, systems keep running) and, in its next life, <see cref="RecoverAsync"/> them.
 /// </summary>
-public sealed class ComputeEngine : IComputeService
+public sealed partial class ComputeEngine : IComputeService
 {
     /// <summary>Schema versions this service accepts (entry 2.5 means 2.0 through 2.5).</summary>
     public static readonly IReadOnlyList<Schema.Version> SupportedSchemaVersions = [new Schema.Version { Major = 2, Minor = 5 }];
@@ -25,6 +28,7 @@ public sealed class ComputeEngine : IComputeService
     private readonly CancellationTokenSource _disconnect = new();
     private readonly TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed; // guarded by _gate
+    private bool _recovered; // guarded by _gate
 
     /// <summary>Creates an engine over <paramref name="backends"/>.</summary>
     public ComputeEngine(IEnumerable<IComputeBackend> backends, EngineOptions? options = null)
@@ -34,12 +38,16 @@ public sealed class ComputeEngine : IComputeService
         Options = options ?? new EngineOptions();
         CrashReports.ValidateDirectory(Options.CrashDirectory);
         DisconnectToken = _disconnect.Token;
+        Journal = Options.Store is { } store ? new StateJournal(store, Options.Logger) : null;
     }
 
     /// <summary>The engine's settings.</summary>
     public EngineOptions Options { get; }
 
     internal TimeProvider Time => Options.Time;
+
+    /// <summary>The write-through to <see cref="EngineOptions.Store"/>, or null without a store.</summary>
+    internal StateJournal? Journal { get; }
 
     /// <summary>Cancelled when the service goes away.</summary>
     /// <remarks>Captured at construction: <see cref="DisposeAsync"/> disposes the source, and calls still pending then must read it.</remarks>
@@ -114,7 +122,7 @@ public sealed class ComputeEngine : IComputeService
                 throw new HcsException(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, Label, id);
             }
 
-            system = new SystemInstance(this, id, document, backend, session.Client);
+            system = new SystemInstance(this, id, document, configuration, backend, session.Client);
             _systems.Add(id, system);
             handle = system.AddHandle(session);
         }
@@ -144,7 +152,7 @@ public sealed class ComputeEngine : IComputeService
         }
     }
 
-    internal void GrantAccess(Session session, string id, uint uid)
+    internal Task GrantAccessAsync(Session session, string id, uint uid)
     {
         const string Label = "ComputeSystem.GrantAccess";
         lock (_gate)
@@ -161,7 +169,7 @@ public sealed class ComputeEngine : IComputeService
                     result: ResultError.From(HResults.HCS_E_ACCESS_DENIED, "only the system's owner or root may grant access to it"));
             }
 
-            system.Grant(uid);
+            return system.GrantAsync(uid);
         }
     }
 
@@ -182,6 +190,9 @@ public sealed class ComputeEngine : IComputeService
             {
                 _systems.Remove(system.Id);
             }
+
+            // Under the registry lock: the delete is queued before a new system can take the id and record itself.
+            system.ForgetRecord();
         }
 
         // Dispose waits for releases still under way (a runc container's mounts and cgroups, a QEMU's runtime directory).
@@ -304,6 +315,11 @@ public sealed class ComputeEngine : IComputeService
         {
             await system.ShutdownForServiceStopAsync().ConfigureAwait(false);
             await system.Released.ConfigureAwait(false);
+        }
+
+        if (Journal is not null)
+        {
+            await Journal.CloseAsync().ConfigureAwait(false);
         }
 
         _disconnect.Dispose();

@@ -1,5 +1,9 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using Hcs.Engine.State;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace Hcs.Engine;
 
 /// <summary>Settings of a <see cref="ComputeEngine"/>.</summary>
@@ -13,6 +17,23 @@ public sealed record EngineOptions
 
     /// <summary>The clock; tests inject a fake one.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Where the engine persists its systems (write-through on every transition), so that
+    /// <see cref="ComputeEngine.RecoverAsync"/> can find them after a restart and <see cref="ComputeEngine.DetachAsync"/>
+    /// can leave them running. Null (the default, for embedded engines and tests): nothing is persisted. The engine
+    /// owns the store from construction on and disposes it when it is disposed or detached.
+    /// </summary>
+    public IStateStore? Store { get; init; }
+
+    /// <summary>Where the engine logs (state store failures, recovery). Default: nowhere.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>
+    /// How long a stopped system's record is kept across restarts when no client reopens it: recovery drops records
+    /// of systems that stopped longer ago than this. Default: 7 days.
+    /// </summary>
+    public TimeSpan StoppedRecordRetention { get; init; } = TimeSpan.FromDays(7);
 
     /// <summary>Name reported for the service in logs.</summary>
     public string ServiceName { get; init; } = "hcs";

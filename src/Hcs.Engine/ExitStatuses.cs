@@ -17,6 +17,11 @@ internal enum StopIntent
     LastHandleClosed,
     /// <summary>The guest reset and StopOnReset is set.</summary>
     StopOnReset,
+    /// <summary>
+    /// The service ended it for its own consistency: a restarted service found it half-started (its Create or Start
+    /// was in flight when the old service died) or could not re-adopt it, or a stopping service could not detach it.
+    /// </summary>
+    ServiceStop,
 }
 
 /// <summary>Composes the <see cref="SystemExitStatus"/> of a stop from the engine's intent and the backend's cause.</summary>
@@ -28,6 +33,13 @@ internal static class ExitStatuses
         {
             case StopIntent.Terminate or StopIntent.LastHandleClosed:
                 return Forced(intent == StopIntent.Terminate ? ExitInitiator.Client : ExitInitiator.Internal);
+            case StopIntent.ServiceStop:
+                return new SystemExitStatus
+                {
+                    Status = HResults.HCS_E_UNEXPECTED_EXIT,
+                    ExitType = NotificationType.UnexpectedExit,
+                    Attribution = [new AttributionRecord { SystemExit = new SystemExit { Detail = SystemExitDetail.ServiceStop, Initiator = ExitInitiator.Internal } }],
+                };
             case StopIntent.StopOnReset:
                 return new SystemExitStatus
                 {

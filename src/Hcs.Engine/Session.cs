@@ -104,8 +104,7 @@ internal sealed class Session : IComputeSession
         try
         {
             ThrowIfClosed("ComputeSystem.GrantAccess", id);
-            _engine.GrantAccess(this, id, uid);
-            return Task.CompletedTask;
+            return _engine.GrantAccessAsync(this, id, uid);
         }
         catch (Exception e)
         {

@@ -92,6 +92,7 @@ internal sealed partial class SystemInstance
 
             _intent = intent;
             _terminating = TerminateWorkAsync();
+            _ = PersistAsync();
             return _terminating;
         }
     }
@@ -272,6 +273,7 @@ internal sealed partial class SystemInstance
         try
         {
             IBackendSystem backend;
+            Task recorded = Task.CompletedTask;
             lock (_gate)
             {
                 var hr = StateMachine.Check(verb, _phase, _terminating is not null);
@@ -281,8 +283,15 @@ internal sealed partial class SystemInstance
                 }
 
                 backend = _backend!;
+                if (verb == SystemVerb.Start)
+                {
+                    // Recorded before the backend starts anything: a service that dies now finds it half-started.
+                    _starting = true;
+                    recorded = PersistAsync();
+                }
             }
 
+            await recorded.ConfigureAwait(false);
             Task work;
             try
             {
@@ -291,6 +300,12 @@ internal sealed partial class SystemInstance
             catch (Exception e)
             {
                 work = Task.FromException(e);
+            }
+
+            work = CompleteAsync(work, verb, onSuccess);
+            lock (_gate)
+            {
+                _inflight = work;
             }
 
             var winner = await Task.WhenAny(work, _stoppedOrDisconnected).ConfigureAwait(false);
@@ -325,7 +340,23 @@ internal sealed partial class SystemInstance
             {
                 throw HcsException.Wrap(e, label, Id);
             }
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
 
+    /// <summary>
+    /// Applies a backend call's outcome when the call ends, even if its caller stopped waiting (the service detached
+    /// meanwhile): on success the phase moves to <paramref name="onSuccess"/> unless the system stopped; either way the
+    /// record is rewritten, so it never says Starting once the backend's Start is over.
+    /// </summary>
+    private async Task CompleteAsync(Task work, SystemVerb verb, SystemPhase? onSuccess)
+    {
+        try
+        {
+            await work.ConfigureAwait(false);
             if (onSuccess is { } next)
             {
                 lock (_gate)
@@ -343,7 +374,19 @@ internal sealed partial class SystemInstance
         }
         finally
         {
-            _lifecycle.Release();
+            if (verb == SystemVerb.Start || onSuccess is not null)
+            {
+                Task recorded;
+                lock (_gate)
+                {
+                    _starting = false;
+                    recorded = PersistAsync();
+                }
+
+                // The call completes once its outcome is durable: a client told "Running" never finds the system
+                // treated as half-started after a crash of the service.
+                await recorded.ConfigureAwait(false);
+            }
         }
     }
 
@@ -401,8 +444,27 @@ internal sealed partial class SystemInstance
         {
             if (_phase is SystemPhase.Running or SystemPhase.Paused)
             {
+                var before = _phase;
                 _phase = state == SystemState.Paused ? SystemPhase.Paused : state == SystemState.Running ? SystemPhase.Running : _phase;
+                if (_phase != before)
+                {
+                    _ = PersistAsync();
+                }
             }
+        }
+    }
+
+    void IBackendEventSink.RuntimeFactsChanged(string json)
+    {
+        lock (_gate)
+        {
+            if (_phase == SystemPhase.Stopped || json is null)
+            {
+                return;
+            }
+
+            _runtimeFacts = json;
+            _ = PersistAsync();
         }
     }
 

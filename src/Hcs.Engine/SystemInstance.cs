@@ -3,6 +3,7 @@
 using System.Threading.Channels;
 using Hcs.Contracts;
 using Hcs.Engine.Backends;
+using Hcs.Engine.State;
 using Hcs.Schema;
 
 namespace Hcs.Engine;
@@ -43,15 +44,41 @@ internal sealed partial class SystemInstance : IBackendEventSink
     private DateTimeOffset? _startedAt; // guarded by _gate
     private DateTimeOffset? _stoppedAt; // guarded by _gate
     private readonly HashSet<uint> _grants = []; // guarded by _gate
+    private readonly string _documentJson;
+    private string? _runtimeFacts; // guarded by _gate: the backend's latest RuntimeFactsChanged
+    private bool _starting; // guarded by _gate: a Start is in the backend (persisted as Starting)
+    private bool _recordDeleted; // guarded by _gate: the record is gone (forgotten); nothing is persisted any more
+    private bool _retainStopped; // guarded by _gate: stopped while the service was down: kept until a handle opened on it closes
+    private Task? _inflight; // guarded by _gate: the latest serialised backend call, which may outlive its caller
 
-    public SystemInstance(ComputeEngine engine, string id, ComputeSystem document, IComputeBackend backend, ClientIdentity creator)
+    public SystemInstance(ComputeEngine engine, string id, ComputeSystem document, string documentJson, IComputeBackend backend, ClientIdentity creator)
     {
         _engine = engine;
         _backendKind = backend;
+        _documentJson = documentJson;
         Id = id;
         Document = document;
         Creator = creator;
         CreatedAt = engine.Time.GetUtcNow();
+        RuntimeId = Guid.NewGuid();
+        _stoppedOrDisconnected = Task.WhenAny(_exited.Task, engine.Disconnected);
+    }
+
+    /// <summary>A system recorded by an earlier life of the service, before its backend re-adopts it (see <see cref="RecoverAsync"/>).</summary>
+    public SystemInstance(ComputeEngine engine, SystemRecord record, ComputeSystem document, IComputeBackend backend)
+    {
+        _engine = engine;
+        _backendKind = backend;
+        _documentJson = record.Document;
+        Id = record.Id;
+        Document = document;
+        Creator = new ClientIdentity(record.ClientName, record.OwnerUid);
+        CreatedAt = record.CreatedAt;
+        RuntimeId = record.RuntimeId == Guid.Empty ? Guid.NewGuid() : record.RuntimeId;
+        _grants.UnionWith(record.Grants);
+        _runtimeFacts = record.RuntimeFacts;
+        _startedAt = record.StartedAt;
+        _stoppedAt = record.StoppedAt;
         _stoppedOrDisconnected = Task.WhenAny(_exited.Task, engine.Disconnected);
     }
 
@@ -64,7 +91,10 @@ internal sealed partial class SystemInstance : IBackendEventSink
 
     public ClientIdentity Creator { get; }
 
-    public Guid RuntimeId { get; } = Guid.NewGuid();
+    public Guid RuntimeId { get; }
+
+    /// <summary>The backend that hosts the system.</summary>
+    public IComputeBackend Backend => _backendKind;
 
     /// <summary>True if <paramref name="uid"/> may open the system: root, its creator, or a granted uid.</summary>
     public bool CanAccess(uint uid)
@@ -80,12 +110,12 @@ internal sealed partial class SystemInstance : IBackendEventSink
         }
     }
 
-    /// <summary>Lets <paramref name="uid"/> open the system.</summary>
-    public void Grant(uint uid)
+    /// <summary>Lets <paramref name="uid"/> open the system; the task completes once the grant is recorded.</summary>
+    public Task GrantAsync(uint uid)
     {
         lock (_gate)
         {
-            _grants.Add(uid);
+            return _grants.Add(uid) ? PersistAsync() : Task.CompletedTask;
         }
     }
 
@@ -227,6 +257,9 @@ internal sealed partial class SystemInstance : IBackendEventSink
         await _lifecycle.WaitAsync().ConfigureAwait(false);
         try
         {
+            // The record exists before the backend builds anything, so a service that dies during construction
+            // finds the system half-started on restart instead of leaving an unrecorded worker behind.
+            await PersistAsync().ConfigureAwait(false);
             var context = new BackendSystemContext(Id, Document, this, _engine.Time);
             IBackendSystem backend;
             try
@@ -241,6 +274,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
             }
 
             bool keep;
+            var recorded = Task.CompletedTask;
             lock (_gate)
             {
                 keep = _phase == SystemPhase.Creating;
@@ -248,8 +282,11 @@ internal sealed partial class SystemInstance : IBackendEventSink
                 {
                     _backend = backend;
                     _phase = SystemPhase.Created;
+                    recorded = PersistAsync();
                 }
             }
+
+            await recorded.ConfigureAwait(false);
 
             if (!keep)
             {
@@ -353,7 +390,8 @@ internal sealed partial class SystemInstance : IBackendEventSink
             _phase = SystemPhase.Stopped;
             _stoppedAt = _engine.Time.GetUtcNow();
             backend = _backend;
-            forget = _handles.Count == 0;
+            forget = _handles.Count == 0 && !_retainStopped;
+            _ = PersistAsync();
             var record = new HcsEventRecord(HcsEventType.SystemExited, HcsJson.Serialize(status));
             foreach (var handle in _handles)
             {
@@ -436,6 +474,8 @@ internal sealed partial class SystemInstance : IBackendEventSink
             _handles.Clear();
         }
 
+        // The service terminates what it runs when it is disposed: nothing is left to recover.
+        ForgetRecord();
         await _lifetime.CancelAsync().ConfigureAwait(false);
         if (backend is not null)
         {

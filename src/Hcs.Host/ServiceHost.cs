@@ -5,6 +5,9 @@ using Hcs.Backends.Qemu;
 using Hcs.Backends.Runc;
 using Hcs.Engine;
 using Hcs.Engine.Backends;
+using Hcs.State;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hcs.Host;
 
@@ -32,13 +35,24 @@ public static class ServiceHost
     }
 
     /// <summary>Creates an engine over the backends of <paramref name="settings"/>.</summary>
-    public static ComputeEngine CreateEngine(HostSettings settings, IReadOnlyList<IComputeBackend>? backends = null)
+    public static ComputeEngine CreateEngine(HostSettings settings, IReadOnlyList<IComputeBackend>? backends = null) =>
+        CreateEngine(settings, backends, NullLogger.Instance);
+
+    /// <summary>
+    /// Creates an engine over the backends of <paramref name="settings"/>, logging to <paramref name="logger"/>. With a
+    /// <see cref="HostSettings.StateDirectory"/> the engine persists its systems in <c>STATE/state.db</c>
+    /// (<see cref="SqliteStateStore"/>, opened on first use), so the service can <see cref="ComputeEngine.RecoverAsync"/>
+    /// them after a restart and <see cref="ComputeEngine.DetachAsync"/> on a graceful stop; crash reports go to
+    /// <c>STATE/crash</c>.
+    /// </summary>
+    public static ComputeEngine CreateEngine(HostSettings settings, IReadOnlyList<IComputeBackend>? backends, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var options = new EngineOptions { ShutdownTimeout = settings.ShutdownTimeout };
+        ArgumentNullException.ThrowIfNull(logger);
+        var options = new EngineOptions { ShutdownTimeout = settings.ShutdownTimeout, Logger = logger };
         if (settings.StateDirectory is { } state)
         {
-            options = options with { CrashDirectory = Path.Combine(state, "crash") };
+            options = options with { CrashDirectory = Path.Combine(state, "crash"), Store = new SqliteStateStore(state) };
         }
 
         return new ComputeEngine(backends ?? CreateBackends(settings), options);

@@ -1,0 +1,161 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Collections.Concurrent;
+using Hcs.Contracts;
+using Hcs.Engine.State;
+using Hcs.Schema;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace Hcs.State.Tests;
+
+/// <summary>A directory under /tmp removed at dispose.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public TempDirectory() => Path = Directory.CreateTempSubdirectory("hcs-state-").FullName;
+
+    public string Path { get; }
+
+    /// <summary>A state directory that does not exist yet (the store must create it).</summary>
+    public string StateDirectory => System.IO.Path.Combine(Path, "state");
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// A store that can die with its service: after <see cref="CrashAsync"/> nothing it is asked to write reaches the
+/// database (a killed daemon writes nothing more), and the connection is closed.
+/// </summary>
+public sealed class CrashableStore(IStateStore inner) : IStateStore
+{
+    private volatile bool _crashed;
+
+    public async Task CrashAsync()
+    {
+        _crashed = true;
+        await inner.DisposeAsync();
+    }
+
+    public Task<IReadOnlyList<SystemRecord>> LoadAsync(CancellationToken cancellationToken = default) => inner.LoadAsync(cancellationToken);
+
+    public Task SaveAsync(SystemRecord record, CancellationToken cancellationToken = default) =>
+        _crashed ? Task.CompletedTask : inner.SaveAsync(record, cancellationToken);
+
+    public Task DeleteAsync(string id, CancellationToken cancellationToken = default) =>
+        _crashed ? Task.CompletedTask : inner.DeleteAsync(id, cancellationToken);
+
+    public ValueTask DisposeAsync() => _crashed ? ValueTask.CompletedTask : inner.DisposeAsync();
+}
+
+/// <summary>A store whose writes fail (a full disk, a read-only file system); counts the attempts.</summary>
+public sealed class FailingStore : IStateStore
+{
+    private int _writes;
+
+    public int Writes => Volatile.Read(ref _writes);
+
+    public Task<IReadOnlyList<SystemRecord>> LoadAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<SystemRecord>>([]);
+
+    public Task SaveAsync(SystemRecord record, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _writes);
+        throw new IOException("disk full");
+    }
+
+    public Task DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _writes);
+        return Task.FromException(new IOException("disk full"));
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary>Collects log entries.</summary>
+public sealed class ListLogger : ILogger
+{
+    public ConcurrentQueue<(LogLevel Level, EventId Id, string Message, Exception? Exception)> Entries { get; } = new();
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Entries.Enqueue((logLevel, eventId, formatter(state, exception), exception));
+}
+
+/// <summary>Documents and small helpers over the contracts.</summary>
+public static class Docs
+{
+    public static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public static string Vm(string guestVerb = "idle", bool terminateOnLastHandleClosed = false) =>
+        HcsJson.Serialize(new ComputeSystem
+        {
+            SchemaVersion = new Schema.Version { Major = 2, Minor = 5 },
+            Owner = "hcs-state-tests",
+            ShouldTerminateOnLastHandleClosed = terminateOnLastHandleClosed ? true : null,
+            VirtualMachine = new VirtualMachine
+            {
+                Chipset = new Chipset
+                {
+                    LinuxKernelDirect = new LinuxKernelDirect
+                    {
+                        KernelFilePath = "/fake/vmlinuz",
+                        InitRdPath = "/fake/initrd.img",
+                        KernelCmdLine = $"console=ttyS0 hcstest={guestVerb}",
+                    },
+                },
+                ComputeTopology = new Topology
+                {
+                    Memory = new VirtualMachineMemory { SizeInMB = 256 },
+                    Processor = new VirtualMachineProcessor { Count = 1 },
+                },
+            },
+        });
+
+    public static async Task<T> Within<T>(Task<T> task) => await task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+
+    public static async Task Within(Task task) => await task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+
+    public static async Task<HcsException> FailsWith(int hresult, Func<Task> call)
+    {
+        var e = await Assert.ThrowsAsync<HcsException>(() => call().WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        Assert.True(hresult == e.HResult, $"expected {HResults.NameOf(hresult)}, got {HResults.NameOf(e.HResult)}: {e.Message}");
+        return e;
+    }
+
+    public static async Task<SystemState?> StateOf(ISystemHandle handle) =>
+        HcsJson.Deserialize<Properties>(await Within(handle.GetPropertiesAsync(null, Ct))).State;
+
+    public static async Task<SystemExitStatus> ExitOf(ISystemHandle handle) =>
+        HcsJson.Deserialize<SystemExitStatus>(await Within(handle.WaitForExitAsync(Ct)));
+
+    /// <summary>Reads a handle's events until (and including) the first of <paramref name="last"/>.</summary>
+    public static async Task<List<HcsEventRecord>> EventsUntil(ISystemHandle handle, params HcsEventType[] last)
+    {
+        var events = new List<HcsEventRecord>();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        await foreach (var record in handle.ReadEventsAsync(timeout.Token))
+        {
+            events.Add(record);
+            if (last.Contains(record.Type))
+            {
+                break;
+            }
+        }
+
+        return events;
+    }
+}
