@@ -90,7 +90,7 @@ public sealed class CtlHarness : IAsyncDisposable
             Terminal = Terminal,
             EventsSubscribed = eventsSubscribed,
         };
-        var code = await HcsCtl.RunAsync(args, console, _ => HcsClient.Connect(Service, "hcsctl"), cancellationToken).WaitAsync(TimeSpan.FromSeconds(60));
+        var code = await HcsCtl.RunAsync(args, console, _ => HcsClient.Connect(Service, "hcsctl"), cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         return new CtlResult(code, output.ToString(), error.ToString());
     }
 

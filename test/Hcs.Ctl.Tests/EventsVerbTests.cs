@@ -68,15 +68,11 @@ public sealed class EventsVerbTests : IAsyncLifetime
     [Fact]
     public async Task Events_Follow_PicksUpSystemsCreatedLater_AndJsonIsOneObjectPerLine()
     {
-        var run = _ctl.RunAsync("", null, ["events", "--follow", "--json", "--timeout", "3s", "later"]);
+        var found = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = _ctl.RunAsync("", id => found.TrySetResult(), ["events", "--follow", "--json", "--timeout", "5s", "later"]);
         await _ctl.ContainerAsync("later");
         await _ctl.ContainerAsync("other");
-        // Wait until the follower has found it (it polls), then stop it.
-        for (var i = 0; i < 300 && !run.IsCompleted; i++)
-        {
-            await Task.Delay(10);
-        }
-
+        await found.Task.WaitAsync(TimeSpan.FromSeconds(5)); // the follower polls for it
         await _ctl.OkAsync("terminate", "other", "later");
         var result = await run;
         Assert.Equal(0, result.ExitCode);

@@ -69,7 +69,7 @@ public sealed class ExecVerbTests : IAsyncLifetime
     {
         for (var i = 0; i < 500; i++)
         {
-            if (_ctl.Fake.Get("c1").Processes.FirstOrDefault() is { } process)
+            if (_ctl.Fake.Get("c1").Processes is [var process, ..])
             {
                 return process;
             }
