@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Text;
 using Hcs.Client;
 using Hcs.Schema;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hcs.Ctl;
 
@@ -199,6 +200,36 @@ public static class HcsCtl
                 await client.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Runs hcsctl on this process's console: standard streams (and their raw bytes for <c>exec</c>), the terminal
+    /// if there is one, and Ctrl-C as interrupts. This is all <c>hcsctl</c>'s <c>Main</c> does.
+    /// </summary>
+    /// <param name="args">The command line, without the program name.</param>
+    /// <param name="connect">Makes the client from the connection options the command line asked for.</param>
+    /// <returns>The exit code.</returns>
+    public static async Task<int> RunOnConsoleAsync(IReadOnlyList<string> args, Func<HcsConnectOptions, HcsClient> connect)
+    {
+        using var interrupts = new SignalInterrupts();
+
+        // Standard input as bytes straight from fd 0: Console.OpenStandardInput() on a terminal reads through .NET's
+        // line editor, which would undo `exec -it`'s raw mode.
+        using var rawIn = new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+        using var rawOut = Console.OpenStandardOutput();
+        using var rawError = Console.OpenStandardError();
+        var console = new HcsCtlConsole
+        {
+            In = Console.In,
+            Out = Console.Out,
+            Error = Console.Error,
+            RawIn = rawIn,
+            RawOut = rawOut,
+            RawError = rawError,
+            Terminal = StandardTerminal.Detect(),
+            Interrupts = interrupts,
+        };
+        return await RunAsync(args, console, connect).ConfigureAwait(false);
     }
 
     /// <summary>hcsctl's version (the assembly's informational version).</summary>

@@ -64,7 +64,7 @@ internal static partial class Verbs
             ],
             ExecAsync,
             "Options go before the command; everything from COMMAND on is the process's argv, verbatim (no shell).\n" +
-            "Ctrl-C is sent to the process as SIGINT (with -t the console delivers it). Exit code: the process's (125 when\n" +
+            "Ctrl-C is sent to the process as SIGINT (with -it the console delivers it). Exit code: the process's (125 when\n" +
             "hcsctl could not run it or the system stopped under it).",
             ["hcsctl exec ct1 -- ls -l /", "hcsctl exec -it ct1 sh", "echo hi | hcsctl exec -i ct1 cat", "hcsctl exec -e A=1 -w /tmp -u 1000 ct1 env"])
         {
