@@ -154,7 +154,7 @@ public static class HcsCtl
             }
             catch (HcsException e)
             {
-                var note = embedded ? null : " (is hcsd running? --embedded runs an engine inside hcsctl instead)";
+                var note = embedded ? null : VerbContext.ServiceHint;
                 await console.Error.WriteLineAsync(ErrorLines.Format(verb.Name, null, e, note).AsMemory(), cancellationToken).ConfigureAwait(false);
                 return ErrorLines.ExitCode(e);
             }

@@ -28,7 +28,7 @@ internal sealed record Verb(
 
     public int RequiredArguments => Arguments.Count(a => !a.StartsWith('['));
 
-    public bool Variadic => Arguments.Any(a => a.EndsWith("...", StringComparison.Ordinal));
+    public bool Variadic => Arguments.Any(a => a.Contains("...", StringComparison.Ordinal));
 
     public string Synopsis => $"hcsctl {Name}{(Options.Length > 0 ? " [OPTIONS]" : "")}{string.Concat(Arguments.Select(a => " " + a))}";
 

@@ -61,10 +61,17 @@ internal sealed class VerbContext
         {
             note ??= " (--embedded: this hcsctl's own engine has only the systems it created itself)";
         }
+        else if (!Embedded && exception is HcsException { HResult: HResults.HCS_E_SERVICE_DISCONNECT })
+        {
+            note ??= ServiceHint;
+        }
 
         Error.WriteLine(ErrorLines.Format(Verb.Name, subject, exception, note));
         return ErrorLines.ExitCode(exception);
     }
+
+    /// <summary>Appended to a service-disconnect error when hcsctl was asked to use hcsd.</summary>
+    public const string ServiceHint = " (is hcsd running? --embedded runs an engine inside hcsctl instead)";
 
     /// <summary>True when <paramref name="exception"/> is the result of an interrupt rather than a failure.</summary>
     public bool IsInterrupt(Exception exception) =>

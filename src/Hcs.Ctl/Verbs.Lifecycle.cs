@@ -106,8 +106,14 @@ internal static partial class Verbs
                 return;
             }
 
-            var expired = Task.Delay(timeout.Value, context.Console.Time, context.Cancellation);
+            using var stopTimer = CancellationTokenSource.CreateLinkedTokenSource(context.Cancellation);
+            var expired = Task.Delay(timeout.Value, context.Console.Time, stopTimer.Token);
             await context.ProgressAsync($"shutting down {id}", Task.WhenAny(shutdown, expired)).ConfigureAwait(false);
+            if (!expired.IsCompleted)
+            {
+                await stopTimer.CancelAsync().ConfigureAwait(false);
+            }
+
             if (shutdown.IsCompleted || !expired.IsCompletedSuccessfully)
             {
                 await shutdown.ConfigureAwait(false); // its outcome, or the interrupt

@@ -165,6 +165,44 @@ public sealed class CommandLineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Interrupt_StopsAWait_WithExitCode130_AndASecondOneIsNotHeldBack()
+    {
+        _ctl.Fake.Script("hangs", new Backends.Fake.FakeScript { HangStart = true });
+        await _ctl.OkAsync("create", "hangs", _ctl.File("vm.json", CtlHarness.VmDocument()));
+        var interrupts = new FakeInterrupts();
+        _ctl.Interrupts = interrupts;
+        var run = _ctl.RunAsync("start", "hangs");
+        await interrupts.WaitForListenerAsync();
+        interrupts.Fire();
+        var result = await run;
+        Assert.Equal(130, result.ExitCode);
+        Assert.Equal("hcsctl: start hangs: interrupted\n", result.Error);
+        Assert.Equal(0, interrupts.Listeners);
+    }
+
+    [Fact]
+    public async Task Interrupt_DuringExec_IsSentToTheProcessAsSigint()
+    {
+        await _ctl.ContainerAsync("c1");
+        var interrupts = new FakeInterrupts();
+        _ctl.Interrupts = interrupts;
+        var run = _ctl.RunAsync("exec", "c1", "sleep", "30");
+        await interrupts.WaitForListenerAsync();
+        interrupts.Fire();
+        var result = await run;
+        Assert.Equal(130, result.ExitCode); // the process's own code: 128 + SIGINT
+        Assert.Equal([2], _ctl.Fake.Get("c1").Processes[0].Signals);
+    }
+
+    [Fact]
+    public async Task ManyIds_AreAccepted_ByVariadicVerbs()
+    {
+        var result = await _ctl.RunAsync("events", "--timeout", "10ms", "a", "b");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
     public void Parser_BundlesShortFlags_TakesInlineValues_AndStopsAtTheCommand()
     {
         OptionSpec[] options = [new("interactive", 'i', null, ""), new("tty", 't', null, ""), new("env", 'e', "K=V", "", Repeatable: true), new("cwd", 'w', "DIR", "")];

@@ -42,6 +42,9 @@ public sealed class CtlHarness : IAsyncDisposable
     /// <summary>The terminal the next invocations see (null = none, as in a pipe).</summary>
     public IHcsCtlTerminal? Terminal { get; set; }
 
+    /// <summary>The interrupt source the next invocations see (null = none).</summary>
+    public IHcsCtlInterrupts? Interrupts { get; set; }
+
     /// <summary>An idle fake VM document (hcstest=idle), owned by "tests".</summary>
     public static string VmDocument(string guestVerb = "idle") => HcsJson.Serialize(new Schema.ComputeSystem
     {
@@ -88,6 +91,7 @@ public sealed class CtlHarness : IAsyncDisposable
             Out = TextWriter.Synchronized(output),
             Error = TextWriter.Synchronized(error),
             Terminal = Terminal,
+            Interrupts = Interrupts,
             EventsSubscribed = eventsSubscribed,
         };
         var code = await HcsCtl.RunAsync(args, console, _ => HcsClient.Connect(Service, "hcsctl"), cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
@@ -168,5 +172,66 @@ public sealed class FakeTerminal : IHcsCtlTerminal
     private sealed class Callback(Action action) : IDisposable
     {
         public void Dispose() => action();
+    }
+}
+
+/// <summary>Interrupts for tests: <see cref="Fire"/> is a Ctrl-C.</summary>
+public sealed class FakeInterrupts : IHcsCtlInterrupts
+{
+    private readonly List<Action> _actions = [];
+
+    public int Listeners
+    {
+        get
+        {
+            lock (_actions)
+            {
+                return _actions.Count;
+            }
+        }
+    }
+
+    public IDisposable Register(Action onInterrupt)
+    {
+        lock (_actions)
+        {
+            _actions.Add(onInterrupt);
+        }
+
+        return new Registration(this, onInterrupt);
+    }
+
+    public void Fire()
+    {
+        Action[] actions;
+        lock (_actions)
+        {
+            actions = [.. _actions];
+        }
+
+        foreach (var action in actions)
+        {
+            action();
+        }
+    }
+
+    /// <summary>Waits until a verb listens for interrupts.</summary>
+    public async Task WaitForListenerAsync()
+    {
+        for (var i = 0; i < 1000 && Listeners == 0; i++)
+        {
+            await Task.Delay(10);
+        }
+    }
+
+    private sealed class Registration(FakeInterrupts owner, Action action) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (owner._actions)
+            {
+                owner._actions.Remove(action);
+            }
+        }
     }
 }
