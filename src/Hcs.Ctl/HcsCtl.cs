@@ -132,23 +132,22 @@ public static class HcsCtl
         socket = parsed.Value(SocketOption.Name) ?? socket;
 
         using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // The first Ctrl-C stops the wait; the registration then goes, so a second one ends hcsctl the usual way.
-        IDisposable? registration = null;
-        registration = verb.HandlesInterrupts ? null : console.Interrupts?.Register(() =>
-        {
-            interrupted.Cancel();
-            registration?.Dispose();
-        });
-        using var unregister = registration;
+        // Ctrl-C stops the wait. Later ones are swallowed until hcsctl is done: dying half-way would leave an embedded
+        // engine's systems (processes, mounts) behind, and `timeout -s INT` signals both the process and its group.
+        // A verb that handles interrupts (exec) registers its own action; this one only keeps them from killing hcsctl.
+        using var registration = console.Interrupts?.Register(verb.HandlesInterrupts ? static () => { } : interrupted.Cancel);
         HcsClient? client = null;
+        Hcs.Host.HostSettings? embeddedSettings = null;
         if (verb.NeedsService)
         {
             try
             {
+                embeddedSettings = embedded ? HcsConnectOptions.DefaultEmbedded() : null;
                 client = connect(new HcsConnectOptions
                 {
                     Socket = socket,
                     Mode = embedded ? HcsServiceMode.Embedded : HcsServiceMode.Daemon,
+                    Embedded = embeddedSettings,
                     ClientName = "hcsctl",
                 });
             }
@@ -199,6 +198,11 @@ public static class HcsCtl
             {
                 await client.DisposeAsync().ConfigureAwait(false);
             }
+
+            if (embeddedSettings is not null)
+            {
+                RemoveEmptyDirectories(embeddedSettings.RuntimeRoot);
+            }
         }
     }
 
@@ -235,6 +239,28 @@ public static class HcsCtl
     /// <summary>hcsctl's version (the assembly's informational version).</summary>
     public static string Version =>
         typeof(HcsCtl).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    /// <summary>
+    /// Removes the embedded engine's runtime directory when nothing is left in it but empty directories (the backends
+    /// make their roots and leave them). Never removes a file: whatever a backend left behind stays for inspection.
+    /// </summary>
+    private static void RemoveEmptyDirectories(string root)
+    {
+        try
+        {
+            foreach (var directory in Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories).OrderByDescending(d => d.Length).Append(root))
+            {
+                if (!Directory.EnumerateFileSystemEntries(directory).Any())
+                {
+                    Directory.Delete(directory);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not ours to insist on.
+        }
+    }
 
     private static void CheckArity(Verb verb, ParsedArgs parsed)
     {

@@ -124,7 +124,7 @@ internal sealed class SignalInterrupts : IHcsCtlInterrupts, IDisposable
             actions = [.. _actions];
         }
 
-        // Nobody listening (or the listener gave up after the first Ctrl-C): the default, hcsctl ends.
+        // Nobody listening (before a verb runs, or after it is done): the default, hcsctl ends.
         context.Cancel = actions.Length > 0;
         foreach (var action in actions)
         {
