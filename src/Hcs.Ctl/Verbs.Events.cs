@@ -36,6 +36,7 @@ internal static partial class Verbs
         var watching = new HashSet<string>(StringComparer.Ordinal); // ids being watched now
         var done = new HashSet<(string, Guid?)>(); // systems already watched to their exit (id, RuntimeId)
         var exitCode = HcsCtlExitCodes.Success;
+        HcsException? lost = null;
 
         async Task WatchAsync(ISystemHandle handle, Guid? runtimeId)
         {
@@ -165,6 +166,10 @@ internal static partial class Verbs
         {
             // --timeout or Ctrl-C while looking for systems.
         }
+        catch (HcsException e) when (e.HResult == HResults.HCS_E_SERVICE_DISCONNECT)
+        {
+            lost = e; // The service went away while looking for systems: the watchers hear it too.
+        }
         finally
         {
             await Task.WhenAll(watchers).ConfigureAwait(false);
@@ -172,8 +177,13 @@ internal static partial class Verbs
         }
 
         var disconnected = await printer.ConfigureAwait(false);
-        if (disconnected)
+        if (disconnected || lost is not null)
         {
+            if (!disconnected)
+            {
+                context.Report(null, lost!);
+            }
+
             return HcsCtlExitCodes.ServiceUnavailable;
         }
 

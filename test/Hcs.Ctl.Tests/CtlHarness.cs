@@ -27,11 +27,17 @@ public sealed class CtlHarness : IAsyncDisposable
         Verbs.EventsPollInterval = TimeSpan.FromMilliseconds(50);
     }
 
-    public CtlHarness(IComputeService? service = null)
+    /// <summary>A harness over <paramref name="service"/> (default: an engine over <see cref="Fake"/>).</summary>
+    /// <param name="service">The service the invocations share.</param>
+    /// <param name="connect">How an invocation connects (default: in-process to <paramref name="service"/>); e.g. to hcsd over its socket.</param>
+    public CtlHarness(IComputeService? service = null, Func<HcsConnectOptions, HcsClient>? connect = null)
     {
         Service = service ?? new ComputeEngine([Fake]);
+        _connect = connect ?? (_ => HcsClient.Connect(Service, "hcsctl"));
         Directory.CreateDirectory(TempDirectory);
     }
+
+    private readonly Func<HcsConnectOptions, HcsClient> _connect;
 
     public FakeBackend Fake { get; } = new();
 
@@ -94,7 +100,7 @@ public sealed class CtlHarness : IAsyncDisposable
             Interrupts = Interrupts,
             EventsSubscribed = eventsSubscribed,
         };
-        var code = await HcsCtl.RunAsync(args, console, _ => HcsClient.Connect(Service, "hcsctl"), cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        var code = await HcsCtl.RunAsync(args, console, _connect, cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         return new CtlResult(code, output.ToString(), error.ToString());
     }
 

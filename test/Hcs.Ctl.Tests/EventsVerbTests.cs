@@ -85,6 +85,17 @@ public sealed class EventsVerbTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Events_ServiceGoingAway_IsPrinted_AndExitCode3()
+    {
+        await _ctl.ContainerAsync("c1");
+        var run = await StartEventsAsync(["c1"], "events", "--follow", "c1");
+        await _ctl.Service.DisposeAsync();
+        var result = await run;
+        Assert.True(result.ExitCode == 3, result.ToString());
+        Assert.Contains("  c1  ServiceDisconnect", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Events_ForAnUnknownSystem_IsNotFound()
     {
         var result = await _ctl.RunAsync("events", "nope");
