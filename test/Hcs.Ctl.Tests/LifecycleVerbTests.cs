@@ -43,6 +43,16 @@ public sealed class LifecycleVerbTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Create_OfASystemThatTerminatesOnLastHandleClose_WarnsThatHcsctlExitingEndsIt()
+    {
+        var path = _ctl.File("c1.json", """{"Owner":"tests","ShouldTerminateOnLastHandleClosed":true,"Container":{"Storage":{"Path":"/scratch"}}}""");
+        var result = await _ctl.RunAsync("create", "c1", path, "--start");
+        Assert.Equal(0, result.ExitCode);
+        Assert.StartsWith("hcsctl: create c1: warning: ShouldTerminateOnLastHandleClosed is set", result.Error, StringComparison.Ordinal);
+        Assert.Null(await _ctl.StateAsync("c1")); // hcsctl's handle was the last one
+    }
+
+    [Fact]
     public async Task Create_StartWait_RunsUntilTheGuestPowersOff_AndPrintsTheExitStatus()
     {
         var path = _ctl.File("vm.json", CtlHarness.VmDocument("poweroff:50"));
