@@ -1,0 +1,243 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using Hcs.Backends.Fake;
+using Hcs.Client;
+using Hcs.Contracts;
+using Hcs.Engine;
+using Hcs.Schema;
+
+namespace Hcs.Ctl.Tests;
+
+/// <summary>What one hcsctl invocation did.</summary>
+public sealed record CtlResult(int ExitCode, string Out, string Error)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Out}--- stderr\n{Error}";
+}
+
+/// <summary>
+/// Runs hcsctl in-process against one service that outlives each invocation, as hcsd would: every invocation connects
+/// a fresh client (its handles close when it returns, like a process exiting).
+/// </summary>
+public sealed class CtlHarness : IAsyncDisposable
+{
+    public const string ContainerDocument = """{"Owner":"tests","Container":{"Storage":{"Path":"/scratch"}}}""";
+
+    static CtlHarness()
+    {
+        Verbs.EventsPollInterval = TimeSpan.FromMilliseconds(50);
+    }
+
+    /// <summary>A harness over <paramref name="service"/> (default: an engine over <see cref="Fake"/>).</summary>
+    /// <param name="service">The service the invocations share.</param>
+    /// <param name="connect">How an invocation connects (default: in-process to <paramref name="service"/>); e.g. to hcsd over its socket.</param>
+    public CtlHarness(IComputeService? service = null, Func<HcsConnectOptions, HcsClient>? connect = null)
+    {
+        Service = service ?? new ComputeEngine([Fake]);
+        _connect = connect ?? (_ => HcsClient.Connect(Service, "hcsctl"));
+        Directory.CreateDirectory(TempDirectory);
+    }
+
+    private readonly Func<HcsConnectOptions, HcsClient> _connect;
+
+    public FakeBackend Fake { get; } = new();
+
+    public IComputeService Service { get; }
+
+    public string TempDirectory { get; } = Path.Combine(Path.GetTempPath(), "hcsctl-tests-" + Guid.NewGuid().ToString("N")[..10]);
+
+    /// <summary>The terminal the next invocations see (null = none, as in a pipe).</summary>
+    public IHcsCtlTerminal? Terminal { get; set; }
+
+    /// <summary>The interrupt source the next invocations see (null = none).</summary>
+    public IHcsCtlInterrupts? Interrupts { get; set; }
+
+    /// <summary>An idle fake VM document (hcstest=idle), owned by "tests".</summary>
+    public static string VmDocument(string guestVerb = "idle") => HcsJson.Serialize(new Schema.ComputeSystem
+    {
+        SchemaVersion = new Schema.Version { Major = 2, Minor = 5 },
+        Owner = "tests",
+        VirtualMachine = new VirtualMachine
+        {
+            Chipset = new Chipset
+            {
+                LinuxKernelDirect = new LinuxKernelDirect
+                {
+                    KernelFilePath = "/fake/vmlinuz",
+                    InitRdPath = "/fake/initrd.img",
+                    KernelCmdLine = $"console=ttyS0 hcstest={guestVerb}",
+                },
+            },
+            ComputeTopology = new Topology
+            {
+                Memory = new VirtualMachineMemory { SizeInMB = 256 },
+                Processor = new VirtualMachineProcessor { Count = 1 },
+            },
+        },
+    });
+
+    /// <summary>Writes <paramref name="content"/> to a file in the temp directory; returns its path.</summary>
+    public string File(string name, string content)
+    {
+        var path = Path.Combine(TempDirectory, name);
+        System.IO.File.WriteAllText(path, content);
+        return path;
+    }
+
+    public Task<CtlResult> RunAsync(params string[] args) => RunWithInputAsync("", args);
+
+    public Task<CtlResult> RunWithInputAsync(string stdin, params string[] args) => RunAsync(stdin, null, args);
+
+    public async Task<CtlResult> RunAsync(string stdin, Action<string>? eventsSubscribed, string[] args, CancellationToken cancellationToken = default)
+    {
+        using var output = new StringWriter { NewLine = "\n" };
+        using var error = new StringWriter { NewLine = "\n" };
+        var console = new HcsCtlConsole
+        {
+            In = new StringReader(stdin),
+            Out = TextWriter.Synchronized(output),
+            Error = TextWriter.Synchronized(error),
+            Terminal = Terminal,
+            Interrupts = Interrupts,
+            EventsSubscribed = eventsSubscribed,
+        };
+        var code = await HcsCtl.RunAsync(args, console, _connect, cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        return new CtlResult(code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Runs and asserts exit code 0 and an empty stderr; returns stdout.</summary>
+    public async Task<string> OkAsync(params string[] args)
+    {
+        var result = await RunAsync(args);
+        Xunit.Assert.True(result.ExitCode == 0 && result.Error.Length == 0, $"hcsctl {string.Join(' ', args)}: {result}");
+        return result.Out;
+    }
+
+    /// <summary>A container created (and started when <paramref name="start"/>) through hcsctl.</summary>
+    public async Task ContainerAsync(string id, bool start = true)
+    {
+        var path = File(id + ".json", ContainerDocument);
+        if (start)
+        {
+            await OkAsync("create", id, path, "--start");
+        }
+        else
+        {
+            await OkAsync("create", id, path);
+        }
+    }
+
+    public async Task<SystemState?> StateAsync(string id)
+    {
+        await using var client = HcsClient.Connect(Service, "probe");
+        var found = await Client.ComputeSystem.EnumerateAsync(client, new SystemQuery { Ids = [id] });
+        return found.Count == 0 ? null : found[0].State;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Service.DisposeAsync();
+        try
+        {
+            Directory.Delete(TempDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>A terminal for tests: fixed size, records raw mode and resize subscriptions.</summary>
+public sealed class FakeTerminal : IHcsCtlTerminal
+{
+    public bool InputIsTerminal { get; init; } = true;
+
+    public bool OutputIsTerminal { get; init; } = true;
+
+    public bool ErrorIsTerminal { get; init; } = true;
+
+    public (ushort Rows, ushort Columns)? Size { get; set; } = (40, 120);
+
+    public int RawModeEntered { get; private set; }
+
+    public int RawModeLeft { get; private set; }
+
+    public Action? Resize { get; private set; }
+
+    public IDisposable EnterRawMode()
+    {
+        RawModeEntered++;
+        return new Callback(() => RawModeLeft++);
+    }
+
+    public IDisposable OnResize(Action onResize)
+    {
+        Resize = onResize;
+        return new Callback(() => Resize = null);
+    }
+
+    private sealed class Callback(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+}
+
+/// <summary>Interrupts for tests: <see cref="Fire"/> is a Ctrl-C.</summary>
+public sealed class FakeInterrupts : IHcsCtlInterrupts
+{
+    private readonly List<Action> _actions = [];
+
+    public int Listeners
+    {
+        get
+        {
+            lock (_actions)
+            {
+                return _actions.Count;
+            }
+        }
+    }
+
+    public IDisposable Register(Action onInterrupt)
+    {
+        lock (_actions)
+        {
+            _actions.Add(onInterrupt);
+        }
+
+        return new Registration(this, onInterrupt);
+    }
+
+    public void Fire()
+    {
+        Action[] actions;
+        lock (_actions)
+        {
+            actions = [.. _actions];
+        }
+
+        foreach (var action in actions)
+        {
+            action();
+        }
+    }
+
+    /// <summary>Waits until a verb listens for interrupts.</summary>
+    public async Task WaitForListenerAsync()
+    {
+        for (var i = 0; i < 1000 && Listeners == 0; i++)
+        {
+            await Task.Delay(10);
+        }
+    }
+
+    private sealed class Registration(FakeInterrupts owner, Action action) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (owner._actions)
+            {
+                owner._actions.Remove(action);
+            }
+        }
+    }
+}
