@@ -19,7 +19,6 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
     private readonly BackendSystemContext _context;
     private readonly FakeScript _script;
     private readonly Lock _gate = new();
-    private int _startCalls;
     private readonly CancellationTokenSource _alive = new();
     private readonly Dictionary<string, Attachment> _attachments = new(StringComparer.Ordinal); // guarded by _gate
     private Action? _deferred; // guarded by _gate: a guest action that fired while paused
@@ -184,9 +183,6 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
 
     /// <summary>Number of terminate calls received (the engine must send at most one).</summary>
     public int TerminateCalls { get; private set; }
-
-    /// <summary>Number of times the engine called Start (a request crossing a transport has arrived once this moves).</summary>
-    public int StartCalls => Volatile.Read(ref _startCalls);
 
     /// <summary>Memory size after Modify.</summary>
     public ulong MemorySizeInMB => Interlocked.Read(ref _memoryMb);

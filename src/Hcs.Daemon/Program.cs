@@ -57,11 +57,21 @@ internal static partial class Daemon
         DaemonServer server;
         try
         {
-            engine = ServiceHost.CreateEngine(settings);
+            engine = ServiceHost.CreateEngine(settings, null, logs.CreateLogger("hcs.engine"));
+            // Re-adopt what an earlier hcsd left running, record what ended meanwhile, clean orphans: before serving.
+            var report = await engine.RecoverAsync().ConfigureAwait(false);
+            var summary = report.ToString();
+            Log.Recovered(log, summary);
+            foreach (var line in report.Describe().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                Log.RecoveredSystem(log, line);
+            }
+
             server = await DaemonServer.StartAsync(engine, new DaemonOptions { Socket = settings.Socket, SocketGroup = settings.SocketGroup }, logs)
                 .ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or InvalidOperationException
+            or Hcs.Schema.HcsException)
         {
             Log.StartFailed(log, e.Message);
             return 1;
@@ -72,7 +82,8 @@ internal static partial class Daemon
         var reason = await stop.Task.ConfigureAwait(false);
         Log.Stopping(log, reason, server.SessionCount);
         await server.StopAsync().ConfigureAwait(false);
-        await engine.DisposeAsync().ConfigureAwait(false);
+        // Systems keep running: the engine lets go of them and flushes their state; the next hcsd re-adopts them.
+        await engine.DetachAsync().ConfigureAwait(false);
         await server.DisposeAsync().ConfigureAwait(false);
         Log.Stopped(log);
         return 0;
@@ -88,6 +99,12 @@ internal static partial class Daemon
 
         [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "hcsd stopping ({Signal}); {Sessions} sessions will see a service disconnect")]
         public static partial void Stopping(ILogger logger, string signal, int sessions);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "recovery: {Summary}")]
+        public static partial void Recovered(ILogger logger, string summary);
+
+        [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "recovery: {Line}")]
+        public static partial void RecoveredSystem(ILogger logger, string line);
 
         [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "hcsd stopped")]
         public static partial void Stopped(ILogger logger);

@@ -26,7 +26,7 @@ public sealed class ArchitectureTests
         { "Hcs.Engine", ["Hcs.Schema", "Hcs.Contracts"] },
         { "Hcs.Backends.Fake", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine"] },
         // The client picks hcsd (over Hcs.Protocol, gRPC) or an engine it embeds (built by Hcs.Host).
-        { "Hcs.Client", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Host", "Hcs.Protocol"] },
+        { "Hcs.Client", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Host", "Hcs.Protocol", "Hcs.Engine"] },
     };
 
     /// <summary>Only the wire layers speak gRPC: the engine and everything under it stay transport-agnostic.</summary>
