@@ -87,6 +87,7 @@ internal static class DaemonBench
                 }
             }
 
+            await ContractLayerAsync(hcsd, Id, sessions, inFlight, duration);
             await RawGrpcAsync(hcsd, Id, sessions, inFlight, duration);
             Console.WriteLine($"   sessions={sessions}: hcsd/embedded calls/s ratio {Stats.F(results[true].Rate / results[false].Rate, 3)}, p50 ratio {Stats.F(results[true].Latency.Median / results[false].Latency.Median, 2)}");
         }
@@ -351,6 +352,57 @@ internal static class DaemonBench
         }))).ToList();
         var all = (await Task.WhenAll(workers)).SelectMany(l => l).ToList();
         return (all.Count, all, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// The same calls one layer down: <see cref="Hcs.Contracts.ISystemHandle.GetPropertiesAsync"/> on hcsd through
+    /// <see cref="RemoteService"/> (RemoteSession, no typed client, no parse of the reply), to tell the typed layer's
+    /// cost from RemoteSession's.
+    /// </summary>
+    private static async Task ContractLayerAsync(HcsdProcess hcsd, string id, int sessions, int inFlight, TimeSpan duration)
+    {
+        var clients = new List<DaemonClient>();
+        var handles = new List<Hcs.Contracts.ISystemHandle>();
+        for (var i = 0; i < sessions; i++)
+        {
+            var client = await DaemonClient.ConnectAsync(hcsd.Socket, $"contract-{i}");
+            clients.Add(client);
+            handles.Add(await client.Client.Session.OpenSystemAsync(id));
+        }
+
+        async Task<(long Calls, TimeSpan Elapsed)> RunAsync(TimeSpan length)
+        {
+            var clock = Stopwatch.StartNew();
+            var counts = await Task.WhenAll(handles.SelectMany(h => Enumerable.Range(0, inFlight).Select(_ => Task.Run(async () =>
+            {
+                long calls = 0;
+                while (clock.Elapsed < length)
+                {
+                    var json = await h.GetPropertiesAsync(null);
+                    calls += json.Length > 0 ? 1 : throw new InvalidOperationException("no properties");
+                }
+
+                return calls;
+            }))));
+            return (counts.Sum(), clock.Elapsed);
+        }
+
+        await RunAsync(s_warmUp);
+        var (selfCpu, daemonCpu) = (SelfCpu(), hcsd.CpuTime());
+        var (calls, elapsed) = await RunAsync(duration);
+        var selfPerCall = (SelfCpu() - selfCpu).TotalMicroseconds / calls;
+        var daemonPerCall = (hcsd.CpuTime() - daemonCpu).TotalMicroseconds / calls;
+        Console.WriteLine($"   contract sessions={sessions,-2} in flight={sessions * inFlight,-3} {Stats.F(calls / elapsed.TotalSeconds, 0),7} calls/s  (n={calls})  load {Load()}");
+        Console.WriteLine($"            CPU per call: bench process {Stats.F(selfPerCall, 1)} µs, hcsd {Stats.F(daemonPerCall, 1)} µs → ceiling on {Environment.ProcessorCount} idle cores ≈ {Stats.F(Environment.ProcessorCount * 1e6 / (selfPerCall + daemonPerCall), 0)} calls/s");
+        foreach (var handle in handles)
+        {
+            await handle.DisposeAsync();
+        }
+
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
     }
 
     /// <summary>
