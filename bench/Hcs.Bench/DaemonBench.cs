@@ -51,6 +51,7 @@ internal static class DaemonBench
         var round = 0;
         foreach (var sessions in new[] { 1, 4, 16 })
         {
+            await ContractLayerAsync(hcsd, Id, sessions, inFlight, duration);
             var results = new Dictionary<bool, (double Rate, Stats Latency)>();
             // Alternate which side goes first, so a change in the machine's load hits both.
             foreach (var daemon in round++ % 2 == 0 ? new[] { false, true } : [true, false])
@@ -67,7 +68,9 @@ internal static class DaemonBench
                 await RunForAsync(handles, inFlight, s_warmUp);
                 var sockets = daemon ? hcsd.SocketCount() : 0;
                 var (selfCpu, daemonCpu) = (SelfCpu(), hcsd.CpuTime());
+                var gc = GcProbe.Start();
                 var (calls, latencies, elapsed) = await RunForAsync(handles, inFlight, duration);
+                var gcLine = gc.Report(calls);
                 // CPU per call is what the load of other tenants disturbs least: it bounds the rate on idle cores.
                 var selfPerCall = (SelfCpu() - selfCpu).TotalMicroseconds / calls;
                 var daemonPerCall = daemon ? (hcsd.CpuTime() - daemonCpu).TotalMicroseconds / calls : 0;
@@ -76,6 +79,7 @@ internal static class DaemonBench
                 results[daemon] = (rate, stats);
                 Console.WriteLine($"   {(daemon ? "hcsd" : "embedded"),-8} sessions={sessions,-2} in flight={sessions * inFlight,-3} {Stats.F(rate, 0),7} calls/s  per call p50 {Stats.F(stats.Median, 0),6} µs  p99 {Stats.F(stats.Percentile(99), 0),7} µs  (n={calls}{(daemon ? $"; hcsd sockets {sockets}" : "")})  load {Load()}");
                 Console.WriteLine($"            CPU per call: bench process {Stats.F(selfPerCall, 1)} µs{(daemon ? $", hcsd {Stats.F(daemonPerCall, 1)} µs" : "")} → ceiling on {Environment.ProcessorCount} idle cores ≈ {Stats.F(Environment.ProcessorCount * 1e6 / (selfPerCall + daemonPerCall), 0)} calls/s");
+                Console.WriteLine($"            bench process {gcLine}");
                 foreach (var handle in handles)
                 {
                     await handle.DisposeAsync();
@@ -389,9 +393,12 @@ internal static class DaemonBench
 
         await RunAsync(s_warmUp);
         var (selfCpu, daemonCpu) = (SelfCpu(), hcsd.CpuTime());
+        var gc = GcProbe.Start();
         var (calls, elapsed) = await RunAsync(duration);
+        var gcLine = gc.Report(calls);
         var selfPerCall = (SelfCpu() - selfCpu).TotalMicroseconds / calls;
         var daemonPerCall = (hcsd.CpuTime() - daemonCpu).TotalMicroseconds / calls;
+        Console.WriteLine($"            bench process {gcLine}");
         Console.WriteLine($"   contract sessions={sessions,-2} in flight={sessions * inFlight,-3} {Stats.F(calls / elapsed.TotalSeconds, 0),7} calls/s  (n={calls})  load {Load()}");
         Console.WriteLine($"            CPU per call: bench process {Stats.F(selfPerCall, 1)} µs, hcsd {Stats.F(daemonPerCall, 1)} µs → ceiling on {Environment.ProcessorCount} idle cores ≈ {Stats.F(Environment.ProcessorCount * 1e6 / (selfPerCall + daemonPerCall), 0)} calls/s");
         foreach (var handle in handles)
@@ -486,6 +493,16 @@ internal static class DaemonBench
 
     private static void Print(string what, Stats stats) =>
         Console.WriteLine($"   {what,-34} p50 {Stats.F(stats.Median, 0),6} µs  p90 {Stats.F(stats.Percentile(90), 0),6} µs  p99 {Stats.F(stats.Percentile(99), 0),6} µs  max {Stats.F(stats.Max, 0),6} µs  (n={stats.N})");
+
+    /// <summary>This process's garbage collections over an interval: allocation and gen0/gen2 collections per call, pause time.</summary>
+    private readonly record struct GcProbe(long Allocated, int Gen0, int Gen2, TimeSpan Pause)
+    {
+        public static GcProbe Start() => new(GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+
+        public string Report(long calls) =>
+            $"GC: {Stats.F((GC.GetTotalAllocatedBytes() - Allocated) / (double)calls, 0)} bytes allocated per call, " +
+            $"{GC.CollectionCount(0) - Gen0} gen0 / {GC.CollectionCount(2) - Gen2} gen2 collections, paused {Stats.F((GC.GetTotalPauseDuration() - Pause).TotalMilliseconds, 0)} ms";
+    }
 
     private static TimeSpan SelfCpu() => HcsdProcess.ReadCpuTime("/proc/self/stat");
 
