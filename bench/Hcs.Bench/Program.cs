@@ -5,13 +5,17 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Hcs.Bench;
 
-// usage: ./build.sh bench [--] [lifecycle] [create] [latency] [properties] [container] [exec] [stdio] [--runs N] [--create-runs N]
-//        [--sessions N] [--seconds S] [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--verbose]
+// usage: ./build.sh bench [--] [lifecycle] [create] [latency] [properties] [container] [exec] [stdio]
+//        [daemon-properties] [daemon-events] [daemon-rss] [--runs N] [--create-runs N] [--sessions N] [--seconds S]
+//        [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--in-flight N] [--events N]
+//        [--lifecycles N] [--systems N] [--verbose]
 // --calibrate runs the lifecycle benchmark with the same path in both columns (an A/A test of the method's noise).
 // With no benchmark named, all run (about 3 minutes on the 2-core build machine). Never more than one VM at a time.
+// daemon-* compare a real hcsd process (fake backend) with the embedded engine; they need neither QEMU nor root.
 // container, exec and stdio compare hcs's runc backend with runc run by hand (root; runtime state in /run/hcs-bench-RANDOM).
 var names = new List<string>();
 int runs = 5, sessions = 200, createRuns = 15, containerRuns = 20, execRuns = 30, stdioRuns = 5;
+int inFlight = 8, events = 1000, lifecycles = 200, systems = 200;
 double seconds = 2;
 var verbose = false;
 string? calibrate = null;
@@ -48,18 +52,30 @@ for (var i = 0; i < args.Length; i++)
         case "--stdio-runs":
             stdioRuns = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
-        case "lifecycle" or "create" or "latency" or "properties" or "container" or "exec" or "stdio":
+        case "--in-flight":
+            inFlight = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--events":
+            events = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--lifecycles":
+            lifecycles = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--systems":
+            systems = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "lifecycle" or "create" or "latency" or "properties" or "container" or "exec" or "stdio" or "daemon-properties" or "daemon-events" or "daemon-rss":
             names.Add(args[i]);
             break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [container] [exec] [stdio] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--verbose]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [container] [exec] [stdio] [daemon-properties] [daemon-events] [daemon-rss] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--in-flight N] [--events N] [--lifecycles N] [--systems N] [--verbose]");
             return 2;
     }
 }
 
 if (names.Count == 0)
 {
-    names.AddRange(["lifecycle", "create", "latency", "properties", "container", "exec", "stdio"]);
+    names.AddRange(["lifecycle", "create", "latency", "properties", "container", "exec", "stdio", "daemon-properties", "daemon-events", "daemon-rss"]);
 }
 
 Console.WriteLine($"# hcs benchmarks — {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC");
@@ -130,6 +146,24 @@ if (names.Contains("exec") || names.Contains("stdio"))
     }
 
     await system.TerminateAsync();
+}
+
+if (names.Contains("daemon-properties"))
+{
+    await DaemonBench.PropertiesAsync(TimeSpan.FromSeconds(seconds), inFlight);
+    Load("after daemon-properties");
+}
+
+if (names.Contains("daemon-events"))
+{
+    await DaemonBench.EventsAsync(events, lifecycles, verbose);
+    Load("after daemon-events");
+}
+
+if (names.Contains("daemon-rss"))
+{
+    await DaemonBench.RssAsync(systems);
+    Load("after daemon-rss");
 }
 
 Console.WriteLine($"# done in {Stats.F(total.Elapsed.TotalSeconds, 0)} s");

@@ -255,7 +255,17 @@ internal sealed class RemoteSession : IComputeSession
         }
         catch (RpcException e) when (!_stop.IsCancellationRequested)
         {
-            _opened.TrySetException(WireErrors.ToHcsException(e, "Service.Connect"));
+            if (!_opened.Task.IsCompleted && e.Trailers.Get(WireErrors.Trailer) is null)
+            {
+                // Never connected: say where we looked and what the kernel said, in one line.
+                var cause = e.Status.DebugException is { } debug ? Innermost(debug).Message : e.Status.Detail;
+                _opened.TrySetException(new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect", null, null,
+                    ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, $"hcsd is not reachable at {_socket}: {cause.ReplaceLineEndings(" ")}")));
+            }
+            else
+            {
+                _opened.TrySetException(WireErrors.ToHcsException(e, "Service.Connect"));
+            }
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or IOException)
         {
@@ -335,6 +345,8 @@ internal sealed class RemoteSession : IComputeSession
             return waiter.Task;
         }
     }
+
+    private static Exception Innermost(Exception e) => e.InnerException is { } inner ? Innermost(inner) : e;
 
     private static QueryRequest Query(string? json) => json is null ? new QueryRequest() : new QueryRequest { Json = json };
 }

@@ -3,6 +3,7 @@
 using Hcs.Backends.Fake;
 using Hcs.Client;
 using Hcs.Contracts;
+using Hcs.Daemon;
 using Hcs.Engine;
 using Hcs.Schema;
 
@@ -12,6 +13,20 @@ namespace Hcs.Ctl.Tests;
 public sealed record CtlResult(int ExitCode, string Out, string Error)
 {
     public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Out}--- stderr\n{Error}";
+}
+
+/// <summary>How hcsctl reaches the service in a <see cref="CtlHarness"/>.</summary>
+public enum CtlTransport
+{
+    /// <summary>A client in the same process as the engine (no socket).</summary>
+    InProcess,
+
+    /// <summary>
+    /// The real daemon transport: the engine is served by <see cref="DaemonServer"/> on a Unix socket, and every
+    /// invocation is run as <c>hcsctl --socket PATH ...</c> and connects with <see cref="HcsClient.Connect(HcsConnectOptions)"/>,
+    /// exactly as the hcsctl program does.
+    /// </summary>
+    Hcsd,
 }
 
 /// <summary>
@@ -37,7 +52,43 @@ public sealed class CtlHarness : IAsyncDisposable
         Directory.CreateDirectory(TempDirectory);
     }
 
+    /// <summary>A harness whose invocations reach the engine over <paramref name="transport"/>.</summary>
+    public static async Task<CtlHarness> StartAsync(CtlTransport transport)
+    {
+        if (transport == CtlTransport.InProcess)
+        {
+            return new CtlHarness();
+        }
+
+        var harness = new CtlHarness(connect: HcsClient.Connect);
+        try
+        {
+            harness._daemonDirectory = SearchableTempDirectory();
+            harness._daemon = await DaemonServer.StartAsync(harness.Service, new DaemonOptions { Socket = Path.Combine(harness._daemonDirectory, "hcsd.sock") });
+            return harness;
+        }
+        catch
+        {
+            await harness.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A fresh directory others may traverse (as /run/hcs), so the socket's own mode decides who connects.</summary>
+    public static string SearchableTempDirectory()
+    {
+        var directory = Directory.CreateTempSubdirectory("hcsctl-hcsd-").FullName;
+        System.IO.File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        return directory;
+    }
+
     private readonly Func<HcsConnectOptions, HcsClient> _connect;
+    private DaemonServer? _daemon;
+    private string? _daemonDirectory;
+
+    /// <summary>hcsd's socket (null when the invocations run in-process).</summary>
+    public string? Socket => _daemon?.Socket;
 
     public FakeBackend Fake { get; } = new();
 
@@ -100,7 +151,8 @@ public sealed class CtlHarness : IAsyncDisposable
             Interrupts = Interrupts,
             EventsSubscribed = eventsSubscribed,
         };
-        var code = await HcsCtl.RunAsync(args, console, _connect, cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        var line = Socket is { } socket ? ["--socket", socket, .. args] : args;
+        var code = await HcsCtl.RunAsync(line, console, _connect, cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         return new CtlResult(code, output.ToString(), error.ToString());
     }
 
@@ -133,15 +185,32 @@ public sealed class CtlHarness : IAsyncDisposable
         return found.Count == 0 ? null : found[0].State;
     }
 
+    /// <summary>The service going away: hcsd stops (when there is one), then the engine (its systems are terminated).</summary>
+    public async Task StopServiceAsync()
+    {
+        if (_daemon is not null)
+        {
+            await _daemon.DisposeAsync();
+        }
+
+        await Service.DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await Service.DisposeAsync();
-        try
+        await StopServiceAsync();
+        foreach (var directory in new[] { TempDirectory, _daemonDirectory })
         {
-            Directory.Delete(TempDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                if (directory is not null)
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 }

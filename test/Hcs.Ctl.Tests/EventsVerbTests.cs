@@ -6,11 +6,14 @@ using Xunit;
 namespace Hcs.Ctl.Tests;
 
 /// <summary>events: filtering by system, ending when the watched systems exit, --follow, --json.</summary>
-public sealed class EventsVerbTests : IAsyncLifetime
+public abstract class EventsVerbCases(CtlTransport transport) : IAsyncLifetime
 {
-    private readonly CtlHarness _ctl = new();
+    private CtlHarness _ctl = null!;
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+    public async ValueTask InitializeAsync()
+    {
+        _ctl = await CtlHarness.StartAsync(transport);
+    }
 
     public ValueTask DisposeAsync() => _ctl.DisposeAsync();
 
@@ -89,7 +92,7 @@ public sealed class EventsVerbTests : IAsyncLifetime
     {
         await _ctl.ContainerAsync("c1");
         var run = await StartEventsAsync(["c1"], "events", "--follow", "c1");
-        await _ctl.Service.DisposeAsync();
+        await _ctl.StopServiceAsync();
         var result = await run;
         Assert.True(result.ExitCode == 3, result.ToString());
         Assert.Contains("  c1  ServiceDisconnect", result.Out, StringComparison.Ordinal);
@@ -112,3 +115,9 @@ public sealed class EventsVerbTests : IAsyncLifetime
         Assert.Equal("", result.Out);
     }
 }
+
+/// <summary>The events cases, with hcsctl and the engine in one process.</summary>
+public sealed class EventsVerbTests() : EventsVerbCases(CtlTransport.InProcess);
+
+/// <summary>The events cases, with hcsctl reaching the engine through hcsd's socket.</summary>
+public sealed class EventsVerbOverHcsdTests() : EventsVerbCases(CtlTransport.Hcsd);

@@ -5,11 +5,15 @@ using Xunit;
 namespace Hcs.Ctl.Tests;
 
 /// <summary>exec on the fake backend's mini shell: stdio, exit codes, consoles, failures.</summary>
-public sealed class ExecVerbTests : IAsyncLifetime
+public abstract class ExecVerbCases(CtlTransport transport) : IAsyncLifetime
 {
-    private readonly CtlHarness _ctl = new();
+    private CtlHarness _ctl = null!;
 
-    public async ValueTask InitializeAsync() => await _ctl.ContainerAsync("c1");
+    public async ValueTask InitializeAsync()
+    {
+        _ctl = await CtlHarness.StartAsync(transport);
+        await _ctl.ContainerAsync("c1");
+    }
 
     public ValueTask DisposeAsync() => _ctl.DisposeAsync();
 
@@ -124,3 +128,9 @@ public sealed class ExecVerbTests : IAsyncLifetime
         Assert.StartsWith("hcsctl: exec: --env: 'NOEQUALS' is not K=V", env.Error, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The exec cases, with hcsctl and the engine in one process.</summary>
+public sealed class ExecVerbTests() : ExecVerbCases(CtlTransport.InProcess);
+
+/// <summary>The exec cases, with hcsctl reaching the engine through hcsd's socket.</summary>
+public sealed class ExecVerbOverHcsdTests() : ExecVerbCases(CtlTransport.Hcsd);

@@ -6,11 +6,14 @@ using Xunit;
 namespace Hcs.Ctl.Tests;
 
 /// <summary>list, inspect and service.</summary>
-public sealed class QueryVerbTests : IAsyncLifetime
+public abstract class QueryVerbCases(CtlTransport transport) : IAsyncLifetime
 {
-    private readonly CtlHarness _ctl = new();
+    private CtlHarness _ctl = null!;
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+    public async ValueTask InitializeAsync()
+    {
+        _ctl = await CtlHarness.StartAsync(transport);
+    }
 
     public ValueTask DisposeAsync() => _ctl.DisposeAsync();
 
@@ -102,7 +105,11 @@ public sealed class QueryVerbTests : IAsyncLifetime
         using var typed = JsonDocument.Parse(await _ctl.OkAsync("service", "--type", "Basic"));
         Assert.Equal(1, typed.RootElement.GetProperty("Properties").GetArrayLength());
     }
+}
 
+/// <summary>The list, inspect and service cases, with hcsctl and the engine in one process.</summary>
+public sealed class QueryVerbTests() : QueryVerbCases(CtlTransport.InProcess)
+{
     [Theory]
     [InlineData(0.5, "0s")]
     [InlineData(42, "42s")]
@@ -112,3 +119,6 @@ public sealed class QueryVerbTests : IAsyncLifetime
     public void Uptime_IsShort(double seconds, string expected) =>
         Assert.Equal(expected, Verbs.FormatDuration(TimeSpan.FromSeconds(seconds)));
 }
+
+/// <summary>The list, inspect and service cases, with hcsctl reaching the engine through hcsd's socket.</summary>
+public sealed class QueryVerbOverHcsdTests() : QueryVerbCases(CtlTransport.Hcsd);

@@ -1,0 +1,565 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Hcs.Backends.Fake;
+using Hcs.Client;
+using Hcs.Daemon;
+using Hcs.Engine;
+using Hcs.Host;
+using Hcs.Protocol;
+using Hcs.Schema;
+using ComputeServiceClient = Hcs.Protocol.ComputeService.ComputeServiceClient;
+using TypedSystem = Hcs.Client.ComputeSystem;
+using Wire = Hcs.Protocol;
+
+namespace Hcs.Bench;
+
+/// <summary>
+/// hcsd against the embedded engine, on fake-backend systems (no QEMU, so the figures are the service's own cost):
+/// GetProperties round trips per second (<c>daemon-properties</c>), event latency (<c>daemon-events</c>) and hcsd's
+/// resident memory (<c>daemon-rss</c>). The daemon side is a real hcsd process (<see cref="HcsdProcess"/>), except
+/// where a figure needs the fake backend's hooks (raising an event at a known instant): that one runs
+/// <see cref="DaemonServer"/> in this process, over the same socket, gRPC and client code. The embedded side is an
+/// engine built the way hcsd builds its own (<see cref="ServiceHost.CreateEngine(HostSettings, IReadOnlyList{Hcs.Engine.Backends.IComputeBackend}?)"/>, backends = fake).
+/// </summary>
+internal static class DaemonBench
+{
+    private static readonly TimeSpan s_warmUp = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// GetProperties (basic, parsed by the typed client) on one idle running system, from 1, 4 and 16 sessions with
+    /// <paramref name="inFlight"/> calls outstanding per session; each hcsd session has its own connection, as
+    /// separate client processes would. Embedded and hcsd alternate per configuration.
+    /// </summary>
+    public static async Task PropertiesAsync(TimeSpan duration, int inFlight)
+    {
+        Console.WriteLine($"## daemon-properties: GetProperties round trips, hcsd process vs embedded engine ({Stats.F(duration.TotalSeconds, 1)} s per configuration after {Stats.F(s_warmUp.TotalSeconds, 1)} s warm-up, {inFlight} calls in flight per session)");
+        const string Id = "bench-properties";
+        await using var hcsd = await HcsdProcess.StartAsync();
+        await using var embedded = EmbeddedEngine.Create();
+        await using var daemonSetup = await DaemonClient.ConnectAsync(hcsd.Socket, "bench-setup");
+        await using var embeddedSetup = HcsClient.Connect(embedded.Engine, "bench-setup");
+        await using var daemonSystem = await TypedSystem.CreateAsync(daemonSetup.Client, Id, Document("idle"));
+        await daemonSystem.StartAsync();
+        await using var embeddedSystem = await TypedSystem.CreateAsync(embeddedSetup, Id, Document("idle"));
+        await embeddedSystem.StartAsync();
+
+        var round = 0;
+        foreach (var sessions in new[] { 1, 4, 16 })
+        {
+            await ContractLayerAsync(hcsd, Id, sessions, inFlight, duration);
+            var results = new Dictionary<bool, (double Rate, Stats Latency)>();
+            // Alternate which side goes first, so a change in the machine's load hits both.
+            foreach (var daemon in round++ % 2 == 0 ? new[] { false, true } : [true, false])
+            {
+                var clients = new List<DaemonClient>();
+                var handles = new List<TypedSystem>();
+                for (var i = 0; i < sessions; i++)
+                {
+                    var client = daemon ? await DaemonClient.ConnectAsync(hcsd.Socket, $"bench-{i}") : new DaemonClient(null, HcsClient.Connect(embedded.Engine, $"bench-{i}"));
+                    clients.Add(client);
+                    handles.Add(await TypedSystem.OpenAsync(client.Client, Id));
+                }
+
+                await RunForAsync(handles, inFlight, s_warmUp);
+                var sockets = daemon ? hcsd.SocketCount() : 0;
+                var (selfCpu, daemonCpu) = (SelfCpu(), hcsd.CpuTime());
+                var gc = GcProbe.Start();
+                var (calls, latencies, elapsed) = await RunForAsync(handles, inFlight, duration);
+                var gcLine = gc.Report(calls);
+                // CPU per call is what the load of other tenants disturbs least: it bounds the rate on idle cores.
+                var selfPerCall = (SelfCpu() - selfCpu).TotalMicroseconds / calls;
+                var daemonPerCall = daemon ? (hcsd.CpuTime() - daemonCpu).TotalMicroseconds / calls : 0;
+                var stats = new Stats(latencies);
+                var rate = calls / elapsed.TotalSeconds;
+                results[daemon] = (rate, stats);
+                Console.WriteLine($"   {(daemon ? "hcsd" : "embedded"),-8} sessions={sessions,-2} in flight={sessions * inFlight,-3} {Stats.F(rate, 0),7} calls/s  per call p50 {Stats.F(stats.Median, 0),6} µs  p99 {Stats.F(stats.Percentile(99), 0),7} µs  (n={calls}{(daemon ? $"; hcsd sockets {sockets}" : "")})  load {Load()}");
+                Console.WriteLine($"            CPU per call: bench process {Stats.F(selfPerCall, 1)} µs{(daemon ? $", hcsd {Stats.F(daemonPerCall, 1)} µs" : "")} → ceiling on {Environment.ProcessorCount} idle cores ≈ {Stats.F(Environment.ProcessorCount * 1e6 / (selfPerCall + daemonPerCall), 0)} calls/s");
+                Console.WriteLine($"            bench process {gcLine}");
+                foreach (var handle in handles)
+                {
+                    await handle.DisposeAsync();
+                }
+
+                foreach (var client in clients)
+                {
+                    await client.DisposeAsync();
+                }
+            }
+
+            await ContractLayerAsync(hcsd, Id, sessions, inFlight, duration);
+            await RawGrpcAsync(hcsd, Id, sessions, inFlight, duration);
+            Console.WriteLine($"   sessions={sessions}: hcsd/embedded calls/s ratio {Stats.F(results[true].Rate / results[false].Rate, 3)}, p50 ratio {Stats.F(results[true].Latency.Median / results[false].Latency.Median, 2)}");
+        }
+
+        await daemonSystem.TerminateAsync();
+        await embeddedSystem.TerminateAsync();
+    }
+
+    /// <summary>
+    /// Event latency. (1) Backend raises an event → the client's event stream yields it: a fake system's remote console
+    /// event, raised in this process, received at the same time by a handle of an embedded client and by a handle of a
+    /// client on an in-process <see cref="DaemonServer"/> (the only way to raise an event at a known instant inside
+    /// the service). (2) Through a real hcsd process: a <c>hcstest=poweroff:0</c> system, from the Start call to its
+    /// <c>SystemExited</c> on the event stream, against the same on the embedded engine, alternating.
+    /// </summary>
+    public static async Task EventsAsync(int events, int lifecycles, bool verbose)
+    {
+        Console.WriteLine($"## daemon-events (1): backend raises an event → client event stream, in-process DaemonServer vs embedded (n={events} after 100 warm-up, one event at a time, both handles subscribed)");
+        var fake = new FakeBackend();
+        await using (var embedded = EmbeddedEngine.Create(fake))
+        {
+            var socket = Path.Combine(embedded.Directory, "hcsd.sock");
+            await using var server = await DaemonServer.StartAsync(embedded.Engine, new DaemonOptions { Socket = socket });
+            await using var remote = await DaemonClient.ConnectAsync(socket, "bench-remote");
+            await using var local = HcsClient.Connect(embedded.Engine, "bench-embedded");
+            const string Id = "bench-events";
+            await using var localSystem = await TypedSystem.CreateAsync(local, Id, Document("idle"));
+            await localSystem.StartAsync();
+            await using var remoteSystem = await TypedSystem.OpenAsync(remote.Client, Id);
+            var guest = fake.Get(Id);
+
+            var localArrivals = Channel.CreateUnbounded<long>();
+            var remoteArrivals = Channel.CreateUnbounded<long>();
+            // Taking the first MoveNextAsync here subscribes both handles before the first event is raised.
+            var localReader = ArrivalsAsync(localSystem.EventsAsync().GetAsyncEnumerator(), localArrivals.Writer);
+            var remoteReader = ArrivalsAsync(remoteSystem.EventsAsync().GetAsyncEnumerator(), remoteArrivals.Writer);
+            var localLatency = new List<double>(events);
+            var remoteLatency = new List<double>(events);
+            Console.WriteLine($"   load {Load()}");
+            for (var i = 0; i < events + 100; i++)
+            {
+                var raised = Stopwatch.GetTimestamp();
+                guest.RemoteConsole(i % 2 == 0);
+                var l = await localArrivals.Reader.ReadAsync();
+                var r = await remoteArrivals.Reader.ReadAsync();
+                if (i >= 100)
+                {
+                    localLatency.Add(Stopwatch.GetElapsedTime(raised, l).TotalMicroseconds);
+                    remoteLatency.Add(Stopwatch.GetElapsedTime(raised, r).TotalMicroseconds);
+                }
+
+                await Task.Delay(1);
+            }
+
+            await localSystem.TerminateAsync();
+            await Task.WhenAll(localReader, remoteReader);
+            Print("embedded", new Stats(localLatency));
+            Print("hcsd (in-process server)", new Stats(remoteLatency));
+            Console.WriteLine($"   hcsd − embedded: p50 +{Stats.F(new Stats(remoteLatency).Median - new Stats(localLatency).Median, 0)} µs; load {Load()}");
+        }
+
+        Console.WriteLine($"## daemon-events (2): Start → SystemExited of a hcstest=poweroff:0 system, hcsd process vs embedded (n={lifecycles} each after 10 warm-ups, alternating)");
+        await using (var hcsd = await HcsdProcess.StartAsync())
+        await using (var embedded = EmbeddedEngine.Create())
+        await using (var daemon = await DaemonClient.ConnectAsync(hcsd.Socket, "bench-lifecycle"))
+        await using (var local = HcsClient.Connect(embedded.Engine, "bench-lifecycle"))
+        {
+            Console.WriteLine($"   load {Load()}");
+            var samples = new Dictionary<bool, (List<double> StartToExit, List<double> CreateToExit)>
+            {
+                [false] = ([], []),
+                [true] = ([], []),
+            };
+            for (var i = 0; i < lifecycles + 10; i++)
+            {
+                foreach (var viaDaemon in i % 2 == 0 ? new[] { false, true } : [true, false])
+                {
+                    var (startToExit, createToExit) = await PowerOffAsync(viaDaemon ? daemon.Client : local, $"bench-poweroff-{i}");
+                    if (i >= 10)
+                    {
+                        samples[viaDaemon].StartToExit.Add(startToExit);
+                        samples[viaDaemon].CreateToExit.Add(createToExit);
+                    }
+
+                    if (verbose)
+                    {
+                        Console.WriteLine($"      {(viaDaemon ? "hcsd" : "embedded")} #{i}: start→exit {Stats.F(startToExit, 0)} µs, create→exit {Stats.F(createToExit, 0)} µs");
+                    }
+                }
+            }
+
+            foreach (var viaDaemon in new[] { false, true })
+            {
+                Print($"{(viaDaemon ? "hcsd" : "embedded")} start→SystemExited", new Stats(samples[viaDaemon].StartToExit));
+                Print($"{(viaDaemon ? "hcsd" : "embedded")} create→SystemExited", new Stats(samples[viaDaemon].CreateToExit));
+            }
+
+            Console.WriteLine($"   hcsd/embedded start→exit p50 ratio {Stats.F(new Stats(samples[true].StartToExit).Median / new Stats(samples[false].StartToExit).Median, 2)}; load {Load()}");
+        }
+    }
+
+    /// <summary>
+    /// hcsd's VmRSS idle, with <paramref name="count"/> idle fake systems created and started (one session, 8 at a
+    /// time), and after they were terminated and their handles closed; twice, to show growth. The embedded figure is
+    /// the growth of this process's VmRSS for the same workload on an embedded engine.
+    /// </summary>
+    public static async Task RssAsync(int count)
+    {
+        Console.WriteLine($"## daemon-rss: hcsd VmRSS idle, with {count} fake systems created+started, after they are removed (twice); the embedded engine's growth of this process for comparison");
+        await using (var hcsd = await HcsdProcess.StartAsync())
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Console.WriteLine($"   hcsd idle (fresh, no client): {Stats.F(hcsd.RssMegabytes(), 1)} MB  load {Load()}");
+            await using var client = await DaemonClient.ConnectAsync(hcsd.Socket, "bench-rss");
+            for (var pass = 1; pass <= 2; pass++)
+            {
+                var before = hcsd.RssMegabytes();
+                var systems = await CreateManyAsync(client.Client, count, $"rss{pass}");
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                var with = hcsd.RssMegabytes();
+                await RemoveAllAsync(systems);
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                var after = hcsd.RssMegabytes();
+                Console.WriteLine($"   hcsd pass {pass}: before {Stats.F(before, 1)} MB, with {count} systems {Stats.F(with, 1)} MB (+{Stats.F(with - before, 1)}, {Stats.F((with - before) * 1024 / count, 1)} KB/system), after removal {Stats.F(after, 1)} MB  load {Load()}");
+            }
+        }
+
+        await using (var embedded = EmbeddedEngine.Create())
+        await using (var client = HcsClient.Connect(embedded.Engine, "bench-rss"))
+        {
+            for (var pass = 1; pass <= 2; pass++)
+            {
+                var before = SelfRss();
+                var systems = await CreateManyAsync(client, count, $"rss{pass}");
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                var with = SelfRss();
+                await RemoveAllAsync(systems);
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                var after = SelfRss();
+                Console.WriteLine($"   embedded pass {pass} (bench process): before {Stats.F(before, 1)} MB, with {count} systems {Stats.F(with, 1)} MB (+{Stats.F(with - before, 1)}), after removal {Stats.F(after, 1)} MB  load {Load()}");
+            }
+        }
+    }
+
+    /// <summary>The fake VM document of the engine tests (kernel-direct, dummy paths), with guest verb <paramref name="guestVerb"/>.</summary>
+    public static string Document(string guestVerb) =>
+        HcsJson.Serialize(new Hcs.Schema.ComputeSystem
+        {
+            SchemaVersion = new Hcs.Schema.Version { Major = 2, Minor = 5 },
+            Owner = "hcs-bench",
+            VirtualMachine = new VirtualMachine
+            {
+                Chipset = new Chipset
+                {
+                    LinuxKernelDirect = new LinuxKernelDirect
+                    {
+                        KernelFilePath = "/fake/vmlinuz",
+                        InitRdPath = "/fake/initrd.img",
+                        KernelCmdLine = $"console=ttyS0 hcstest={guestVerb}",
+                    },
+                },
+                ComputeTopology = new Topology
+                {
+                    Memory = new VirtualMachineMemory { SizeInMB = 256 },
+                    Processor = new VirtualMachineProcessor { Count = 1 },
+                },
+            },
+        });
+
+    private static async Task<(double StartToExit, double CreateToExit)> PowerOffAsync(HcsClient client, string id)
+    {
+        var created = Stopwatch.GetTimestamp();
+        await using var system = await TypedSystem.CreateAsync(client, id, Document("poweroff:0"));
+        await using var events = system.EventsAsync().GetAsyncEnumerator();
+        var next = events.MoveNextAsync(); // subscribes before Start
+        var started = Stopwatch.GetTimestamp();
+        await system.StartAsync();
+        while (await next)
+        {
+            if (events.Current.Type == HcsEventType.SystemExited)
+            {
+                var exited = Stopwatch.GetTimestamp();
+                return (Stopwatch.GetElapsedTime(started, exited).TotalMicroseconds, Stopwatch.GetElapsedTime(created, exited).TotalMicroseconds);
+            }
+
+            next = events.MoveNextAsync();
+        }
+
+        throw new InvalidOperationException($"{id}: the event stream ended without SystemExited");
+    }
+
+    private static async Task ArrivalsAsync(IAsyncEnumerator<HcsEvent> events, ChannelWriter<long> arrivals)
+    {
+        await using (events)
+        {
+            var next = events.MoveNextAsync();
+            while (await next)
+            {
+                var stamp = Stopwatch.GetTimestamp();
+                if (events.Current.Type == HcsEventType.SystemExited)
+                {
+                    break;
+                }
+
+                if (events.Current.Type == HcsEventType.SystemRdpEnhancedModeStateChanged)
+                {
+                    arrivals.TryWrite(stamp);
+                }
+
+                next = events.MoveNextAsync();
+            }
+        }
+    }
+
+    private static async Task<List<TypedSystem>> CreateManyAsync(HcsClient client, int count, string prefix)
+    {
+        var systems = new TypedSystem[count];
+        using var gate = new SemaphoreSlim(8);
+        await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                systems[i] = await TypedSystem.CreateAsync(client, $"{prefix}-{i}", Document("idle"));
+                await systems[i].StartAsync();
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        return [.. systems];
+    }
+
+    private static async Task RemoveAllAsync(List<TypedSystem> systems)
+    {
+        foreach (var system in systems)
+        {
+            await system.TerminateAsync();
+            await system.DisposeAsync();
+        }
+    }
+
+    private static async Task<(long Calls, List<double> Latencies, TimeSpan Elapsed)> RunForAsync(List<TypedSystem> handles, int inFlight, TimeSpan duration)
+    {
+        var clock = Stopwatch.StartNew();
+        var workers = handles.SelectMany(handle => Enumerable.Range(0, inFlight).Select(_ => Task.Run(async () =>
+        {
+            var latencies = new List<double>(1 << 14);
+            while (clock.Elapsed < duration)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var properties = await handle.GetPropertiesAsync();
+                latencies.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                if (properties.State != SystemState.Running)
+                {
+                    throw new InvalidOperationException("unexpected properties");
+                }
+            }
+
+            return latencies;
+        }))).ToList();
+        var all = (await Task.WhenAll(workers)).SelectMany(l => l).ToList();
+        return (all.Count, all, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// The same calls one layer down: <see cref="Hcs.Contracts.ISystemHandle.GetPropertiesAsync"/> on hcsd through
+    /// <see cref="RemoteService"/> (RemoteSession, no typed client, no parse of the reply), to tell the typed layer's
+    /// cost from RemoteSession's.
+    /// </summary>
+    private static async Task ContractLayerAsync(HcsdProcess hcsd, string id, int sessions, int inFlight, TimeSpan duration)
+    {
+        var clients = new List<DaemonClient>();
+        var handles = new List<Hcs.Contracts.ISystemHandle>();
+        for (var i = 0; i < sessions; i++)
+        {
+            var client = await DaemonClient.ConnectAsync(hcsd.Socket, $"contract-{i}");
+            clients.Add(client);
+            handles.Add(await client.Client.Session.OpenSystemAsync(id));
+        }
+
+        async Task<(long Calls, TimeSpan Elapsed)> RunAsync(TimeSpan length)
+        {
+            var clock = Stopwatch.StartNew();
+            var counts = await Task.WhenAll(handles.SelectMany(h => Enumerable.Range(0, inFlight).Select(_ => Task.Run(async () =>
+            {
+                long calls = 0;
+                while (clock.Elapsed < length)
+                {
+                    var json = await h.GetPropertiesAsync(null);
+                    calls += json.Length > 0 ? 1 : throw new InvalidOperationException("no properties");
+                }
+
+                return calls;
+            }))));
+            return (counts.Sum(), clock.Elapsed);
+        }
+
+        await RunAsync(s_warmUp);
+        var (selfCpu, daemonCpu) = (SelfCpu(), hcsd.CpuTime());
+        var gc = GcProbe.Start();
+        var (calls, elapsed) = await RunAsync(duration);
+        var gcLine = gc.Report(calls);
+        var selfPerCall = (SelfCpu() - selfCpu).TotalMicroseconds / calls;
+        var daemonPerCall = (hcsd.CpuTime() - daemonCpu).TotalMicroseconds / calls;
+        Console.WriteLine($"            bench process {gcLine}");
+        Console.WriteLine($"   contract sessions={sessions,-2} in flight={sessions * inFlight,-3} {Stats.F(calls / elapsed.TotalSeconds, 0),7} calls/s  (n={calls})  load {Load()}");
+        Console.WriteLine($"            CPU per call: bench process {Stats.F(selfPerCall, 1)} µs, hcsd {Stats.F(daemonPerCall, 1)} µs → ceiling on {Environment.ProcessorCount} idle cores ≈ {Stats.F(Environment.ProcessorCount * 1e6 / (selfPerCall + daemonPerCall), 0)} calls/s");
+        foreach (var handle in handles)
+        {
+            await handle.DisposeAsync();
+        }
+
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The floor of the wire: the same GetProperties as a bare generated-client call (one channel per session, the
+    /// session header, no HcsClient, no RemoteSession, no JSON parse), to split the client's cost per call between
+    /// gRPC itself and the layers above it.
+    /// </summary>
+    private static async Task RawGrpcAsync(HcsdProcess hcsd, string id, int sessions, int inFlight, TimeSpan duration)
+    {
+        var channels = new List<GrpcChannel>();
+        var streams = new List<AsyncServerStreamingCall<SessionMessage>>();
+        var targets = new List<(ComputeServiceClient Client, Metadata Headers, ulong Handle)>();
+        for (var i = 0; i < sessions; i++)
+        {
+            var socket = hcsd.Socket;
+            var channel = GrpcChannel.ForAddress("http://hcsd", new GrpcChannelOptions
+            {
+                HttpHandler = new SocketsHttpHandler
+                {
+                    ConnectCallback = async (_, cancellationToken) =>
+                    {
+                        var connection = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                        await connection.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
+                        return new NetworkStream(connection, ownsSocket: true);
+                    },
+                    EnableMultipleHttp2Connections = true,
+                },
+            });
+            channels.Add(channel);
+            var client = new ComputeServiceClient(channel);
+            var stream = client.OpenSession(new OpenSessionRequest { ClientName = $"raw-{i}" });
+            streams.Add(stream);
+            await stream.ResponseStream.MoveNext(CancellationToken.None);
+            var headers = new Metadata { { WireErrors.SessionHeader, stream.ResponseStream.Current.Opened.SessionId } };
+            var reply = await client.OpenSystemAsync(new OpenSystemRequest { Id = id }, headers);
+            targets.Add((client, headers, reply.Handle));
+        }
+
+        async Task<long> LoopAsync((ComputeServiceClient Client, Metadata Headers, ulong Handle) target, TimeSpan length, Stopwatch clock)
+        {
+            long calls = 0;
+            var request = new SystemCallRequest { Handle = target.Handle, Verb = Wire.SystemVerb.GetProperties };
+            while (clock.Elapsed < length)
+            {
+                var reply = await target.Client.SystemCallAsync(request, target.Headers);
+                if (!reply.HasJson)
+                {
+                    throw new InvalidOperationException("no properties");
+                }
+
+                calls++;
+            }
+
+            return calls;
+        }
+
+        async Task<(long Calls, TimeSpan Elapsed)> RunAsync(TimeSpan length)
+        {
+            var clock = Stopwatch.StartNew();
+            var counts = await Task.WhenAll(targets.SelectMany(t => Enumerable.Range(0, inFlight).Select(_ => Task.Run(() => LoopAsync(t, length, clock)))));
+            return (counts.Sum(), clock.Elapsed);
+        }
+
+        await RunAsync(s_warmUp);
+        var (selfCpu, daemonCpu) = (SelfCpu(), hcsd.CpuTime());
+        var (calls, elapsed) = await RunAsync(duration);
+        var selfPerCall = (SelfCpu() - selfCpu).TotalMicroseconds / calls;
+        var daemonPerCall = (hcsd.CpuTime() - daemonCpu).TotalMicroseconds / calls;
+        Console.WriteLine($"   raw gRPC sessions={sessions,-2} in flight={sessions * inFlight,-3} {Stats.F(calls / elapsed.TotalSeconds, 0),7} calls/s  (n={calls})  load {Load()}");
+        Console.WriteLine($"            CPU per call: bench process {Stats.F(selfPerCall, 1)} µs, hcsd {Stats.F(daemonPerCall, 1)} µs → ceiling on {Environment.ProcessorCount} idle cores ≈ {Stats.F(Environment.ProcessorCount * 1e6 / (selfPerCall + daemonPerCall), 0)} calls/s");
+        foreach (var stream in streams)
+        {
+            stream.Dispose();
+        }
+
+        foreach (var channel in channels)
+        {
+            channel.Dispose();
+        }
+    }
+
+    private static void Print(string what, Stats stats) =>
+        Console.WriteLine($"   {what,-34} p50 {Stats.F(stats.Median, 0),6} µs  p90 {Stats.F(stats.Percentile(90), 0),6} µs  p99 {Stats.F(stats.Percentile(99), 0),6} µs  max {Stats.F(stats.Max, 0),6} µs  (n={stats.N})");
+
+    /// <summary>This process's garbage collections over an interval: allocation and gen0/gen2 collections per call, pause time.</summary>
+    private readonly record struct GcProbe(long Allocated, int Gen0, int Gen2, TimeSpan Pause)
+    {
+        public static GcProbe Start() => new(GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+
+        public string Report(long calls) =>
+            $"GC: {Stats.F((GC.GetTotalAllocatedBytes() - Allocated) / (double)calls, 0)} bytes allocated per call, " +
+            $"{GC.CollectionCount(0) - Gen0} gen0 / {GC.CollectionCount(2) - Gen2} gen2 collections, paused {Stats.F((GC.GetTotalPauseDuration() - Pause).TotalMilliseconds, 0)} ms";
+    }
+
+    private static TimeSpan SelfCpu() => HcsdProcess.ReadCpuTime("/proc/self/stat");
+
+    private static double SelfRss() => HcsdProcess.ReadRssMegabytes("/proc/self/status");
+
+    private static string Load() => File.ReadAllText("/proc/loadavg").Trim();
+
+    /// <summary>A client of hcsd with its own connection (a <see cref="RemoteService"/> of its own), or an embedded client.</summary>
+    private sealed class DaemonClient(RemoteService? remote, HcsClient client) : IAsyncDisposable
+    {
+        public HcsClient Client { get; } = client;
+
+        public static Task<DaemonClient> ConnectAsync(string socket, string name)
+        {
+            var remote = RemoteService.Connect(socket);
+            return Task.FromResult(new DaemonClient(remote, HcsClient.Connect(remote, name)));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            if (remote is not null)
+            {
+                await remote.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>An engine built as hcsd builds its own (fake backend), in a temporary directory removed with it.</summary>
+    private sealed class EmbeddedEngine : IAsyncDisposable
+    {
+        private EmbeddedEngine(ComputeEngine engine, string directory)
+        {
+            Engine = engine;
+            Directory = directory;
+        }
+
+        public ComputeEngine Engine { get; }
+
+        public string Directory { get; }
+
+        public static EmbeddedEngine Create(FakeBackend? fake = null)
+        {
+            var directory = System.IO.Directory.CreateTempSubdirectory("hcs-bench-embedded-").FullName;
+            var settings = new HostSettings
+            {
+                Backends = ["fake"],
+                StateDirectory = Path.Combine(directory, "state"),
+                RuntimeRoot = Path.Combine(directory, "run"),
+            };
+            return new EmbeddedEngine(fake is null ? ServiceHost.CreateEngine(settings) : ServiceHost.CreateEngine(settings, [fake]), directory);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Engine.DisposeAsync();
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+    }
+}
