@@ -28,143 +28,194 @@ public sealed class HcsdFaultTests
     public async Task KilledDuringAnExec_TheContainerIsReadopted_RunsNewProcesses_AndTerminatesLeavingNothing()
     {
         var directory = DaemonFakeFixture.SearchableTempDirectory();
-        await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+        try
         {
-            await using var client = Connect(first);
-            await using var system = await client.Session.CreateSystemAsync("c1", ContainerDocument(), Ct);
-            await system.WaitForCreatedAsync(Ct);
-            await system.StartAsync(null, Ct);
+            await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+            {
+                await using var client = Connect(first);
+                await using var system = await client.Session.CreateSystemAsync("c1", ContainerDocument(), Ct);
+                await system.WaitForCreatedAsync(Ct);
+                await system.StartAsync(null, Ct);
 
-            var exec = system.CreateProcessAsync(HcsJson.Serialize(Sh("sleep 600")), Ct);
-            first.Kill(); // while the exec is on its way
-            await Assert.ThrowsAnyAsync<HcsException>(() => exec);
-            await first.Process.WaitForExitAsync(Ct);
+                var exec = system.CreateProcessAsync(HcsJson.Serialize(Sh("sleep 600")), Ct);
+                first.Kill(); // while the exec is on its way
+                await Assert.ThrowsAnyAsync<HcsException>(() => exec);
+                await first.Process.WaitForExitAsync(Ct);
+            }
+
+            Assert.Single(RuncContainers(directory)); // the container outlived the daemon
+
+            await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
+            await using var again = Connect(second);
+            await using var adopted = await again.Session.OpenSystemAsync("c1", Ct);
+            Assert.Contains("\"State\":\"Running\"", await adopted.GetPropertiesAsync(null, Ct), StringComparison.Ordinal);
+            await using (var echo = await adopted.CreateProcessAsync(HcsJson.Serialize(Sh("echo still here")), Ct))
+            {
+                var output = await new StreamReader(echo.Stdio!.StdOut!).ReadToEndAsync(Ct);
+                Assert.Equal("still here\n", output);
+                Assert.Contains("\"ExitCode\":0", await echo.WaitForExitAsync(Ct), StringComparison.Ordinal);
+            }
+
+            await adopted.TerminateAsync(null, Ct);
+            Assert.Contains("ForcedExit", await adopted.WaitForExitAsync(Ct), StringComparison.Ordinal);
+            await WaitUntilAsync(() => RuncContainers(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "ct", "c1")),
+                "the container, its runtime directory and mounts to be released", () => second.Log);
+            Assert.DoesNotContain(directory, File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
         }
-
-        Assert.Single(RuncContainers(directory)); // the container outlived the daemon
-
-        await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
-        await using var again = Connect(second);
-        await using var adopted = await again.Session.OpenSystemAsync("c1", Ct);
-        Assert.Contains("\"State\":\"Running\"", await adopted.GetPropertiesAsync(null, Ct), StringComparison.Ordinal);
-        await using (var echo = await adopted.CreateProcessAsync(HcsJson.Serialize(Sh("echo still here")), Ct))
+        finally
         {
-            var output = await new StreamReader(echo.Stdio!.StdOut!).ReadToEndAsync(Ct);
-            Assert.Equal("still here\n", output);
-            Assert.Contains("\"ExitCode\":0", await echo.WaitForExitAsync(Ct), StringComparison.Ordinal);
+            await CleanUpAsync(directory);
         }
-
-        await adopted.TerminateAsync(null, Ct);
-        Assert.Contains("ForcedExit", await adopted.WaitForExitAsync(Ct), StringComparison.Ordinal);
-        await WaitUntilAsync(() => RuncContainers(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "ct", "c1")),
-            "the container, its runtime directory and mounts to be released", () => second.Log);
-        Assert.DoesNotContain(directory, File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task KilledDuringCreate_TheContainerIsEitherAbsentOrCreated_AndNothingIsLeftForAnAbsentOne()
     {
         var directory = DaemonFakeFixture.SearchableTempDirectory();
-        await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
-        {
-            await using var client = Connect(first);
-            var create = client.Session.CreateSystemAsync("c2", ContainerDocument(), Ct);
-            await Task.Delay(30, Ct);
-            first.Kill();
-            await first.Process.WaitForExitAsync(Ct);
-            try
-            {
-                await create;
-            }
-            catch (HcsException)
-            {
-                // The daemon died first.
-            }
-        }
-
-        await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
-        await using var again = Connect(second);
         try
         {
-            await using var found = await again.Session.OpenSystemAsync("c2", Ct);
-            var properties = await found.GetPropertiesAsync(null, Ct);
-            Assert.True(properties.Contains("\"State\":\"Created\"", StringComparison.Ordinal) || properties.Contains("\"State\":\"Stopped\"", StringComparison.Ordinal),
-                properties);
-            await found.TerminateAsync(null, Ct);
-        }
-        catch (HcsException e) when (e.HResult == HResults.HCS_E_SYSTEM_NOT_FOUND)
-        {
-            // Forgotten: then nothing of it may remain.
-        }
+            await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+            {
+                await using var client = Connect(first);
+                var create = client.Session.CreateSystemAsync("c2", ContainerDocument(), Ct);
+                await Task.Delay(30, Ct);
+                first.Kill();
+                await first.Process.WaitForExitAsync(Ct);
+                try
+                {
+                    await create;
+                }
+                catch (HcsException)
+                {
+                    // The daemon died first.
+                }
+            }
 
-        await WaitUntilAsync(() => RuncContainers(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "ct", "c2")),
-            "no container and no runtime directory for c2", () => second.Log);
-        Assert.DoesNotContain(directory, File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
+            await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
+            await using var again = Connect(second);
+            try
+            {
+                await using var found = await again.Session.OpenSystemAsync("c2", Ct);
+                var properties = await found.GetPropertiesAsync(null, Ct);
+                Assert.True(properties.Contains("\"State\":\"Created\"", StringComparison.Ordinal) || properties.Contains("\"State\":\"Stopped\"", StringComparison.Ordinal),
+                    properties);
+                await found.TerminateAsync(null, Ct);
+            }
+            catch (HcsException e) when (e.HResult == HResults.HCS_E_SYSTEM_NOT_FOUND)
+            {
+                // Forgotten: then nothing of it may remain.
+            }
+
+            await WaitUntilAsync(() => RuncContainers(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "ct", "c2")),
+                "no container and no runtime directory for c2", () => second.Log);
+            Assert.DoesNotContain(directory, File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await CleanUpAsync(directory);
+        }
     }
 
     [Fact]
     public async Task KilledDuringAVmStart_TheHalfStartedVmIsTerminated_NeverDuplicated_AndReportedToAReopenedHandle()
     {
         var directory = DaemonFakeFixture.SearchableTempDirectory();
-        await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+        try
         {
-            await using var client = Connect(first);
-            var document = GuestImage.Document("idle");
-            document = document with { VirtualMachine = document.VirtualMachine! with { GuestConnection = new GuestConnection() } }; // Start waits for the guest
-            await using var system = await client.Session.CreateSystemAsync("v1", HcsJson.Serialize(document), Ct);
-            await system.WaitForCreatedAsync(Ct);
-            var start = system.StartAsync(null, Ct);
-            await WaitUntilAsync(() => QemuProcesses(directory).Count == 1, "QEMU", () => first.Log);
-            await Task.Delay(300, Ct);
-            Assert.False(start.IsCompleted, "the guest is still booting");
-            first.Kill();
-            await first.Process.WaitForExitAsync(Ct);
+            await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+            {
+                await using var client = Connect(first);
+                var document = GuestImage.Document("idle");
+                document = document with { VirtualMachine = document.VirtualMachine! with { GuestConnection = new GuestConnection() } }; // Start waits for the guest
+                await using var system = await client.Session.CreateSystemAsync("v1", HcsJson.Serialize(document), Ct);
+                await system.WaitForCreatedAsync(Ct);
+                var start = system.StartAsync(null, Ct);
+                await WaitUntilAsync(() => QemuProcesses(directory).Count == 1, "QEMU", () => first.Log);
+                await Task.Delay(300, Ct);
+                Assert.False(start.IsCompleted, "the guest is still booting");
+                first.Kill();
+                await first.Process.WaitForExitAsync(Ct);
+            }
+
+            Assert.Single(QemuProcesses(directory)); // QEMU outlived the daemon
+
+            await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
+            await using var again = Connect(second);
+            await using var reopened = await again.Session.OpenSystemAsync("v1", Ct);
+            var exit = HcsJson.Deserialize<SystemExitStatus>(await reopened.WaitForExitAsync(Ct));
+            Assert.Equal(NotificationType.UnexpectedExit, exit.ExitType);
+            await WaitUntilAsync(() => QemuProcesses(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "vm", "v1")),
+                "the half-started VM's QEMU and runtime directory to be gone", () => second.Log);
         }
-
-        Assert.Single(QemuProcesses(directory)); // QEMU outlived the daemon
-
-        await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
-        await using var again = Connect(second);
-        await using var reopened = await again.Session.OpenSystemAsync("v1", Ct);
-        var exit = HcsJson.Deserialize<SystemExitStatus>(await reopened.WaitForExitAsync(Ct));
-        Assert.Equal(NotificationType.UnexpectedExit, exit.ExitType);
-        await WaitUntilAsync(() => QemuProcesses(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "vm", "v1")),
-            "the half-started VM's QEMU and runtime directory to be gone", () => second.Log);
+        finally
+        {
+            await CleanUpAsync(directory);
+        }
     }
 
     [Fact]
     public async Task KilledDuringASave_TheVmIsReadoptedPaused_WithoutAPartialFile_AndCanBeSavedAgain()
     {
         var directory = DaemonFakeFixture.SearchableTempDirectory();
-        var target = Path.Combine(directory, "v2.state");
-        await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+        try
         {
-            await using var client = Connect(first);
-            await using var system = await client.Session.CreateSystemAsync("v2", HcsJson.Serialize(GuestImage.Document("idle")), Ct);
-            await system.WaitForCreatedAsync(Ct);
-            await system.StartAsync(null, Ct);
-            await system.PauseAsync(null, Ct);
-            var save = system.SaveAsync(HcsJson.Serialize(new SaveOptions { SaveType = SaveType.ToFile, SaveStateFilePath = target }), Ct);
-            await WaitUntilAsync(() => Directory.GetFiles(directory, "*.tmp*", SearchOption.TopDirectoryOnly).Length > 0 || save.IsCompleted,
-                "the save to begin writing", () => first.Log);
-            first.Kill();
-            await first.Process.WaitForExitAsync(Ct);
+            var target = Path.Combine(directory, "v2.state");
+            await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+            {
+                await using var client = Connect(first);
+                await using var system = await client.Session.CreateSystemAsync("v2", HcsJson.Serialize(GuestImage.Document("idle")), Ct);
+                await system.WaitForCreatedAsync(Ct);
+                await system.StartAsync(null, Ct);
+                await system.PauseAsync(null, Ct);
+                var save = system.SaveAsync(HcsJson.Serialize(new SaveOptions { SaveType = SaveType.ToFile, SaveStateFilePath = target }), Ct);
+                await WaitUntilAsync(() => Directory.GetFiles(directory, "*.tmp*", SearchOption.TopDirectoryOnly).Length > 0 || save.IsCompleted,
+                    "the save to begin writing", () => first.Log);
+                first.Kill();
+                await first.Process.WaitForExitAsync(Ct);
+            }
+
+            await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
+            await using var again = Connect(second);
+            await using var adopted = await again.Session.OpenSystemAsync("v2", Ct);
+            Assert.Contains("\"State\":\"Paused\"", await adopted.GetPropertiesAsync(null, Ct), StringComparison.Ordinal);
+            Assert.Single(QemuProcesses(directory));
+            Assert.Empty(Directory.GetFiles(directory, "*.tmp*", SearchOption.TopDirectoryOnly));
+
+            File.Delete(target);
+            await adopted.SaveAsync(HcsJson.Serialize(new SaveOptions { SaveType = SaveType.ToFile, SaveStateFilePath = target }), Ct);
+            Assert.True(new FileInfo(target).Length > 1024 * 1024, "the second save wrote the VM's state");
+            await adopted.TerminateAsync(null, Ct);
+            await adopted.WaitForExitAsync(Ct);
+            await WaitUntilAsync(() => QemuProcesses(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "vm", "v2")),
+                "QEMU and its runtime directory to be gone", () => second.Log);
+        }
+        finally
+        {
+            await CleanUpAsync(directory);
+        }
+    }
+
+    /// <summary>Whatever a failed test left: its QEMUs are killed and its directory removed (mounts first).</summary>
+    private static async Task CleanUpAsync(string directory)
+    {
+        foreach (var pid in QemuProcesses(directory))
+        {
+            try
+            {
+                using var qemu = System.Diagnostics.Process.GetProcessById(pid);
+                qemu.Kill();
+            }
+            catch (ArgumentException)
+            {
+                // Gone.
+            }
         }
 
-        await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
-        await using var again = Connect(second);
-        await using var adopted = await again.Session.OpenSystemAsync("v2", Ct);
-        Assert.Contains("\"State\":\"Paused\"", await adopted.GetPropertiesAsync(null, Ct), StringComparison.Ordinal);
-        Assert.Single(QemuProcesses(directory));
-        Assert.Empty(Directory.GetFiles(directory, "*.tmp*", SearchOption.TopDirectoryOnly));
-
-        File.Delete(target);
-        await adopted.SaveAsync(HcsJson.Serialize(new SaveOptions { SaveType = SaveType.ToFile, SaveStateFilePath = target }), Ct);
-        Assert.True(new FileInfo(target).Length > 1024 * 1024, "the second save wrote the VM's state");
-        await adopted.TerminateAsync(null, Ct);
-        await adopted.WaitForExitAsync(Ct);
-        await WaitUntilAsync(() => QemuProcesses(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "vm", "v2")),
-            "QEMU and its runtime directory to be gone", () => second.Log);
+        if (RuncContainers(directory).Count == 0 && !File.ReadAllText("/proc/self/mountinfo").Contains(directory, StringComparison.Ordinal))
+        {
+            await Task.Yield();
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     private static HcsClient Connect(HcsdProcess hcsd) =>

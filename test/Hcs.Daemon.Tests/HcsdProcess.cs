@@ -11,10 +11,13 @@ internal sealed class HcsdProcess : IAsyncDisposable
     private readonly StringBuilder _log = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private HcsdProcess(string directory, Process process)
+    private readonly bool _ownsDirectory;
+
+    private HcsdProcess(string directory, Process process, bool ownsDirectory)
     {
         Directory = directory;
         Process = process;
+        _ownsDirectory = ownsDirectory;
     }
 
     public string Directory { get; }
@@ -38,9 +41,13 @@ internal sealed class HcsdProcess : IAsyncDisposable
 
     public static string Binary => Path.Combine(AppContext.BaseDirectory, "hcsd");
 
-    /// <summary>Starts hcsd and waits until it says it is ready.</summary>
+    /// <summary>
+    /// Starts hcsd and waits until it says it is ready. A <paramref name="directory"/> given by the caller outlives this
+    /// daemon (a later one restarts on its state); one made here is removed with it.
+    /// </summary>
     public static async Task<HcsdProcess> StartAsync(string? directory = null, params string[] extra)
     {
+        var owns = directory is null;
         directory ??= DaemonFakeFixture.SearchableTempDirectory();
         var start = new ProcessStartInfo(Binary)
         {
@@ -55,7 +62,7 @@ internal sealed class HcsdProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start)!;
-        var hcsd = new HcsdProcess(directory, process);
+        var hcsd = new HcsdProcess(directory, process, owns);
         process.OutputDataReceived += (_, e) => hcsd.Append(e.Data);
         process.ErrorDataReceived += (_, e) => hcsd.Append(e.Data);
         process.BeginOutputReadLine();
@@ -108,6 +115,11 @@ internal sealed class HcsdProcess : IAsyncDisposable
         }
 
         Process.Dispose();
+        if (!_ownsDirectory)
+        {
+            return;
+        }
+
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
