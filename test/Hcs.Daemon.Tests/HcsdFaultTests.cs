@@ -28,12 +28,13 @@ public sealed class HcsdFaultTests
     public async Task KilledDuringAnExec_TheContainerIsReadopted_RunsNewProcesses_AndTerminatesLeavingNothing()
     {
         var directory = DaemonFakeFixture.SearchableTempDirectory();
+        var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
         {
             await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
             {
                 await using var client = Connect(first);
-                await using var system = await client.Session.CreateSystemAsync("c1", ContainerDocument(), Ct);
+                await using var system = await client.Session.CreateSystemAsync(c1, ContainerDocument(), Ct);
                 await system.WaitForCreatedAsync(Ct);
                 await system.StartAsync(null, Ct);
 
@@ -47,7 +48,7 @@ public sealed class HcsdFaultTests
 
             await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
             await using var again = Connect(second);
-            await using var adopted = await again.Session.OpenSystemAsync("c1", Ct);
+            await using var adopted = await again.Session.OpenSystemAsync(c1, Ct);
             Assert.Contains("\"State\":\"Running\"", await adopted.GetPropertiesAsync(null, Ct), StringComparison.Ordinal);
             await using (var echo = await adopted.CreateProcessAsync(HcsJson.Serialize(Sh("echo still here")), Ct))
             {
@@ -58,7 +59,7 @@ public sealed class HcsdFaultTests
 
             await adopted.TerminateAsync(null, Ct);
             Assert.Contains("ForcedExit", await adopted.WaitForExitAsync(Ct), StringComparison.Ordinal);
-            await WaitUntilAsync(() => RuncContainers(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "ct", "c1")),
+            await WaitUntilAsync(() => RuncContainers(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "ct", c1)),
                 "the container, its runtime directory and mounts to be released", () => second.Log);
             Assert.DoesNotContain(directory, File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
         }
@@ -72,12 +73,13 @@ public sealed class HcsdFaultTests
     public async Task KilledDuringCreate_TheContainerIsEitherAbsentOrCreated_AndNothingIsLeftForAnAbsentOne()
     {
         var directory = DaemonFakeFixture.SearchableTempDirectory();
+        var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
         {
             await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
             {
                 await using var client = Connect(first);
-                var create = client.Session.CreateSystemAsync("c2", ContainerDocument(), Ct);
+                var create = client.Session.CreateSystemAsync(c2, ContainerDocument(), Ct);
                 await Task.Delay(30, Ct);
                 first.Kill();
                 await first.Process.WaitForExitAsync(Ct);
@@ -95,7 +97,7 @@ public sealed class HcsdFaultTests
             await using var again = Connect(second);
             try
             {
-                await using var found = await again.Session.OpenSystemAsync("c2", Ct);
+                await using var found = await again.Session.OpenSystemAsync(c2, Ct);
                 var properties = await found.GetPropertiesAsync(null, Ct);
                 Assert.True(properties.Contains("\"State\":\"Created\"", StringComparison.Ordinal) || properties.Contains("\"State\":\"Stopped\"", StringComparison.Ordinal),
                     properties);
@@ -106,7 +108,7 @@ public sealed class HcsdFaultTests
                 // Forgotten: then nothing of it may remain.
             }
 
-            await WaitUntilAsync(() => RuncContainers(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "ct", "c2")),
+            await WaitUntilAsync(() => RuncContainers(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "ct", c2)),
                 "no container and no runtime directory for c2", () => second.Log);
             Assert.DoesNotContain(directory, File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
         }
@@ -120,6 +122,7 @@ public sealed class HcsdFaultTests
     public async Task KilledDuringAVmStart_TheHalfStartedVmIsTerminated_NeverDuplicated_AndReportedToAReopenedHandle()
     {
         var directory = DaemonFakeFixture.SearchableTempDirectory();
+        var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
         {
             await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
@@ -127,7 +130,7 @@ public sealed class HcsdFaultTests
                 await using var client = Connect(first);
                 var document = GuestImage.Document("idle");
                 document = document with { VirtualMachine = document.VirtualMachine! with { GuestConnection = new GuestConnection() } }; // Start waits for the guest
-                await using var system = await client.Session.CreateSystemAsync("v1", HcsJson.Serialize(document), Ct);
+                await using var system = await client.Session.CreateSystemAsync(v1, HcsJson.Serialize(document), Ct);
                 await system.WaitForCreatedAsync(Ct);
                 var start = system.StartAsync(null, Ct);
                 await WaitUntilAsync(() => QemuProcesses(directory).Count == 1, "QEMU", () => first.Log);
@@ -141,10 +144,10 @@ public sealed class HcsdFaultTests
 
             await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
             await using var again = Connect(second);
-            await using var reopened = await again.Session.OpenSystemAsync("v1", Ct);
+            await using var reopened = await again.Session.OpenSystemAsync(v1, Ct);
             var exit = HcsJson.Deserialize<SystemExitStatus>(await reopened.WaitForExitAsync(Ct));
             Assert.Equal(NotificationType.UnexpectedExit, exit.ExitType);
-            await WaitUntilAsync(() => QemuProcesses(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "vm", "v1")),
+            await WaitUntilAsync(() => QemuProcesses(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "vm", v1)),
                 "the half-started VM's QEMU and runtime directory to be gone", () => second.Log);
         }
         finally
@@ -157,13 +160,14 @@ public sealed class HcsdFaultTests
     public async Task KilledDuringASave_TheVmIsReadoptedPaused_WithoutAPartialFile_AndCanBeSavedAgain()
     {
         var directory = DaemonFakeFixture.SearchableTempDirectory();
+        var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
         {
-            var target = Path.Combine(directory, "v2.state");
+            var target = Path.Combine(directory, "save.state");
             await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
             {
                 await using var client = Connect(first);
-                await using var system = await client.Session.CreateSystemAsync("v2", HcsJson.Serialize(GuestImage.Document("idle")), Ct);
+                await using var system = await client.Session.CreateSystemAsync(v2, HcsJson.Serialize(GuestImage.Document("idle")), Ct);
                 await system.WaitForCreatedAsync(Ct);
                 await system.StartAsync(null, Ct);
                 await system.PauseAsync(null, Ct);
@@ -176,7 +180,7 @@ public sealed class HcsdFaultTests
 
             await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
             await using var again = Connect(second);
-            await using var adopted = await again.Session.OpenSystemAsync("v2", Ct);
+            await using var adopted = await again.Session.OpenSystemAsync(v2, Ct);
             Assert.Contains("\"State\":\"Paused\"", await adopted.GetPropertiesAsync(null, Ct), StringComparison.Ordinal);
             Assert.Single(QemuProcesses(directory));
             Assert.Empty(Directory.GetFiles(directory, "*.tmp*", SearchOption.TopDirectoryOnly));
@@ -186,7 +190,7 @@ public sealed class HcsdFaultTests
             Assert.True(new FileInfo(target).Length > 1024 * 1024, "the second save wrote the VM's state");
             await adopted.TerminateAsync(null, Ct);
             await adopted.WaitForExitAsync(Ct);
-            await WaitUntilAsync(() => QemuProcesses(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "vm", "v2")),
+            await WaitUntilAsync(() => QemuProcesses(directory).Count == 0 && !Directory.Exists(Path.Combine(directory, "run", "vm", v2)),
                 "QEMU and its runtime directory to be gone", () => second.Log);
         }
         finally
@@ -216,6 +220,12 @@ public sealed class HcsdFaultTests
             await Task.Yield();
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    private static (string, string, string, string) Ids()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        return ($"c1-{tag}", $"c2-{tag}", $"v1-{tag}", $"v2-{tag}");
     }
 
     private static HcsClient Connect(HcsdProcess hcsd) =>
