@@ -91,11 +91,6 @@ internal abstract class RemoteHandle : IAsyncDisposable
 
         Session.Untrack(this);
         await Session.CloseOnServiceAsync(Number).ConfigureAwait(false);
-        OnClosed();
-    }
-
-    protected virtual void OnClosed()
-    {
     }
 
     protected IAsyncEnumerable<HcsEventRecord> SubscribeEventsAsync(CancellationToken cancellationToken)
@@ -231,17 +226,14 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
 {
     private const long StdioBuffer = 1024 * 1024;
     private readonly string _systemId;
-    private readonly ProcessReply _reply;
     private readonly Pipe? _stdout;
     private readonly Pipe? _stderr;
     private readonly StdinStream? _stdin;
-    private readonly CancellationTokenSource _stdioStop = new();
     private AsyncDuplexStreamingCall<StdioChunk, StdioChunk>? _stdio;
 
     public RemoteProcessHandle(RemoteSession session, ProcessReply reply, string systemId)
         : base(session, reply.Handle)
     {
-        _reply = reply;
         _systemId = systemId;
         ProcessId = reply.ProcessId;
         if (reply.HasStdin || reply.HasStdout || reply.HasStderr)
@@ -287,15 +279,9 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
         }
 
         var headers = await Session.HeadersAsync().ConfigureAwait(false);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(Session.Lost, _stdioStop.Token);
-        _stdio = Session.Rpc.ProcessStdio(new CallOptions(headers, cancellationToken: _stdioStop.Token));
+        _stdio = Session.Rpc.ProcessStdio(new CallOptions(headers));
         await _stdio.RequestStream.WriteAsync(new StdioChunk { Handle = Number }).ConfigureAwait(false);
         _ = Task.Run(() => PumpOutputAsync(_stdio));
-    }
-
-    protected override void OnClosed()
-    {
-        // Stdio keeps flowing after the handle closes only if the caller still reads it; the stream is the caller's.
     }
 
     internal async Task WriteStdinAsync(ReadOnlyMemory<byte> data, bool eof, CancellationToken cancellationToken)

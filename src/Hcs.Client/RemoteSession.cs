@@ -112,11 +112,12 @@ internal sealed class RemoteSession : IComputeSession
             throw new HcsException(e.HResult, label, id, processId, e.Result, e);
         }
 
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lost.Token);
+        // A linked source only when the caller can cancel: most calls pass none, and this is the per-call path.
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lost.Token) : null;
         TReply reply;
         try
         {
-            reply = await call(headers, new CallOptions(cancellationToken: linked.Token)).ResponseAsync.ConfigureAwait(false);
+            reply = await call(headers, new CallOptions(cancellationToken: linked?.Token ?? _lost.Token)).ResponseAsync.ConfigureAwait(false);
         }
         catch (RpcException e) when (cancellationToken.IsCancellationRequested && !_lost.IsCancellationRequested)
         {
