@@ -274,6 +274,10 @@ internal sealed partial class SystemInstance
         {
             IBackendSystem backend;
             Task recorded = Task.CompletedTask;
+
+            // Published as in flight in the same critical section that admits the call, so a detach that starts at any
+            // later point waits for its outcome (and its record) rather than finding nothing in flight.
+            var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             lock (_gate)
             {
                 var hr = StateMachine.Check(verb, _phase, _terminating is not null);
@@ -283,6 +287,7 @@ internal sealed partial class SystemInstance
                 }
 
                 backend = _backend!;
+                _inflight = finished.Task;
                 if (verb == SystemVerb.Start)
                 {
                     // Recorded before the backend starts anything: a service that dies now finds it half-started.
@@ -291,10 +296,10 @@ internal sealed partial class SystemInstance
                 }
             }
 
-            await recorded.ConfigureAwait(false);
             Task work;
             try
             {
+                await recorded.ConfigureAwait(false);
                 work = body(backend, linked.Token);
             }
             catch (Exception e)
@@ -303,10 +308,8 @@ internal sealed partial class SystemInstance
             }
 
             work = CompleteAsync(work, verb, onSuccess);
-            lock (_gate)
-            {
-                _inflight = work;
-            }
+            _ = work.ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), finished,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
             var winner = await Task.WhenAny(work, _stoppedOrDisconnected).ConfigureAwait(false);
             if (winner != work)
