@@ -92,7 +92,6 @@ internal static class DaemonBench
             }
 
             await ContractLayerAsync(hcsd, Id, sessions, inFlight, duration);
-            await RawGrpcAsync(hcsd, Id, sessions, inFlight, duration);
             Console.WriteLine($"   sessions={sessions}: hcsd/embedded calls/s ratio {Stats.F(results[true].Rate / results[false].Rate, 3)}, p50 ratio {Stats.F(results[true].Latency.Median / results[false].Latency.Median, 2)}");
         }
 
@@ -409,85 +408,6 @@ internal static class DaemonBench
         foreach (var client in clients)
         {
             await client.DisposeAsync();
-        }
-    }
-
-    /// <summary>
-    /// The floor of the wire: the same GetProperties as a bare generated-client call (one channel per session, the
-    /// session header, no HcsClient, no RemoteSession, no JSON parse), to split the client's cost per call between
-    /// gRPC itself and the layers above it.
-    /// </summary>
-    private static async Task RawGrpcAsync(HcsdProcess hcsd, string id, int sessions, int inFlight, TimeSpan duration)
-    {
-        var channels = new List<GrpcChannel>();
-        var streams = new List<AsyncServerStreamingCall<SessionMessage>>();
-        var targets = new List<(ComputeServiceClient Client, Metadata Headers, ulong Handle)>();
-        for (var i = 0; i < sessions; i++)
-        {
-            var socket = hcsd.Socket;
-            var channel = GrpcChannel.ForAddress("http://hcsd", new GrpcChannelOptions
-            {
-                HttpHandler = new SocketsHttpHandler
-                {
-                    ConnectCallback = async (_, cancellationToken) =>
-                    {
-                        var connection = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                        await connection.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
-                        return new NetworkStream(connection, ownsSocket: true);
-                    },
-                    EnableMultipleHttp2Connections = true,
-                },
-            });
-            channels.Add(channel);
-            var client = new ComputeServiceClient(channel);
-            var stream = client.OpenSession(new OpenSessionRequest { ClientName = $"raw-{i}" });
-            streams.Add(stream);
-            await stream.ResponseStream.MoveNext(CancellationToken.None);
-            var headers = new Metadata { { WireErrors.SessionHeader, stream.ResponseStream.Current.Opened.SessionId } };
-            var reply = await client.OpenSystemAsync(new OpenSystemRequest { Id = id }, headers);
-            targets.Add((client, headers, reply.Handle));
-        }
-
-        async Task<long> LoopAsync((ComputeServiceClient Client, Metadata Headers, ulong Handle) target, TimeSpan length, Stopwatch clock)
-        {
-            long calls = 0;
-            var request = new SystemCallRequest { Handle = target.Handle, Verb = Wire.SystemVerb.GetProperties };
-            while (clock.Elapsed < length)
-            {
-                var reply = await target.Client.SystemCallAsync(request, target.Headers);
-                if (!reply.HasJson)
-                {
-                    throw new InvalidOperationException("no properties");
-                }
-
-                calls++;
-            }
-
-            return calls;
-        }
-
-        async Task<(long Calls, TimeSpan Elapsed)> RunAsync(TimeSpan length)
-        {
-            var clock = Stopwatch.StartNew();
-            var counts = await Task.WhenAll(targets.SelectMany(t => Enumerable.Range(0, inFlight).Select(_ => Task.Run(() => LoopAsync(t, length, clock)))));
-            return (counts.Sum(), clock.Elapsed);
-        }
-
-        await RunAsync(s_warmUp);
-        var (selfCpu, daemonCpu) = (SelfCpu(), hcsd.CpuTime());
-        var (calls, elapsed) = await RunAsync(duration);
-        var selfPerCall = (SelfCpu() - selfCpu).TotalMicroseconds / calls;
-        var daemonPerCall = (hcsd.CpuTime() - daemonCpu).TotalMicroseconds / calls;
-        Console.WriteLine($"   raw gRPC sessions={sessions,-2} in flight={sessions * inFlight,-3} {Stats.F(calls / elapsed.TotalSeconds, 0),7} calls/s  (n={calls})  load {Load()}");
-        Console.WriteLine($"            CPU per call: bench process {Stats.F(selfPerCall, 1)} µs, hcsd {Stats.F(daemonPerCall, 1)} µs → ceiling on {Environment.ProcessorCount} idle cores ≈ {Stats.F(Environment.ProcessorCount * 1e6 / (selfPerCall + daemonPerCall), 0)} calls/s");
-        foreach (var stream in streams)
-        {
-            stream.Dispose();
-        }
-
-        foreach (var channel in channels)
-        {
-            channel.Dispose();
         }
     }
 

@@ -127,10 +127,10 @@ internal abstract class RemoteHandle : IAsyncDisposable
         }
     }
 
-    protected async Task<string> JsonCallAsync(string label, Func<Metadata, CallOptions, AsyncUnaryCall<JsonReply>> call, CancellationToken cancellationToken)
+    protected async Task<string> JsonCallAsync(string label, Request request, CancellationToken cancellationToken)
     {
         ThrowIfNotOpen(label);
-        return await Session.JsonAsync(label, SystemIdForErrors, ProcessIdForErrors, call, cancellationToken).ConfigureAwait(false);
+        return await Session.JsonAsync(label, SystemIdForErrors, ProcessIdForErrors, request, cancellationToken).ConfigureAwait(false);
     }
 
     private static async IAsyncEnumerable<HcsEventRecord> ReadAllAsync(ChannelReader<HcsEventRecord> reader,
@@ -187,10 +187,9 @@ internal sealed class RemoteSystemHandle(RemoteSession session, ulong number, st
     {
         const string Label = "ComputeProcess.Create";
         ThrowIfNotOpen(Label);
-        var handle = await Session.CallAsync(Label, Id, null,
-            (headers, options) => Session.Rpc.CreateProcessAsync(new CreateProcessRequest { SystemHandle = Number, Parameters = parameters ?? "" }, options.WithHeaders(headers)),
-            reply => reply.EventsThrough,
-            reply => new RemoteProcessHandle(Session, reply, Id), cancellationToken).ConfigureAwait(false);
+        var request = new Request { CreateProcess = new CreateProcessRequest { SystemHandle = Number, Parameters = parameters ?? "" } };
+        var reply = await Session.CallAsync(Label, Id, null, request, Reply.ResultOneofCase.Process, cancellationToken).ConfigureAwait(false);
+        var handle = new RemoteProcessHandle(Session, reply.Process, Id);
         Session.Track(handle);
         await handle.AttachStdioAsync().ConfigureAwait(false);
         return handle;
@@ -200,25 +199,23 @@ internal sealed class RemoteSystemHandle(RemoteSession session, ulong number, st
     {
         const string Label = "ComputeProcess.Open";
         ThrowIfNotOpen(Label);
-        var handle = await Session.CallAsync(Label, Id, processId,
-            (headers, options) => Session.Rpc.OpenProcessAsync(new OpenProcessRequest { SystemHandle = Number, ProcessId = processId }, options.WithHeaders(headers)),
-            reply => reply.EventsThrough,
-            reply => new RemoteProcessHandle(Session, reply, Id), cancellationToken).ConfigureAwait(false);
+        var request = new Request { OpenProcess = new OpenProcessRequest { SystemHandle = Number, ProcessId = processId } };
+        var reply = await Session.CallAsync(Label, Id, processId, request, Reply.ResultOneofCase.Process, cancellationToken).ConfigureAwait(false);
+        var handle = new RemoteProcessHandle(Session, reply.Process, Id);
         Session.Track(handle);
         return handle;
     }
 
-    private Task<string> VerbAsync(SystemVerb verb, string label, string? json, CancellationToken cancellationToken) =>
-        JsonCallAsync(label, (headers, options) =>
+    private Task<string> VerbAsync(SystemVerb verb, string label, string? json, CancellationToken cancellationToken)
+    {
+        var call = new SystemCallRequest { Handle = Number, Verb = verb };
+        if (json is not null)
         {
-            var request = new SystemCallRequest { Handle = Number, Verb = verb };
-            if (json is not null)
-            {
-                request.Json = json;
-            }
+            call.Json = json;
+        }
 
-            return Session.Rpc.SystemCallAsync(request, options.WithHeaders(headers));
-        }, cancellationToken);
+        return JsonCallAsync(label, new Request { SystemCall = call }, cancellationToken);
+    }
 }
 
 /// <summary>A process handle on hcsd; a created process's stdio runs over one <c>ProcessStdio</c> stream.</summary>
@@ -358,17 +355,16 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
         }
     }
 
-    private Task<string> VerbAsync(ProcessVerb verb, string label, string? json, CancellationToken cancellationToken) =>
-        JsonCallAsync(label, (headers, options) =>
+    private Task<string> VerbAsync(ProcessVerb verb, string label, string? json, CancellationToken cancellationToken)
+    {
+        var call = new ProcessCallRequest { Handle = Number, Verb = verb };
+        if (json is not null)
         {
-            var request = new ProcessCallRequest { Handle = Number, Verb = verb };
-            if (json is not null)
-            {
-                request.Json = json;
-            }
+            call.Json = json;
+        }
 
-            return Session.Rpc.ProcessCallAsync(request, options.WithHeaders(headers));
-        }, cancellationToken);
+        return JsonCallAsync(label, new Request { ProcessCall = call }, cancellationToken);
+    }
 
     /// <summary>The process's stdin: each write is one chunk on the stdio stream; disposing it closes stdin.</summary>
     private sealed class StdinStream(RemoteProcessHandle owner) : Stream

@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Grpc.Core;
 using Hcs.Contracts;
 using Hcs.Protocol;
@@ -9,26 +10,29 @@ using Hcs.Schema;
 namespace Hcs.Client;
 
 /// <summary>
-/// A session on <c>hcsd</c>: the <c>OpenSession</c> stream carries the events of all its handles; its end (the
-/// daemon stopped or died, or the connection broke) is a service disconnect: every open handle receives
-/// <c>ServiceDisconnect</c> once, and every pending call fails with <c>HCS_E_SERVICE_DISCONNECT</c>.
-/// A reply names the last event the daemon sent before it, and the call completes only after that event has been
-/// delivered here, so events keep their order relative to the calls that caused them.
+/// A session on <c>hcsd</c>: one <c>Session</c> stream carries its calls (requests out, batched into frames) and, in
+/// one ordered sequence, their replies and the events of all its handles, so an event the engine raised before a call
+/// completed is delivered here before the call completes, as in process. Calls are numbered and queued in the order
+/// they are made, and enter the engine in that order. The stream's end (the daemon stopped or died, or the connection
+/// broke) is a service disconnect: every open handle receives <c>ServiceDisconnect</c> once, and every pending call
+/// fails with <c>HCS_E_SERVICE_DISCONNECT</c>.
 /// </summary>
 internal sealed class RemoteSession : IComputeSession
 {
+    /// <summary>A frame stops taking requests once it holds this many bytes (one large request still goes alone).</summary>
+    private const int FrameBudget = 256 * 1024;
     private readonly ComputeService.ComputeServiceClient _client;
     private readonly string _socket;
     private readonly TaskCompletionSource<Metadata> _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<ulong, RemoteHandle> _handles = new();
-    private readonly Lock _sequenceGate = new();
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<Reply?>> _pending = new(); // calls sent, reply not yet here
+    private readonly Channel<Request> _requests = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _earlyGate = new();
     private readonly Dictionary<ulong, List<HcsEventRecord>> _early = []; // guarded by _earlyGate: events of handles whose reply has not arrived
-    private readonly List<(ulong Sequence, TaskCompletionSource Waiter)> _sequenceWaiters = []; // guarded by _sequenceGate
     private readonly Task _reader;
-    private ulong _received; // guarded by _sequenceGate
+    private HcsException? _openFailure;
     private int _disposed;
     private volatile bool _lostBeforeDispose;
     private int _lostOnce;
@@ -40,7 +44,7 @@ internal sealed class RemoteSession : IComputeSession
         _socket = socket;
         Client = identity;
         Disconnected = _lost.Token;
-        _reader = Task.Run(ReadSessionAsync);
+        _reader = Task.Run(RunSessionAsync);
     }
 
     public ClientIdentity Client { get; }
@@ -54,92 +58,96 @@ internal sealed class RemoteSession : IComputeSession
 
     internal CancellationToken Lost => _lost.Token;
 
-    public Task<ISystemHandle> CreateSystemAsync(string id, string configuration, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Create", id, null,
-            (headers, options) => _client.CreateSystemAsync(new CreateSystemRequest { Id = id ?? "", Configuration = configuration ?? "" }, options.WithHeaders(headers)),
-            reply => reply.EventsThrough,
-            reply => (ISystemHandle)Track(new RemoteSystemHandle(this, reply.Handle, reply.Id)), cancellationToken);
+    public async Task<ISystemHandle> CreateSystemAsync(string id, string configuration, CancellationToken cancellationToken = default)
+    {
+        var request = new Request { CreateSystem = new CreateSystemRequest { Id = id ?? "", Configuration = configuration ?? "" } };
+        var reply = await CallAsync("ComputeSystem.Create", id, null, request, Reply.ResultOneofCase.Handle, cancellationToken).ConfigureAwait(false);
+        return (ISystemHandle)Track(new RemoteSystemHandle(this, reply.Handle.Handle, reply.Handle.Id));
+    }
 
-    public Task<ISystemHandle> OpenSystemAsync(string id, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Open", id, null,
-            (headers, options) => _client.OpenSystemAsync(new OpenSystemRequest { Id = id ?? "" }, options.WithHeaders(headers)),
-            reply => reply.EventsThrough,
-            reply => (ISystemHandle)Track(new RemoteSystemHandle(this, reply.Handle, reply.Id)), cancellationToken);
+    public async Task<ISystemHandle> OpenSystemAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var request = new Request { OpenSystem = new OpenSystemRequest { Id = id ?? "" } };
+        var reply = await CallAsync("ComputeSystem.Open", id, null, request, Reply.ResultOneofCase.Handle, cancellationToken).ConfigureAwait(false);
+        return (ISystemHandle)Track(new RemoteSystemHandle(this, reply.Handle.Handle, reply.Handle.Id));
+    }
 
     public Task<string> EnumerateSystemsAsync(string? query, CancellationToken cancellationToken = default) =>
-        JsonAsync("ComputeSystem.Enumerate", null, null,
-            (headers, options) => _client.EnumerateSystemsAsync(Query(query), options.WithHeaders(headers)), cancellationToken);
+        JsonAsync("ComputeSystem.Enumerate", null, null, new Request { EnumerateSystems = Query(query) }, cancellationToken);
 
     public Task<string> GetServicePropertiesAsync(string? query, CancellationToken cancellationToken = default) =>
-        JsonAsync("Service.GetProperties", null, null,
-            (headers, options) => _client.GetServicePropertiesAsync(Query(query), options.WithHeaders(headers)), cancellationToken);
+        JsonAsync("Service.GetProperties", null, null, new Request { GetServiceProperties = Query(query) }, cancellationToken);
 
     public Task<string> SubmitWerReportAsync(string settings, CancellationToken cancellationToken = default) =>
-        JsonAsync("Service.SubmitWerReport", null, null,
-            (headers, options) => _client.SubmitWerReportAsync(Query(settings), options.WithHeaders(headers)), cancellationToken);
+        JsonAsync("Service.SubmitWerReport", null, null, new Request { SubmitWerReport = Query(settings) }, cancellationToken);
 
     public Task GrantAccessAsync(string id, uint uid, CancellationToken cancellationToken = default) =>
-        JsonAsync("ComputeSystem.GrantAccess", id, null,
-            (headers, options) => _client.GrantAccessAsync(new GrantAccessRequest { Id = id ?? "", Uid = uid }, options.WithHeaders(headers)), cancellationToken);
+        JsonAsync("ComputeSystem.GrantAccess", id, null, new Request { GrantAccess = new GrantAccessRequest { Id = id ?? "", Uid = uid } }, cancellationToken);
 
-    /// <summary>One unary call: waits for the session, maps failures to <see cref="HcsException"/>, keeps event order.</summary>
-    internal async Task<TResult> CallAsync<TReply, TResult>(string label, string? id, uint? processId,
-        Func<Metadata, CallOptions, AsyncUnaryCall<TReply>> call, Func<TReply, ulong> eventsThrough, Func<TReply, TResult> result, CancellationToken cancellationToken)
+    /// <summary>
+    /// One call: numbered and queued now, while the caller's call is still synchronous (calls enter the engine in the
+    /// order they are made); completes with the reply (or the rebuilt <see cref="HcsException"/>) once every event that
+    /// preceded the reply has been delivered. The caller's token sends a cancel request; the reply then says what the
+    /// engine made of it, as in process.
+    /// </summary>
+    internal async Task<Reply> CallAsync(string label, string? id, uint? processId, Request request, Reply.ResultOneofCase expected, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _disposed) != 0)
         {
             throw new HcsException(_lostBeforeDispose ? HResults.HCS_E_SERVICE_DISCONNECT : HResults.E_HANDLE, label, id, processId);
         }
 
-        // Numbered now, while the caller's call is still synchronous: the daemon lets calls enter the engine in this order.
-        var number = (ulong)Interlocked.Increment(ref _calls);
-        Metadata headers;
-        try
-        {
-            var session = await _opened.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            headers = new Metadata
-            {
-                session[0],
-                { WireErrors.CallHeader, number.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-            };
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        if (cancellationToken.IsCancellationRequested)
         {
             throw new HcsException(HResults.ERROR_CANCELLED, label, id, processId);
         }
-        catch (HcsException e)
+
+        var number = (ulong)Interlocked.Increment(ref _calls);
+        request.Call = number;
+        var pending = new TaskCompletionSource<Reply?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[number] = pending;
+        // OnLost marks the session lost before it fails what is pending: either it saw this call, or this call sees it.
+        if ((_lost.IsCancellationRequested || !_requests.Writer.TryWrite(request)) && _pending.TryRemove(number, out _))
         {
-            throw new HcsException(e.HResult, label, id, processId, e.Result, e);
+            throw LostError(label, id, processId);
         }
 
-        // A linked source only when the caller can cancel: most calls pass none, and this is the per-call path.
-        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lost.Token) : null;
-        TReply reply;
-        try
+        Reply? reply;
+        using (cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static (state, _) =>
+            {
+                var (requests, call) = ((Channel<Request>, ulong))state!;
+                requests.Writer.TryWrite(new Request { Call = call, Cancel = new CancelRequest() });
+            }, (_requests, number))
+            : default)
         {
-            reply = await call(headers, new CallOptions(cancellationToken: linked?.Token ?? _lost.Token)).ResponseAsync.ConfigureAwait(false);
-        }
-        catch (RpcException e) when (cancellationToken.IsCancellationRequested && !_lost.IsCancellationRequested)
-        {
-            throw new HcsException(HResults.ERROR_CANCELLED, label, id, processId, inner: e);
-        }
-        catch (RpcException e)
-        {
-            throw WireErrors.ToHcsException(e, label, id, processId);
-        }
-        catch (ObjectDisposedException e)
-        {
-            throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, id, processId,
-                ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was closed"), e);
+            reply = await pending.Task.ConfigureAwait(false);
         }
 
-        await EventsDeliveredAsync(eventsThrough(reply)).ConfigureAwait(false);
-        return result(reply);
+        if (reply is null)
+        {
+            throw LostError(label, id, processId);
+        }
+
+        if (reply.ResultCase == Reply.ResultOneofCase.Error)
+        {
+            throw WireErrors.FromDetail(reply.Error);
+        }
+
+        if (reply.ResultCase != expected)
+        {
+            throw new HcsException(HResults.E_FAIL, label, id, processId,
+                ResultError.From(HResults.E_FAIL, $"hcsd answered {reply.ResultCase} to a call expecting {expected}"));
+        }
+
+        return reply;
     }
 
-    internal Task<string> JsonAsync(string label, string? id, uint? processId,
-        Func<Metadata, CallOptions, AsyncUnaryCall<JsonReply>> call, CancellationToken cancellationToken) =>
-        CallAsync(label, id, processId, call, reply => reply.EventsThrough, reply => reply.HasJson ? reply.Json : "", cancellationToken);
+    internal async Task<string> JsonAsync(string label, string? id, uint? processId, Request request, CancellationToken cancellationToken)
+    {
+        var reply = await CallAsync(label, id, processId, request, Reply.ResultOneofCase.Json, cancellationToken).ConfigureAwait(false);
+        return reply.Json.HasJson ? reply.Json.Json : "";
+    }
 
     internal async Task<Metadata> HeadersAsync() => await _opened.Task.ConfigureAwait(false);
 
@@ -186,16 +194,11 @@ internal sealed class RemoteSession : IComputeSession
 
         try
         {
-            var headers = await _opened.Task.ConfigureAwait(false);
-            await _client.CloseHandleAsync(new CloseHandleRequest { Handle = number }, new CallOptions(headers, cancellationToken: _lost.Token)).ResponseAsync.ConfigureAwait(false);
+            await JsonAsync("CloseHandle", null, null, new Request { CloseHandle = new CloseHandleRequest { Handle = number } }, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RpcException or ObjectDisposedException)
+        catch (HcsException e) when (e.HResult is HResults.HCS_E_SERVICE_DISCONNECT or HResults.E_HANDLE)
         {
-            // The service went away: it closed the handle itself.
-        }
-        catch (HcsException)
-        {
-            // The session never opened.
+            // The service went away (it closed the handle itself), or the session is already closed.
         }
     }
 
@@ -221,37 +224,20 @@ internal sealed class RemoteSession : IComputeSession
         }
     }
 
-    private async Task ReadSessionAsync()
+    private async Task RunSessionAsync()
     {
+        Task? writer = null;
         try
         {
-            using var call = _client.OpenSession(new OpenSessionRequest { ClientName = Client.Name, ClientPid = Client.Pid },
-                new CallOptions(cancellationToken: _stop.Token));
+            using var call = _client.Session(new CallOptions(cancellationToken: _stop.Token));
+            writer = WriteFramesAsync(call.RequestStream);
             var stream = call.ResponseStream;
             while (await stream.MoveNext(_stop.Token).ConfigureAwait(false))
             {
-                var message = stream.Current;
-                if (message.KindCase == SessionMessage.KindOneofCase.Opened)
+                foreach (var message in stream.Current.Messages)
                 {
-                    _opened.TrySetResult(new Metadata { { WireErrors.SessionHeader, message.Opened.SessionId } });
-                    continue;
+                    Receive(message);
                 }
-
-                var ev = message.Event;
-                var record = new HcsEventRecord((HcsEventType)ev.Type, ev.HasEventData ? ev.EventData : null);
-                RemoteHandle? handle;
-                lock (_earlyGate)
-                {
-                    if (!_handles.TryGetValue(ev.Handle, out handle))
-                    {
-                        // The reply that creates this handle is still on its way.
-                        (_early.TryGetValue(ev.Handle, out var list) ? list : _early[ev.Handle] = []).Add(record);
-                    }
-                }
-
-                handle?.Deliver(record);
-
-                Received(ev.Sequence);
             }
         }
         catch (RpcException e) when (!_stop.IsCancellationRequested)
@@ -260,12 +246,12 @@ internal sealed class RemoteSession : IComputeSession
             {
                 // Never connected: say where we looked and what the kernel said, in one line.
                 var cause = e.Status.DebugException is { } debug ? Innermost(debug).Message : e.Status.Detail;
-                _opened.TrySetException(new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect", null, null,
-                    ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, $"hcsd is not reachable at {_socket}: {cause.ReplaceLineEndings(" ")}")));
+                _openFailure = new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect", null, null,
+                    ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, $"hcsd is not reachable at {_socket}: {cause.ReplaceLineEndings(" ")}"));
             }
-            else
+            else if (!_opened.Task.IsCompleted)
             {
-                _opened.TrySetException(WireErrors.ToHcsException(e, "Service.Connect"));
+                _openFailure = WireErrors.ToHcsException(e, "Service.Connect");
             }
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or IOException)
@@ -274,9 +260,72 @@ internal sealed class RemoteSession : IComputeSession
         }
         finally
         {
-            _opened.TrySetException(new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect", null, null,
+            _opened.TrySetException(_openFailure ?? new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect", null, null,
                 ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, $"hcsd is not reachable at {_socket}")));
             OnLost();
+            if (writer is not null)
+            {
+                try
+                {
+                    await writer.ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is RpcException or OperationCanceledException or IOException or InvalidOperationException)
+                {
+                    // The stream broke under it.
+                }
+            }
+        }
+    }
+
+    /// <summary>Sends the opening frame, then every queued request, batched: a frame takes what is queued when it is built.</summary>
+    private async Task WriteFramesAsync(IClientStreamWriter<ClientFrame> requestStream)
+    {
+        var frame = new ClientFrame { Open = new OpenSessionRequest { ClientName = Client.Name, ClientPid = Client.Pid } };
+        var reader = _requests.Reader;
+        do
+        {
+            var size = 0;
+            while (size < FrameBudget && reader.TryRead(out var request))
+            {
+                frame.Requests.Add(request);
+                size += request.CalculateSize();
+            }
+
+            await requestStream.WriteAsync(frame, _stop.Token).ConfigureAwait(false);
+            frame = new ClientFrame();
+        }
+        while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false));
+    }
+
+    private void Receive(SessionMessage message)
+    {
+        switch (message.KindCase)
+        {
+            case SessionMessage.KindOneofCase.Opened:
+                _opened.TrySetResult(new Metadata { { WireErrors.SessionHeader, message.Opened.SessionId } });
+                break;
+            case SessionMessage.KindOneofCase.Reply:
+                if (_pending.TryRemove(message.Reply.Call, out var pending))
+                {
+                    pending.TrySetResult(message.Reply);
+                }
+
+                break;
+            case SessionMessage.KindOneofCase.Event:
+                var ev = message.Event;
+                var record = new HcsEventRecord((HcsEventType)ev.Type, ev.HasEventData ? ev.EventData : null);
+                RemoteHandle? handle;
+                lock (_earlyGate)
+                {
+                    if (!_handles.TryGetValue(ev.Handle, out handle))
+                    {
+                        // The reply that creates this handle is on its way to its caller.
+                        (_early.TryGetValue(ev.Handle, out var list) ? list : _early[ev.Handle] = []).Add(record);
+                    }
+                }
+
+                handle?.Deliver(record);
+                break;
         }
     }
 
@@ -288,64 +337,25 @@ internal sealed class RemoteSession : IComputeSession
         }
 
         _lost.Cancel();
+        _requests.Writer.TryComplete();
         foreach (var handle in _handles.Values)
         {
             handle.OnServiceDisconnected();
         }
 
-        List<TaskCompletionSource> waiters;
-        lock (_sequenceGate)
+        foreach (var call in _pending.Keys)
         {
-            waiters = [.. _sequenceWaiters.Select(w => w.Waiter)];
-            _sequenceWaiters.Clear();
-            _received = ulong.MaxValue;
-        }
-
-        foreach (var waiter in waiters)
-        {
-            waiter.TrySetResult();
-        }
-    }
-
-    private void Received(ulong sequence)
-    {
-        List<TaskCompletionSource>? ready = null;
-        lock (_sequenceGate)
-        {
-            _received = Math.Max(_received, sequence);
-            for (var i = _sequenceWaiters.Count - 1; i >= 0; i--)
+            if (_pending.TryRemove(call, out var pending))
             {
-                if (_sequenceWaiters[i].Sequence <= sequence)
-                {
-                    (ready ??= []).Add(_sequenceWaiters[i].Waiter);
-                    _sequenceWaiters.RemoveAt(i);
-                }
-            }
-        }
-
-        if (ready is not null)
-        {
-            foreach (var waiter in ready)
-            {
-                waiter.TrySetResult();
+                pending.TrySetResult(null);
             }
         }
     }
 
-    private Task EventsDeliveredAsync(ulong sequence)
-    {
-        lock (_sequenceGate)
-        {
-            if (_received >= sequence)
-            {
-                return Task.CompletedTask;
-            }
-
-            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _sequenceWaiters.Add((sequence, waiter));
-            return waiter.Task;
-        }
-    }
+    private HcsException LostError(string label, string? id, uint? processId) => _openFailure is { } failure
+        ? new HcsException(failure.HResult, label, id, processId, failure.Result, failure)
+        : new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, id, processId,
+            ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, "the connection to hcsd was lost"));
 
     private static Exception Innermost(Exception e) => e.InnerException is { } inner ? Innermost(inner) : e;
 

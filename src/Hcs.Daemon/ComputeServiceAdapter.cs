@@ -12,14 +12,18 @@ using Microsoft.Extensions.Logging;
 namespace Hcs.Daemon;
 
 /// <summary>
-/// The gRPC service: a thin adapter from the wire to <see cref="IComputeService"/>. Every call runs as the session
-/// named in its <c>hcs-session</c> header, which must belong to the same uid as the connection it arrives on
-/// (<c>SO_PEERCRED</c>); every failure leaves as HRESULT + ResultError (<see cref="WireErrors"/>).
+/// The gRPC service: a thin adapter from the wire to <see cref="IComputeService"/>. A session is one <c>Session</c>
+/// stream on one connection, so it runs as that connection's peer (<c>SO_PEERCRED</c>); its requests are started in
+/// the order they arrive and each one's reply (HRESULT + ResultError on failure, <see cref="WireErrors"/>) joins the
+/// session's events in one ordered outbox. A <c>ProcessStdio</c> call names its session in the <c>hcs-session</c>
+/// header, which must belong to the uid of the connection it arrives on.
 /// </summary>
 internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServiceBase
 {
     private const int StdioChunkSize = 64 * 1024;
-    private static readonly TimeSpan TurnBound = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A frame stops taking messages once it holds this many bytes (one large reply still goes alone).</summary>
+    private const int FrameBudget = 256 * 1024;
     private readonly IComputeService _service;
     private readonly PeerTable _peers;
     private readonly ILogger _log;
@@ -48,7 +52,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         }
     }
 
-    public override async Task OpenSession(OpenSessionRequest request, IServerStreamWriter<SessionMessage> responseStream, ServerCallContext context)
+    public override async Task Session(IAsyncStreamReader<ClientFrame> requestStream, IServerStreamWriter<ServiceFrame> responseStream, ServerCallContext context)
     {
         var peer = PeerOf(context);
         if (_stopping)
@@ -56,10 +60,23 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             throw WireErrors.ToRpcException(new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect"));
         }
 
+        var ct = context.CancellationToken;
+        if (!await requestStream.MoveNext(ct).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var first = requestStream.Current;
+        if (first.Open is not { } open)
+        {
+            throw WireErrors.ToRpcException(new HcsException(HResults.E_INVALIDARG, "Service.Connect", null, null,
+                ResultError.From(HResults.E_INVALIDARG, "the first frame of a session must carry `open`")));
+        }
+
         IComputeSession inner;
+        var name = string.IsNullOrWhiteSpace(open.ClientName) ? "client" : open.ClientName;
         try
         {
-            var name = string.IsNullOrWhiteSpace(request.ClientName) ? "client" : request.ClientName;
             inner = _service.OpenSession(new ClientIdentity(name, peer.Uid, peer.Pid));
         }
         catch (HcsException e)
@@ -69,134 +86,231 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
 
         var session = new ServerSession(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), peer, inner);
         _sessions[session.Id] = session;
-        Log.SessionOpened(_log, session.Id, request.ClientName, peer.Pid, peer.Uid);
+        Log.SessionOpened(_log, session.Id, name, peer.Pid, peer.Uid);
+        session.Post(new SessionMessage { Opened = new Opened { SessionId = session.Id, PeerUid = peer.Uid, PeerPid = peer.Pid } });
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var writer = WriteFramesAsync(session, responseStream, ct);
+        var reader = ReadFramesAsync(session, first, requestStream, reading.Token);
         try
         {
-            await responseStream.WriteAsync(new SessionMessage
-            {
-                Opened = new Opened { SessionId = session.Id, PeerUid = peer.Uid, PeerPid = peer.Pid },
-            }, context.CancellationToken).ConfigureAwait(false);
-            var outbox = session.Outbox;
-            while (await outbox.WaitToReadAsync(context.CancellationToken).ConfigureAwait(false))
-            {
-                while (outbox.TryRead(out var message))
-                {
-                    await responseStream.WriteAsync(message, context.CancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The client went away (or cancelled its session).
-        }
-        catch (InvalidOperationException)
-        {
-            // The response stream is already complete (the connection is closing).
+            // Either side ending ends the session: the client's requests end (it closed the session or died), or the
+            // outbox was completed (the daemon is stopping) or can no longer be written.
+            await Task.WhenAny(reader, writer).ConfigureAwait(false);
         }
         finally
         {
+            await reading.CancelAsync().ConfigureAwait(false);
+            await Quietly(reader).ConfigureAwait(false);
             _sessions.TryRemove(session.Id, out _);
             Log.SessionClosed(_log, session.Id, session.HandleCount, _stopping);
-            if (!_stopping)
+            if (_stopping)
+            {
+                session.EndStream();
+            }
+            else
             {
                 await session.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await Quietly(writer).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadFramesAsync(ServerSession session, ClientFrame first, IAsyncStreamReader<ClientFrame> requestStream, CancellationToken cancellationToken)
+    {
+        Dispatch(session, first);
+        while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            Dispatch(session, requestStream.Current);
+        }
+    }
+
+    /// <summary>
+    /// Sends what the outbox holds, batched: each frame takes every message queued when it is built (up to
+    /// <see cref="FrameBudget"/> bytes), so a busy session pays one HTTP/2 frame for many replies and events.
+    /// </summary>
+    private static async Task WriteFramesAsync(ServerSession session, IServerStreamWriter<ServiceFrame> responseStream, CancellationToken cancellationToken)
+    {
+        var outbox = session.Outbox;
+        while (await outbox.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var frame = new ServiceFrame();
+            var size = 0;
+            while (size < FrameBudget && outbox.TryRead(out var message))
+            {
+                frame.Messages.Add(message);
+                size += message.CalculateSize();
+            }
+
+            await responseStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or RpcException)
+        {
+            // The client went away, or the stream is already complete (the connection is closing).
+        }
+    }
+
+    /// <summary>
+    /// Starts each request of a frame, in order: a call enters the engine (runs up to its first wait) before the next
+    /// one starts, so calls of one session enter the engine in the order the client made them, as in process.
+    /// </summary>
+    private void Dispatch(ServerSession session, ClientFrame frame)
+    {
+        foreach (var request in frame.Requests)
+        {
+            if (request.VerbCase == Request.VerbOneofCase.Cancel)
+            {
+                session.Cancel(request.Call);
+            }
+            else
+            {
+                _ = RunAsync(session, request);
             }
         }
     }
 
-    public override Task<HandleReply> CreateSystem(CreateSystemRequest request, ServerCallContext context) =>
-        Call(context, "ComputeSystem.Create", request.Id, async session =>
+    private async Task RunAsync(ServerSession session, Request request)
+    {
+        var reply = new Reply { Call = request.Call };
+        var token = session.BeginCall(request.Call);
+        try
         {
-            var handle = await session.Inner.CreateSystemAsync(request.Id, request.Configuration, context.CancellationToken).ConfigureAwait(false);
-            return new HandleReply { Handle = session.Add(handle), Id = handle.Id, EventsThrough = session.EventsThrough };
-        });
-
-    public override Task<HandleReply> OpenSystem(OpenSystemRequest request, ServerCallContext context) =>
-        Call(context, "ComputeSystem.Open", request.Id, async session =>
+            await InvokeAsync(session, request, reply, token).ConfigureAwait(false);
+        }
+        catch (Exception e)
         {
-            var handle = await session.Inner.OpenSystemAsync(request.Id, context.CancellationToken).ConfigureAwait(false);
-            return new HandleReply { Handle = session.Add(handle), Id = handle.Id, EventsThrough = session.EventsThrough };
-        });
-
-    public override Task<JsonReply> EnumerateSystems(QueryRequest request, ServerCallContext context) =>
-        Json(context, "ComputeSystem.Enumerate", null, session => ValueAsync(session.Inner.EnumerateSystemsAsync(Optional(request), context.CancellationToken)));
-
-    public override Task<JsonReply> GetServiceProperties(QueryRequest request, ServerCallContext context) =>
-        Json(context, "Service.GetProperties", null, session => ValueAsync(session.Inner.GetServicePropertiesAsync(Optional(request), context.CancellationToken)));
-
-    public override Task<JsonReply> SubmitWerReport(QueryRequest request, ServerCallContext context) =>
-        Json(context, "Service.SubmitWerReport", null, session => ValueAsync(session.Inner.SubmitWerReportAsync(request.Json ?? "", context.CancellationToken)));
-
-    public override Task<JsonReply> GrantAccess(GrantAccessRequest request, ServerCallContext context) =>
-        Json(context, "ComputeSystem.GrantAccess", request.Id, async session =>
+            var (label, id) = Describe(request);
+            reply.Error = WireErrors.ToDetail(HcsException.Wrap(e, label, id));
+        }
+        finally
         {
-            await session.Inner.GrantAccessAsync(request.Id, request.Uid, context.CancellationToken).ConfigureAwait(false);
-            Log.AccessGranted(_log, request.Id, request.Uid, session.Peer.Uid);
-            return null;
-        });
+            session.EndCall(request.Call);
+        }
 
-    public override Task<JsonReply> SystemCall(SystemCallRequest request, ServerCallContext context) =>
-        Json(context, LabelOf(request.Verb), null, session =>
-        {
-            var handle = session.System(request.Handle, LabelOf(request.Verb));
-            var json = request.HasJson ? request.Json : null;
-            var ct = context.CancellationToken;
-            return request.Verb switch
-            {
-                SystemVerb.WaitForCreated => Done(handle.WaitForCreatedAsync(ct)),
-                SystemVerb.Start => Done(handle.StartAsync(json, ct)),
-                SystemVerb.ShutDown => Done(handle.ShutDownAsync(json, ct)),
-                SystemVerb.Terminate => Done(handle.TerminateAsync(json, ct)),
-                SystemVerb.Pause => Done(handle.PauseAsync(json, ct)),
-                SystemVerb.Resume => Done(handle.ResumeAsync(json, ct)),
-                SystemVerb.Save => Done(handle.SaveAsync(json, ct)),
-                SystemVerb.Crash => Done(handle.CrashAsync(json, ct)),
-                SystemVerb.Modify => Done(handle.ModifyAsync(json ?? "", ct)),
-                SystemVerb.GetProperties => ValueAsync(handle.GetPropertiesAsync(json, ct)),
-                SystemVerb.WaitForExit => ValueAsync(handle.WaitForExitAsync(ct)),
-                _ => throw new HcsException(HResults.E_INVALIDARG, "ComputeSystem.Call", handle.Id),
-            };
-        });
+        session.Post(new SessionMessage { Reply = reply });
+    }
 
-    public override Task<ProcessReply> CreateProcess(CreateProcessRequest request, ServerCallContext context) =>
-        Call(context, "ComputeProcess.Create", null, async session =>
-        {
-            var system = session.System(request.SystemHandle, "ComputeProcess.Create");
-            var process = await system.CreateProcessAsync(request.Parameters, context.CancellationToken).ConfigureAwait(false);
-            return Reply(session, process);
-        });
+    private Task InvokeAsync(ServerSession session, Request request, Reply reply, CancellationToken ct) => request.VerbCase switch
+    {
+        Request.VerbOneofCase.CreateSystem => HandleAsync(session, reply, session.Inner.CreateSystemAsync(request.CreateSystem.Id, request.CreateSystem.Configuration, ct)),
+        Request.VerbOneofCase.OpenSystem => HandleAsync(session, reply, session.Inner.OpenSystemAsync(request.OpenSystem.Id, ct)),
+        Request.VerbOneofCase.EnumerateSystems => JsonAsync(reply, session.Inner.EnumerateSystemsAsync(Optional(request.EnumerateSystems), ct)),
+        Request.VerbOneofCase.GetServiceProperties => JsonAsync(reply, session.Inner.GetServicePropertiesAsync(Optional(request.GetServiceProperties), ct)),
+        Request.VerbOneofCase.SubmitWerReport => JsonAsync(reply, session.Inner.SubmitWerReportAsync(request.SubmitWerReport.Json ?? "", ct)),
+        Request.VerbOneofCase.GrantAccess => GrantAsync(session, reply, request.GrantAccess, ct),
+        Request.VerbOneofCase.SystemCall => SystemCallAsync(session, reply, request.SystemCall, ct),
+        Request.VerbOneofCase.CreateProcess => ProcessAsync(session, reply,
+            session.System(request.CreateProcess.SystemHandle, "ComputeProcess.Create").CreateProcessAsync(request.CreateProcess.Parameters, ct)),
+        Request.VerbOneofCase.OpenProcess => ProcessAsync(session, reply,
+            session.System(request.OpenProcess.SystemHandle, "ComputeProcess.Open").OpenProcessAsync(request.OpenProcess.ProcessId, ct)),
+        Request.VerbOneofCase.ProcessCall => ProcessCallAsync(session, reply, request.ProcessCall, ct),
+        Request.VerbOneofCase.CloseHandle => CloseAsync(session, reply, request.CloseHandle.Handle),
+        _ => throw new HcsException(HResults.E_INVALIDARG, "Service.Call", null, null, ResultError.From(HResults.E_INVALIDARG, "the request names no verb this service knows")),
+    };
 
-    public override Task<ProcessReply> OpenProcess(OpenProcessRequest request, ServerCallContext context) =>
-        Call(context, "ComputeProcess.Open", null, async session =>
-        {
-            var system = session.System(request.SystemHandle, "ComputeProcess.Open");
-            var process = await system.OpenProcessAsync(request.ProcessId, context.CancellationToken).ConfigureAwait(false);
-            return Reply(session, process);
-        });
+    private static async Task HandleAsync(ServerSession session, Reply reply, Task<ISystemHandle> opening)
+    {
+        var handle = await opening.ConfigureAwait(false);
+        reply.Handle = new HandleReply { Handle = session.Add(handle), Id = handle.Id };
+    }
 
-    public override Task<JsonReply> ProcessCall(ProcessCallRequest request, ServerCallContext context) =>
-        Json(context, LabelOf(request.Verb), null, session =>
+    private static async Task ProcessAsync(ServerSession session, Reply reply, Task<IProcessHandle> opening)
+    {
+        var process = await opening.ConfigureAwait(false);
+        reply.Process = new ProcessReply
         {
-            var process = session.Process(request.Handle, LabelOf(request.Verb));
-            var json = request.HasJson ? request.Json : null;
-            var ct = context.CancellationToken;
-            return request.Verb switch
-            {
-                ProcessVerb.Signal => Done(process.SignalAsync(json, ct)),
-                ProcessVerb.ProcessTerminate => Done(process.TerminateAsync(ct)),
-                ProcessVerb.ProcessGetProperties => ValueAsync(process.GetPropertiesAsync(json, ct)),
-                ProcessVerb.ProcessModify => Done(process.ModifyAsync(json ?? "", ct)),
-                ProcessVerb.ProcessWaitForExit => ValueAsync(process.WaitForExitAsync(ct)),
-                _ => throw new HcsException(HResults.E_INVALIDARG, "ComputeProcess.Call"),
-            };
-        });
+            Handle = session.Add(process),
+            ProcessId = process.ProcessId,
+            HasStdin = process.Stdio?.StdIn is not null,
+            HasStdout = process.Stdio?.StdOut is not null,
+            HasStderr = process.Stdio?.StdErr is not null,
+        };
+    }
 
-    public override Task<JsonReply> CloseHandle(CloseHandleRequest request, ServerCallContext context) =>
-        Json(context, "CloseHandle", null, async session =>
+    private static async Task JsonAsync(Reply reply, Task<string> call)
+    {
+        reply.Json = new JsonReply { Json = await call.ConfigureAwait(false) };
+    }
+
+    private static async Task DoneAsync(Reply reply, Task call)
+    {
+        await call.ConfigureAwait(false);
+        reply.Json = new JsonReply();
+    }
+
+    private async Task GrantAsync(ServerSession session, Reply reply, GrantAccessRequest request, CancellationToken ct)
+    {
+        await session.Inner.GrantAccessAsync(request.Id, request.Uid, ct).ConfigureAwait(false);
+        Log.AccessGranted(_log, request.Id, request.Uid, session.Peer.Uid);
+        reply.Json = new JsonReply();
+    }
+
+    private static Task SystemCallAsync(ServerSession session, Reply reply, SystemCallRequest request, CancellationToken ct)
+    {
+        var handle = session.System(request.Handle, LabelOf(request.Verb));
+        var json = request.HasJson ? request.Json : null;
+        return request.Verb switch
         {
-            await session.CloseAsync(request.Handle).ConfigureAwait(false);
-            return null;
-        });
+            SystemVerb.WaitForCreated => DoneAsync(reply, handle.WaitForCreatedAsync(ct)),
+            SystemVerb.Start => DoneAsync(reply, handle.StartAsync(json, ct)),
+            SystemVerb.ShutDown => DoneAsync(reply, handle.ShutDownAsync(json, ct)),
+            SystemVerb.Terminate => DoneAsync(reply, handle.TerminateAsync(json, ct)),
+            SystemVerb.Pause => DoneAsync(reply, handle.PauseAsync(json, ct)),
+            SystemVerb.Resume => DoneAsync(reply, handle.ResumeAsync(json, ct)),
+            SystemVerb.Save => DoneAsync(reply, handle.SaveAsync(json, ct)),
+            SystemVerb.Crash => DoneAsync(reply, handle.CrashAsync(json, ct)),
+            SystemVerb.Modify => DoneAsync(reply, handle.ModifyAsync(json ?? "", ct)),
+            SystemVerb.GetProperties => JsonAsync(reply, handle.GetPropertiesAsync(json, ct)),
+            SystemVerb.WaitForExit => JsonAsync(reply, handle.WaitForExitAsync(ct)),
+            _ => throw new HcsException(HResults.E_INVALIDARG, "ComputeSystem.Call", handle.Id),
+        };
+    }
+
+    private static Task ProcessCallAsync(ServerSession session, Reply reply, ProcessCallRequest request, CancellationToken ct)
+    {
+        var process = session.Process(request.Handle, LabelOf(request.Verb));
+        var json = request.HasJson ? request.Json : null;
+        return request.Verb switch
+        {
+            ProcessVerb.Signal => DoneAsync(reply, process.SignalAsync(json, ct)),
+            ProcessVerb.ProcessTerminate => DoneAsync(reply, process.TerminateAsync(ct)),
+            ProcessVerb.ProcessGetProperties => JsonAsync(reply, process.GetPropertiesAsync(json, ct)),
+            ProcessVerb.ProcessModify => DoneAsync(reply, process.ModifyAsync(json ?? "", ct)),
+            ProcessVerb.ProcessWaitForExit => JsonAsync(reply, process.WaitForExitAsync(ct)),
+            _ => throw new HcsException(HResults.E_INVALIDARG, "ComputeProcess.Call"),
+        };
+    }
+
+    private static async Task CloseAsync(ServerSession session, Reply reply, ulong handle)
+    {
+        await session.CloseAsync(handle).ConfigureAwait(false);
+        reply.Json = new JsonReply();
+    }
+
+    /// <summary>The label and system id a failure of <paramref name="request"/> is reported under when the engine gave none.</summary>
+    private static (string Label, string? Id) Describe(Request request) => request.VerbCase switch
+    {
+        Request.VerbOneofCase.CreateSystem => ("ComputeSystem.Create", request.CreateSystem.Id),
+        Request.VerbOneofCase.OpenSystem => ("ComputeSystem.Open", request.OpenSystem.Id),
+        Request.VerbOneofCase.EnumerateSystems => ("ComputeSystem.Enumerate", null),
+        Request.VerbOneofCase.GetServiceProperties => ("Service.GetProperties", null),
+        Request.VerbOneofCase.SubmitWerReport => ("Service.SubmitWerReport", null),
+        Request.VerbOneofCase.GrantAccess => ("ComputeSystem.GrantAccess", request.GrantAccess.Id),
+        Request.VerbOneofCase.SystemCall => (LabelOf(request.SystemCall.Verb), null),
+        Request.VerbOneofCase.CreateProcess => ("ComputeProcess.Create", null),
+        Request.VerbOneofCase.OpenProcess => ("ComputeProcess.Open", null),
+        Request.VerbOneofCase.ProcessCall => (LabelOf(request.ProcessCall.Verb), null),
+        Request.VerbOneofCase.CloseHandle => ("CloseHandle", null),
+        _ => ("Service.Call", null),
+    };
 
     public override async Task ProcessStdio(IAsyncStreamReader<StdioChunk> requestStream, IServerStreamWriter<StdioChunk> responseStream, ServerCallContext context)
     {
@@ -297,53 +411,6 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         }
     }
 
-    private async Task<TReply> Call<TReply>(ServerCallContext context, string label, string? id, Func<ServerSession, Task<TReply>> call)
-    {
-        try
-        {
-            var session = SessionOf(context, label);
-            var number = CallNumberOf(context);
-            if (number == 0)
-            {
-                return await call(session).ConfigureAwait(false);
-            }
-
-            await session.WaitTurnAsync(number, TurnBound, context.CancellationToken).ConfigureAwait(false);
-            Task<TReply> running;
-            try
-            {
-                running = call(session);
-            }
-            finally
-            {
-                session.Entered(number);
-            }
-
-            return await running.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not RpcException)
-        {
-            throw WireErrors.ToRpcException(HcsException.Wrap(e, label, id));
-        }
-    }
-
-    private Task<JsonReply> Json(ServerCallContext context, string label, string? id, Func<ServerSession, Task<string?>> call) =>
-        Call(context, label, id, async session =>
-        {
-            var json = await call(session).ConfigureAwait(false);
-            var reply = new JsonReply { EventsThrough = session.EventsThrough };
-            if (json is not null)
-            {
-                reply.Json = json;
-            }
-
-            return reply;
-        });
-
-    private static ulong CallNumberOf(ServerCallContext context) =>
-        context.RequestHeaders.GetValue(WireErrors.CallHeader) is { } text
-            && ulong.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : 0;
-
     private ServerSession SessionOf(ServerCallContext context, string label)
     {
         var id = context.RequestHeaders.GetValue(WireErrors.SessionHeader);
@@ -368,25 +435,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         return _peers.Find(connection) ?? throw new RpcException(new Status(StatusCode.PermissionDenied, "hcsd: the peer's credentials are unknown"));
     }
 
-    private static ProcessReply Reply(ServerSession session, IProcessHandle process) => new()
-    {
-        Handle = session.Add(process),
-        ProcessId = process.ProcessId,
-        HasStdin = process.Stdio?.StdIn is not null,
-        HasStdout = process.Stdio?.StdOut is not null,
-        HasStderr = process.Stdio?.StdErr is not null,
-        EventsThrough = session.EventsThrough,
-    };
-
     private static string? Optional(QueryRequest request) => request.HasJson ? request.Json : null;
-
-    private static async Task<string?> ValueAsync(Task<string> task) => await task.ConfigureAwait(false);
-
-    private static async Task<string?> Done(Task task)
-    {
-        await task.ConfigureAwait(false);
-        return null;
-    }
 
     private static string LabelOf(SystemVerb verb) => verb switch
     {

@@ -9,20 +9,17 @@ using Hcs.Schema;
 namespace Hcs.Daemon;
 
 /// <summary>
-/// One client session on the daemon: the engine session opened for it, its handles by wire number, and the outbox of
-/// the session stream. Every handle is subscribed to as soon as it exists and its events are numbered in one
-/// sequence, so a reply can tell the client which events precede it.
+/// One client session on the daemon: the engine session opened for it, its handles by wire number, its calls in
+/// flight (so a cancel request can reach one), and the outbox of the session stream. Every handle is subscribed to as
+/// soon as it exists; its events and every call's reply share the outbox, so they reach the client in the order they
+/// happened here: an event raised before a call completed precedes the call's reply.
 /// </summary>
 internal sealed class ServerSession : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<ulong, Entry> _handles = new();
     private readonly Channel<SessionMessage> _outbox = Channel.CreateUnbounded<SessionMessage>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lock _sequenceGate = new();
     private readonly CancellationTokenSource _closed = new();
-    private ulong _sequence; // guarded by _sequenceGate
-    private readonly Lock _turnGate = new();
-    private readonly Dictionary<ulong, TaskCompletionSource> _turns = []; // guarded by _turnGate: calls waiting for their predecessors
-    private ulong _nextCall = 1; // guarded by _turnGate
+    private readonly ConcurrentDictionary<ulong, CancellationTokenSource> _calls = new();
     private long _nextHandle;
     private int _disposed;
 
@@ -41,68 +38,47 @@ internal sealed class ServerSession : IAsyncDisposable
 
     public ChannelReader<SessionMessage> Outbox => _outbox.Reader;
 
-    /// <summary>The number of the last event queued on the session stream.</summary>
-    public ulong EventsThrough
-    {
-        get
-        {
-            lock (_sequenceGate)
-            {
-                return _sequence;
-            }
-        }
-    }
-
     public int HandleCount => _handles.Count;
 
-    /// <summary>
-    /// Waits until every call the client issued before call <paramref name="call"/> (its <c>hcs-call</c> number) has
-    /// entered the engine, so calls of one session enter it in the order the client made them, as in process. A
-    /// predecessor that never arrives (cancelled before it was sent) holds the session at most <paramref name="bound"/>.
-    /// </summary>
-    public async Task WaitTurnAsync(ulong call, TimeSpan bound, CancellationToken cancellationToken)
+    /// <summary>Queues a message (an event or a reply) on the session stream; dropped once the stream has ended.</summary>
+    public void Post(SessionMessage message) => _outbox.Writer.TryWrite(message);
+
+    /// <summary>Call <paramref name="call"/> has entered: the token its cancel request (or the session's end) cancels.</summary>
+    public CancellationToken BeginCall(ulong call)
     {
-        TaskCompletionSource turn;
-        lock (_turnGate)
+        var source = new CancellationTokenSource();
+        _calls[call] = source;
+        if (_closed.IsCancellationRequested)
         {
-            if (call <= _nextCall)
-            {
-                return;
-            }
-
-            turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _turns[call] = turn;
+            source.Cancel();
         }
 
-        try
+        return source.Token;
+    }
+
+    /// <summary>Call <paramref name="call"/> has replied.</summary>
+    public void EndCall(ulong call)
+    {
+        if (_calls.TryRemove(call, out var source))
         {
-            await turn.Task.WaitAsync(bound, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            lock (_turnGate)
-            {
-                _turns.Remove(call);
-            }
+            source.Dispose();
         }
     }
 
-    /// <summary>Call <paramref name="call"/> has entered the engine: its successor may go.</summary>
-    public void Entered(ulong call)
+    /// <summary>The client cancelled call <paramref name="call"/>; it replies with the engine's outcome.</summary>
+    public void Cancel(ulong call)
     {
-        TaskCompletionSource? next;
-        lock (_turnGate)
+        if (_calls.TryGetValue(call, out var source))
         {
-            if (call + 1 <= _nextCall)
+            try
             {
-                return;
+                source.Cancel();
             }
-
-            _nextCall = call + 1;
-            _turns.Remove(_nextCall, out next);
+            catch (ObjectDisposedException)
+            {
+                // It replied meanwhile.
+            }
         }
-
-        next?.TrySetResult();
     }
 
     public ulong Add(ISystemHandle handle) => Add(new Entry(handle, null));
@@ -156,6 +132,11 @@ internal sealed class ServerSession : IAsyncDisposable
 
         await _closed.CancelAsync().ConfigureAwait(false);
         _outbox.Writer.TryComplete();
+        foreach (var call in _calls.Keys)
+        {
+            Cancel(call);
+        }
+
         foreach (var key in _handles.Keys)
         {
             if (_handles.TryRemove(key, out var entry))
@@ -192,19 +173,13 @@ internal sealed class ServerSession : IAsyncDisposable
         {
             await foreach (var record in events.ConfigureAwait(false))
             {
-                lock (_sequenceGate)
+                var message = new SessionMessage { Event = new Event { Handle = number, Type = (uint)record.Type } };
+                if (record.EventData is { } data)
                 {
-                    var message = new SessionMessage
-                    {
-                        Event = new Event { Handle = number, Type = (uint)record.Type, Sequence = ++_sequence },
-                    };
-                    if (record.EventData is { } data)
-                    {
-                        message.Event.EventData = data;
-                    }
-
-                    _outbox.Writer.TryWrite(message);
+                    message.Event.EventData = data;
                 }
+
+                _outbox.Writer.TryWrite(message);
             }
         }
         catch (OperationCanceledException)

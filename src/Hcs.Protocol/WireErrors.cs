@@ -7,26 +7,21 @@ using Hcs.Schema;
 namespace Hcs.Protocol;
 
 /// <summary>
-/// How an <see cref="HcsException"/> crosses the wire: a gRPC status (for gRPC-level tooling) plus the
-/// <c>hcs-error-bin</c> trailer carrying the HRESULT, the call label, system and process ids and the
-/// <see cref="ResultError"/> document, from which the client rebuilds the same exception.
+/// How an <see cref="HcsException"/> crosses the wire: an <see cref="ErrorDetail"/> (HRESULT, call label, system and
+/// process ids, the <see cref="ResultError"/> document) from which the client rebuilds the same exception. A call's
+/// failure travels in its reply on the session stream; a failed stream carries it in the <c>hcs-error-bin</c>
+/// trailer, under a gRPC status mapped from the HRESULT for gRPC-level tooling.
 /// </summary>
 public static class WireErrors
 {
     /// <summary>The trailer holding a serialized <see cref="ErrorDetail"/>.</summary>
     public const string Trailer = "hcs-error-bin";
 
-    /// <summary>The header naming the caller's session on every call but <c>OpenSession</c>.</summary>
+    /// <summary>The header naming the caller's session on a <c>ProcessStdio</c> call.</summary>
     public const string SessionHeader = "hcs-session";
 
-    /// <summary>
-    /// The header numbering a session's calls in the order the client made them (1, 2, 3, …); the daemon lets a call
-    /// enter the engine only after its predecessors did.
-    /// </summary>
-    public const string CallHeader = "hcs-call";
-
-    /// <summary>Turns <paramref name="exception"/> into the <see cref="RpcException"/> a service method throws.</summary>
-    public static RpcException ToRpcException(HcsException exception)
+    /// <summary>The wire form of <paramref name="exception"/>: HRESULT, label, ids and the ResultError document.</summary>
+    public static ErrorDetail ToDetail(HcsException exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
         var detail = new ErrorDetail
@@ -49,7 +44,32 @@ public static class WireErrors
             detail.ProcessId = pid;
         }
 
-        var trailers = new Metadata { { Trailer, detail.ToByteArray() } };
+        return detail;
+    }
+
+    /// <summary>Rebuilds the <see cref="HcsException"/> the service threw from its wire form.</summary>
+    public static HcsException FromDetail(ErrorDetail detail)
+    {
+        ArgumentNullException.ThrowIfNull(detail);
+        ResultError? result = null;
+        try
+        {
+            result = HcsJson.Deserialize<ResultError>(detail.Result);
+        }
+        catch (HcsException)
+        {
+            // A result we cannot read still carries its HRESULT.
+        }
+
+        return new HcsException(detail.Hresult, detail.HasOperation ? detail.Operation : null, detail.HasSystemId ? detail.SystemId : null,
+            detail.HasProcessId ? detail.ProcessId : null, result);
+    }
+
+    /// <summary>Turns <paramref name="exception"/> into the <see cref="RpcException"/> a service method throws.</summary>
+    public static RpcException ToRpcException(HcsException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var trailers = new Metadata { { Trailer, ToDetail(exception).ToByteArray() } };
         return new RpcException(new Status(StatusOf(exception.HResult), exception.Message), trailers);
     }
 
@@ -64,19 +84,7 @@ public static class WireErrors
         var entry = exception.Trailers.Get(Trailer);
         if (entry is { IsBinary: true })
         {
-            var detail = ErrorDetail.Parser.ParseFrom(entry.ValueBytes);
-            ResultError? result = null;
-            try
-            {
-                result = HcsJson.Deserialize<ResultError>(detail.Result);
-            }
-            catch (HcsException)
-            {
-                // A result we cannot read still carries its HRESULT.
-            }
-
-            return new HcsException(detail.Hresult, detail.HasOperation ? detail.Operation : null, detail.HasSystemId ? detail.SystemId : null,
-                detail.HasProcessId ? detail.ProcessId : null, result);
+            return FromDetail(ErrorDetail.Parser.ParseFrom(entry.ValueBytes));
         }
 
         return new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, label, systemId, processId,
