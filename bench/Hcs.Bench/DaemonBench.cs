@@ -1,20 +1,14 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Threading.Channels;
-using Grpc.Core;
-using Grpc.Net.Client;
 using Hcs.Backends.Fake;
 using Hcs.Client;
 using Hcs.Daemon;
 using Hcs.Engine;
 using Hcs.Host;
-using Hcs.Protocol;
 using Hcs.Schema;
-using ComputeServiceClient = Hcs.Protocol.ComputeService.ComputeServiceClient;
 using TypedSystem = Hcs.Client.ComputeSystem;
-using Wire = Hcs.Protocol;
 
 namespace Hcs.Bench;
 
