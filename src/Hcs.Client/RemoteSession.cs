@@ -97,6 +97,12 @@ internal sealed class RemoteSession : IComputeSession
             throw new HcsException(_lostBeforeDispose ? HResults.HCS_E_SERVICE_DISCONNECT : HResults.E_HANDLE, label, id, processId);
         }
 
+        return await SendAsync(label, id, processId, request, expected, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary><see cref="CallAsync"/> without the disposed check: closing handles is part of disposing.</summary>
+    private async Task<Reply> SendAsync(string label, string? id, uint? processId, Request request, Reply.ResultOneofCase expected, CancellationToken cancellationToken)
+    {
         if (cancellationToken.IsCancellationRequested)
         {
             throw new HcsException(HResults.ERROR_CANCELLED, label, id, processId);
@@ -194,11 +200,12 @@ internal sealed class RemoteSession : IComputeSession
 
         try
         {
-            await JsonAsync("CloseHandle", null, null, new Request { CloseHandle = new CloseHandleRequest { Handle = number } }, CancellationToken.None).ConfigureAwait(false);
+            await SendAsync("CloseHandle", null, null, new Request { CloseHandle = new CloseHandleRequest { Handle = number } }, Reply.ResultOneofCase.Json, CancellationToken.None)
+                .ConfigureAwait(false);
         }
         catch (HcsException e) when (e.HResult is HResults.HCS_E_SERVICE_DISCONNECT or HResults.E_HANDLE)
         {
-            // The service went away (it closed the handle itself), or the session is already closed.
+            // The service went away (it closed the handle itself), or the daemon no longer knows the handle.
         }
     }
 
