@@ -296,23 +296,26 @@ internal sealed partial class SystemInstance
                 }
             }
 
-            Task work;
+            Task backendWork;
             try
             {
                 await recorded.ConfigureAwait(false);
-                work = body(backend, linked.Token);
+                backendWork = body(backend, linked.Token);
             }
             catch (Exception e)
             {
-                work = Task.FromException(e);
+                backendWork = Task.FromException(e);
             }
 
-            work = CompleteAsync(work, verb, onSuccess);
+            var work = CompleteAsync(backendWork, verb, onSuccess);
             _ = work.ContinueWith(static (_, state) => ((TaskCompletionSource)state!).TrySetResult(), finished,
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
-            var winner = await Task.WhenAny(work, _stoppedOrDisconnected).ConfigureAwait(false);
-            if (winner != work)
+            // The backend's call is what races the stop: once it has returned, the call's outcome is decided, and a stop
+            // that lands while the outcome is being recorded (a guest that powers off right after it started) does not
+            // turn a Start that happened into "stopped while pending".
+            var winner = await Task.WhenAny(backendWork, _stoppedOrDisconnected).ConfigureAwait(false);
+            if (winner != backendWork)
             {
                 _ = work.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
                     TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

@@ -159,3 +159,57 @@ public static class Docs
         return events;
     }
 }
+
+/// <summary>
+/// An in-memory store that holds back the first write matching a condition until <see cref="Release"/>: a service
+/// caught while it records an outcome.
+/// </summary>
+public sealed class GatedStore(Func<SystemRecord, bool> hold) : IStateStore
+{
+    private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<string, SystemRecord> _records = [];
+
+    /// <summary>Completes when the held write has been asked for.</summary>
+    public Task Held => _held.Task;
+
+    public void Release() => _released.TrySetResult();
+
+    public Task<IReadOnlyList<SystemRecord>> LoadAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_records)
+        {
+            return Task.FromResult<IReadOnlyList<SystemRecord>>([.. _records.Values]);
+        }
+    }
+
+    public async Task SaveAsync(SystemRecord record, CancellationToken cancellationToken = default)
+    {
+        if (!_held.Task.IsCompleted && hold(record))
+        {
+            _held.TrySetResult();
+            await _released.Task.WaitAsync(cancellationToken);
+        }
+
+        lock (_records)
+        {
+            _records[record.Id] = record;
+        }
+    }
+
+    public Task DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        lock (_records)
+        {
+            _records.Remove(id);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Release();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -129,6 +129,28 @@ public sealed class WriteThroughTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStart_WhoseGuestPowersOffWhileTheStartIsBeingRecorded_StillSucceeds()
+    {
+        var store = new GatedStore(r => r.State == SystemRecordState.Running);
+        var fake = new FakeBackend();
+        await using var engine = new ComputeEngine([fake], new EngineOptions { Store = store });
+        var session = engine.OpenSession(new ClientIdentity("t", 1000));
+        var handle = await Within(session.CreateSystemAsync("brief", Vm(), Ct));
+        await Within(handle.WaitForCreatedAsync(Ct));
+        var exited = handle.WaitForExitAsync(Ct);
+        var start = handle.StartAsync(null, Ct);
+        await Within(store.Held); // the backend started it; the engine is recording "Running"
+
+        fake.Get("brief").PowerOff();
+        await Within(exited);
+        store.Release();
+
+        // The Start happened: the stop came after the backend's call returned, so it is no "stopped while pending".
+        await Within(start);
+        Assert.Equal(NotificationType.GracefulExit, (await ExitOf(handle)).ExitType);
+    }
+
+    [Fact]
     public async Task RecoverAsync_RunsOnce()
     {
         await _lives.Engine.RecoverAsync(Ct);
