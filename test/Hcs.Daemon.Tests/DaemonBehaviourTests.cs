@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Net.Sockets;
+using Hcs.Backends.Fake;
 using Hcs.Client;
 using Hcs.Contracts;
 using ComputeSystem = Hcs.Client.ComputeSystem;
@@ -130,6 +131,30 @@ public sealed class DaemonBehaviourTests : IAsyncLifetime
 
         await WaitUntilAsync(() => fake.IsDead, "the system whose only handle was on the lost connection to be terminated");
         Assert.Equal(SystemState.Running, (await watcher.GetPropertiesAsync(cancellationToken: Ct)).State);
+        await watcher.TerminateAsync(Ct);
+    }
+
+    [Fact]
+    public async Task AClientDyingInsideAPendingStart_LeavesTheSystemConsistentAndUsable()
+    {
+        var id = _fixture.NewId("midstart");
+        _fixture.Backend.Script(id, new FakeScript { StartDelay = TimeSpan.FromSeconds(1) });
+        await using var watcher = await ComputeSystem.CreateAsync(_fixture.Connect("watcher"), id, _fixture.VmDocument("idle"), Ct);
+        var dying = RemoteService.Connect(_fixture.Socket);
+        var handle = await HcsClient.Connect(dying, "dying").Session.OpenSystemAsync(id, Ct);
+        var start = handle.StartAsync(null, Ct);
+        await _fixture.StartArrivedAsync(id);
+
+        await dying.DisposeAsync(); // the connection goes while the Start is in the backend, as when the client dies
+
+        var e = await Assert.ThrowsAsync<HcsException>(() => start);
+        Assert.Equal(HResults.HCS_E_SERVICE_DISCONNECT, e.HResult);
+        // hcsd cancelled the Start on the dead client's behalf, as its token would have in process: the system is back
+        // in Created, not stuck half-started, and another client can start it (had the first Start gone on, this one
+        // would queue behind it and find the system already running).
+        await watcher.StartAsync(Ct);
+        Assert.Equal(SystemState.Running, (await watcher.GetPropertiesAsync(cancellationToken: Ct)).State);
+        Assert.Equal(2, _fixture.Backend.Get(id).StartCalls);
         await watcher.TerminateAsync(Ct);
     }
 
