@@ -231,28 +231,7 @@ internal static class DaemonBench
 
     /// <summary>The fake VM document of the engine tests (kernel-direct, dummy paths), with guest verb <paramref name="guestVerb"/>.</summary>
     public static string Document(string guestVerb) =>
-        HcsJson.Serialize(new Hcs.Schema.ComputeSystem
-        {
-            SchemaVersion = new Hcs.Schema.Version { Major = 2, Minor = 5 },
-            Owner = "hcs-bench",
-            VirtualMachine = new VirtualMachine
-            {
-                Chipset = new Chipset
-                {
-                    LinuxKernelDirect = new LinuxKernelDirect
-                    {
-                        KernelFilePath = "/fake/vmlinuz",
-                        InitRdPath = "/fake/initrd.img",
-                        KernelCmdLine = $"console=ttyS0 hcstest={guestVerb}",
-                    },
-                },
-                ComputeTopology = new Topology
-                {
-                    Memory = new VirtualMachineMemory { SizeInMB = 256 },
-                    Processor = new VirtualMachineProcessor { Count = 1 },
-                },
-            },
-        });
+        FakeDocuments.Vm(guestVerb, "hcs-bench");
 
     private static async Task<(double StartToExit, double CreateToExit)> PowerOffAsync(HcsClient client, string id)
     {

@@ -103,28 +103,7 @@ public sealed class CtlHarness : IAsyncDisposable
     public IHcsCtlInterrupts? Interrupts { get; set; }
 
     /// <summary>An idle fake VM document (hcstest=idle), owned by "tests".</summary>
-    public static string VmDocument(string guestVerb = "idle") => HcsJson.Serialize(new Schema.ComputeSystem
-    {
-        SchemaVersion = new Schema.Version { Major = 2, Minor = 5 },
-        Owner = "tests",
-        VirtualMachine = new VirtualMachine
-        {
-            Chipset = new Chipset
-            {
-                LinuxKernelDirect = new LinuxKernelDirect
-                {
-                    KernelFilePath = "/fake/vmlinuz",
-                    InitRdPath = "/fake/initrd.img",
-                    KernelCmdLine = $"console=ttyS0 hcstest={guestVerb}",
-                },
-            },
-            ComputeTopology = new Topology
-            {
-                Memory = new VirtualMachineMemory { SizeInMB = 256 },
-                Processor = new VirtualMachineProcessor { Count = 1 },
-            },
-        },
-    });
+    public static string VmDocument(string guestVerb = "idle") => FakeDocuments.Vm(guestVerb, "tests");
 
     /// <summary>Writes <paramref name="content"/> to a file in the temp directory; returns its path.</summary>
     public string File(string name, string content)

@@ -2,6 +2,7 @@
 
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Hcs.Backends.Fake;
 using Hcs.Client;
 using TypedSystem = Hcs.Client.ComputeSystem;
 
@@ -322,26 +323,5 @@ public sealed class DaemonLoadTests
     }
 
     private static string LoadDocument(string guestVerb) =>
-        HcsJson.Serialize(new Hcs.Schema.ComputeSystem
-        {
-            SchemaVersion = new Hcs.Schema.Version { Major = 2, Minor = 5 },
-            Owner = "hcs-load",
-            VirtualMachine = new VirtualMachine
-            {
-                Chipset = new Chipset
-                {
-                    LinuxKernelDirect = new LinuxKernelDirect
-                    {
-                        KernelFilePath = "/fake/vmlinuz",
-                        InitRdPath = "/fake/initrd.img",
-                        KernelCmdLine = $"console=ttyS0 hcstest={guestVerb}",
-                    },
-                },
-                ComputeTopology = new Topology
-                {
-                    Memory = new VirtualMachineMemory { SizeInMB = 256 },
-                    Processor = new VirtualMachineProcessor { Count = 1 },
-                },
-            },
-        });
+        FakeDocuments.Vm(guestVerb, "hcs-load");
 }

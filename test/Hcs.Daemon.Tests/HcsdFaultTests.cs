@@ -20,7 +20,7 @@ public sealed class RealBackendCollection;
 [Collection(nameof(RealBackendCollection))]
 public sealed class HcsdFaultTests
 {
-    private static readonly string[] RealBackends = ["--backends", "qemu,runc", "--shutdown-timeout", "20"];
+    private static readonly string[] s_realBackends = ["--backends", "qemu,runc", "--shutdown-timeout", "20"];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -31,7 +31,7 @@ public sealed class HcsdFaultTests
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
         {
-            await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+            await using (var first = await HcsdProcess.StartAsync(directory, s_realBackends))
             {
                 await using var client = Connect(first);
                 await using var system = await client.Session.CreateSystemAsync(c1, ContainerDocument(), Ct);
@@ -46,7 +46,7 @@ public sealed class HcsdFaultTests
 
             Assert.Single(RuncContainers(directory)); // the container outlived the daemon
 
-            await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
+            await using var second = await HcsdProcess.StartAsync(directory, s_realBackends);
             await using var again = Connect(second);
             await using var adopted = await again.Session.OpenSystemAsync(c1, Ct);
             Assert.Contains("\"State\":\"Running\"", await adopted.GetPropertiesAsync(null, Ct), StringComparison.Ordinal);
@@ -76,7 +76,7 @@ public sealed class HcsdFaultTests
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
         {
-            await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+            await using (var first = await HcsdProcess.StartAsync(directory, s_realBackends))
             {
                 await using var client = Connect(first);
                 var create = client.Session.CreateSystemAsync(c2, ContainerDocument(), Ct);
@@ -93,7 +93,7 @@ public sealed class HcsdFaultTests
                 }
             }
 
-            await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
+            await using var second = await HcsdProcess.StartAsync(directory, s_realBackends);
             await using var again = Connect(second);
             try
             {
@@ -125,7 +125,7 @@ public sealed class HcsdFaultTests
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
         {
-            await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+            await using (var first = await HcsdProcess.StartAsync(directory, s_realBackends))
             {
                 await using var client = Connect(first);
                 var document = GuestImage.Document("idle");
@@ -142,7 +142,7 @@ public sealed class HcsdFaultTests
 
             Assert.Single(QemuProcesses(directory)); // QEMU outlived the daemon
 
-            await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
+            await using var second = await HcsdProcess.StartAsync(directory, s_realBackends);
             await using var again = Connect(second);
             await using var reopened = await again.Session.OpenSystemAsync(v1, Ct);
             var exit = HcsJson.Deserialize<SystemExitStatus>(await reopened.WaitForExitAsync(Ct));
@@ -164,7 +164,7 @@ public sealed class HcsdFaultTests
         try
         {
             var target = Path.Combine(directory, "save.state");
-            await using (var first = await HcsdProcess.StartAsync(directory, RealBackends))
+            await using (var first = await HcsdProcess.StartAsync(directory, s_realBackends))
             {
                 await using var client = Connect(first);
                 await using var system = await client.Session.CreateSystemAsync(v2, HcsJson.Serialize(GuestImage.Document("idle")), Ct);
@@ -178,7 +178,7 @@ public sealed class HcsdFaultTests
                 await first.Process.WaitForExitAsync(Ct);
             }
 
-            await using var second = await HcsdProcess.StartAsync(directory, RealBackends);
+            await using var second = await HcsdProcess.StartAsync(directory, s_realBackends);
             await using var again = Connect(second);
             await using var adopted = await again.Session.OpenSystemAsync(v2, Ct);
             Assert.Contains("\"State\":\"Paused\"", await adopted.GetPropertiesAsync(null, Ct), StringComparison.Ordinal);

@@ -40,30 +40,7 @@ public class FakeBackendFixture : BackendFixture
 
     /// <inheritdoc />
     public override string VmDocument(string guestVerb, bool stopOnReset = false, bool terminateOnLastHandleClosed = false) =>
-        HcsJson.Serialize(new ComputeSystem
-        {
-            SchemaVersion = new Schema.Version { Major = 2, Minor = 5 },
-            Owner = "hcs-tests",
-            ShouldTerminateOnLastHandleClosed = terminateOnLastHandleClosed,
-            VirtualMachine = new VirtualMachine
-            {
-                StopOnReset = stopOnReset ? true : null,
-                Chipset = new Chipset
-                {
-                    LinuxKernelDirect = new LinuxKernelDirect
-                    {
-                        KernelFilePath = "/fake/vmlinuz",
-                        InitRdPath = "/fake/initrd.img",
-                        KernelCmdLine = $"console=ttyS0 hcstest={guestVerb}",
-                    },
-                },
-                ComputeTopology = new Topology
-                {
-                    Memory = new VirtualMachineMemory { SizeInMB = 256 },
-                    Processor = new VirtualMachineProcessor { Count = 1 },
-                },
-            },
-        });
+        FakeDocuments.Vm(guestVerb, "hcs-tests", stopOnReset, terminateOnLastHandleClosed);
 
     /// <inheritdoc />
     public override string ContainerDocument() => """{"Owner":"fake-conformance","Container":{"Storage":{"Path":"/scratch"}}}""";

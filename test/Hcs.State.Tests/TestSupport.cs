@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Collections.Concurrent;
+using Hcs.Backends.Fake;
 using Hcs.Contracts;
 using Hcs.Engine.State;
 using Hcs.Schema;
@@ -100,29 +101,7 @@ public static class Docs
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public static string Vm(string guestVerb = "idle", bool terminateOnLastHandleClosed = false) =>
-        HcsJson.Serialize(new ComputeSystem
-        {
-            SchemaVersion = new Schema.Version { Major = 2, Minor = 5 },
-            Owner = "hcs-state-tests",
-            ShouldTerminateOnLastHandleClosed = terminateOnLastHandleClosed ? true : null,
-            VirtualMachine = new VirtualMachine
-            {
-                Chipset = new Chipset
-                {
-                    LinuxKernelDirect = new LinuxKernelDirect
-                    {
-                        KernelFilePath = "/fake/vmlinuz",
-                        InitRdPath = "/fake/initrd.img",
-                        KernelCmdLine = $"console=ttyS0 hcstest={guestVerb}",
-                    },
-                },
-                ComputeTopology = new Topology
-                {
-                    Memory = new VirtualMachineMemory { SizeInMB = 256 },
-                    Processor = new VirtualMachineProcessor { Count = 1 },
-                },
-            },
-        });
+        FakeDocuments.Vm(guestVerb, "hcs-state-tests", terminateOnLastHandleClosed: terminateOnLastHandleClosed);
 
     public static async Task<T> Within<T>(Task<T> task) => await task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
 
