@@ -185,6 +185,11 @@ public sealed class HcsdFaultTests
             Assert.Single(QemuProcesses(directory));
             Assert.Empty(Directory.GetFiles(directory, "*.tmp*", SearchOption.TopDirectoryOnly));
 
+            // The kill may land after QEMU finished writing the state (hcsd never renamed it into place): QEMU then holds
+            // the VM as saved, and saves again only after it has run (docs/errors.md). Resume and pause first, so
+            // the second save is valid whichever side of the kill the first one ended on.
+            await adopted.ResumeAsync(null, Ct);
+            await adopted.PauseAsync(null, Ct);
             File.Delete(target);
             await adopted.SaveAsync(HcsJson.Serialize(new SaveOptions { SaveType = SaveType.ToFile, SaveStateFilePath = target }), Ct);
             Assert.True(new FileInfo(target).Length > 0, "the second save wrote the VM's state");
