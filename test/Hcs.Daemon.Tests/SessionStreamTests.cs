@@ -121,6 +121,27 @@ public sealed class SessionStreamTests : IAsyncLifetime
         Assert.StartsWith("[", replies[8].Json.Json, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AStdioStreamNamingAnotherUidsSession_IsRefusedWithAccessDenied()
+    {
+        using var rootChannel = RawChannel();
+        using var session = new ComputeService.ComputeServiceClient(rootChannel).Session(cancellationToken: Ct);
+        await session.RequestStream.WriteAsync(new ClientFrame { Open = new OpenSessionRequest { ClientName = "root" } }, Ct);
+        Assert.True(await session.ResponseStream.MoveNext(Ct));
+        var opened = session.ResponseStream.Current.Messages[0].Opened;
+        Assert.Equal(0u, opened.PeerUid);
+
+        // Nobody (uid 65534, in root's group so the socket admits it) names root's session on its own connection.
+        using var nobodyChannel = RawChannel(() => PeerIdentity.ConnectAs(_fixture.Socket, 65534, 0));
+        using var stdio = new ComputeService.ComputeServiceClient(nobodyChannel).ProcessStdio(
+            new Metadata { { WireErrors.SessionHeader, opened.SessionId } }, cancellationToken: Ct);
+        await stdio.RequestStream.WriteAsync(new StdioChunk { Handle = 1 }, Ct);
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => stdio.ResponseStream.MoveNext(Ct));
+        Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
+        Assert.Equal(HResults.HCS_E_ACCESS_DENIED, WireErrors.ToHcsException(e, "test").HResult);
+    }
+
     private async Task<int> CreateThenOpenAsync(IComputeSession session, string prefix)
     {
         var pairs = Enumerable.Range(0, 50).Select(i =>
@@ -140,7 +161,7 @@ public sealed class SessionStreamTests : IAsyncLifetime
         return opened;
     }
 
-    private GrpcChannel RawChannel()
+    private GrpcChannel RawChannel(Func<Stream>? connectAs = null)
     {
         var socket = _fixture.Socket;
         return GrpcChannel.ForAddress("http://hcsd", new GrpcChannelOptions
@@ -149,6 +170,11 @@ public sealed class SessionStreamTests : IAsyncLifetime
             {
                 ConnectCallback = async (_, cancellationToken) =>
                 {
+                    if (connectAs is not null)
+                    {
+                        return connectAs();
+                    }
+
                     var connection = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                     await connection.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
                     return new NetworkStream(connection, ownsSocket: true);
