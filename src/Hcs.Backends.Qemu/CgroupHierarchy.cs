@@ -1,6 +1,6 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Text;
+using Hcs.Engine.Backends;
 
 namespace Hcs.Backends.Qemu;
 
@@ -43,7 +43,7 @@ public sealed record CgroupHierarchy(CgroupVersion Version, string MountPoint)
                 continue;
             }
 
-            var mountPoint = Unescape(fields[4]);
+            var mountPoint = LinuxHost.UnescapeMountInfo(fields[4]);
             switch (fields[dash + 1])
             {
                 case "cgroup" when fields[dash + 3].Split(',').Contains("cpu"):
@@ -93,32 +93,4 @@ public sealed record CgroupHierarchy(CgroupVersion Version, string MountPoint)
             return false;
         }
     }
-
-    /// <summary>mountinfo escapes space, tab, newline and backslash as <c>\ooo</c> octal.</summary>
-    private static string Unescape(string field)
-    {
-        if (!field.Contains('\\', StringComparison.Ordinal))
-        {
-            return field;
-        }
-
-        var text = new StringBuilder(field.Length);
-        for (var i = 0; i < field.Length; i++)
-        {
-            if (field[i] == '\\' && IsOctal(field, i + 1))
-            {
-                text.Append((char)(((field[i + 1] - '0') * 64) + ((field[i + 2] - '0') * 8) + (field[i + 3] - '0')));
-                i += 3;
-            }
-            else
-            {
-                text.Append(field[i]);
-            }
-        }
-
-        return text.ToString();
-    }
-
-    private static bool IsOctal(string s, int at) =>
-        at + 2 < s.Length && s[at] is >= '0' and <= '7' && s[at + 1] is >= '0' and <= '7' && s[at + 2] is >= '0' and <= '7';
 }

@@ -387,25 +387,4 @@ public sealed partial class QemuBackend
             return "";
         }
     }
-
-    /// <summary>hcs-shim next to the application, in <c>artifacts/shim</c> of the repository it was built in, or installed.</summary>
-    private static string LocateLauncher()
-    {
-        var beside = Path.Combine(AppContext.BaseDirectory, "hcs-shim");
-        if (File.Exists(beside) && !File.Exists(beside + ".dll"))
-        {
-            return beside;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "artifacts", "shim", "hcs-shim");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return "/usr/libexec/hcs/hcs-shim";
-    }
 }

@@ -37,7 +37,7 @@ public sealed partial class QemuBackend : IComputeBackend
 
         _ = CpuCgroup.ParseParent(settings.CgroupParent);
         _cpuHierarchy = new(() => CgroupHierarchy.DiscoverCpu(settings.CgroupMountInfo));
-        _launcher = settings.LauncherPath ?? LocateLauncher();
+        _launcher = settings.LauncherPath ?? LinuxHost.LocateShim();
     }
 
     private readonly string _launcher;

@@ -1,7 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Globalization;
-using System.Text;
+using Hcs.Engine.Backends;
 using Hcs.Schema;
 
 namespace Hcs.Backends.Runc;
@@ -76,8 +76,8 @@ internal sealed class ContainerCgroup
                 continue;
             }
 
-            var root = Unescape(fields[3]);
-            var directory = Directory(Unescape(fields[4]), root, segments);
+            var root = LinuxHost.UnescapeMountInfo(fields[3]);
+            var directory = Directory(LinuxHost.UnescapeMountInfo(fields[4]), root, segments);
             if (fields[dash + 1] is "cgroup" or "cgroup2")
             {
                 all.Add(directory);
@@ -306,31 +306,4 @@ internal sealed class ContainerCgroup
             return null;
         }
     }
-
-    /// <summary>mountinfo escapes space, tab, newline and backslash as <c>\ooo</c> octal.</summary>
-    internal static string Unescape(string field)
-    {
-        if (!field.Contains('\\', StringComparison.Ordinal))
-        {
-            return field;
-        }
-
-        var text = new StringBuilder(field.Length);
-        for (var i = 0; i < field.Length; i++)
-        {
-            if (field[i] == '\\' && i + 3 < field.Length && IsOctal(field[i + 1]) && IsOctal(field[i + 2]) && IsOctal(field[i + 3]))
-            {
-                text.Append((char)(((field[i + 1] - '0') * 64) + ((field[i + 2] - '0') * 8) + (field[i + 3] - '0')));
-                i += 3;
-            }
-            else
-            {
-                text.Append(field[i]);
-            }
-        }
-
-        return text.ToString();
-    }
-
-    private static bool IsOctal(char c) => c is >= '0' and <= '7';
 }

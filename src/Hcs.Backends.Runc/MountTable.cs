@@ -1,5 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using Hcs.Engine.Backends;
+
 namespace Hcs.Backends.Runc;
 
 /// <summary>The host's mount points, from <c>/proc/self/mountinfo</c>.</summary>
@@ -32,7 +34,7 @@ internal static class MountTable
                 continue;
             }
 
-            var point = ContainerCgroup.Unescape(fields[4]);
+            var point = LinuxHost.UnescapeMountInfo(fields[4]);
             if ((point == root || point.StartsWith(root + "/", StringComparison.Ordinal)) && !found.Contains(point))
             {
                 found.Add(point);

@@ -29,7 +29,7 @@ public sealed partial class RuncBackend : IComputeBackend
     public RuncBackend(RuncSettings? settings = null)
     {
         _settings = settings ?? new RuncSettings();
-        ShimPath = _settings.ShimPath ?? LocateShim();
+        ShimPath = _settings.ShimPath ?? LinuxHost.LocateShim();
         RuncRoot = _settings.RuncRoot ?? Path.Combine(_settings.RuntimeRoot, ".runc");
         if (Encoding.UTF8.GetByteCount(Path.Combine(_settings.RuntimeRoot, HashedName("x"))) + 1 + SocketNameReserve > MaxSocketPath)
         {
@@ -167,26 +167,6 @@ public sealed partial class RuncBackend : IComputeBackend
         {
             // Best effort; the daemon reports and cleans orphans.
         }
-    }
-
-    private static string LocateShim()
-    {
-        var beside = Path.Combine(AppContext.BaseDirectory, "hcs-shim");
-        if (File.Exists(beside) && !File.Exists(beside + ".dll"))
-        {
-            return beside;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "artifacts", "shim", "hcs-shim");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return "/usr/libexec/hcs/hcs-shim";
     }
 }
 

@@ -226,6 +226,10 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
     private readonly Pipe? _stdout;
     private readonly Pipe? _stderr;
     private readonly StdinStream? _stdin;
+    private readonly TaskCompletionSource _stdinClosed = new(TaskCreationOptions.RunContinuationsAsynchronously); // hcsd wrote all stdin and closed it
+    private readonly SemaphoreSlim _syncGate = new(1, 1); // one stdin sync at a time
+    private TaskCompletionSource? _synced; // the sync in flight: hcsd wrote every byte sent before it
+    private volatile bool _stdioEnded;
     private AsyncDuplexStreamingCall<StdioChunk, StdioChunk>? _stdio;
 
     public RemoteProcessHandle(RemoteSession session, ProcessReply reply, string systemId)
@@ -260,7 +264,25 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
     public Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default) =>
         VerbAsync(ProcessVerb.ProcessGetProperties, "ComputeProcess.GetProperties", query, cancellationToken);
 
-    public Task ModifyAsync(string request, CancellationToken cancellationToken = default) => VerbAsync(ProcessVerb.ProcessModify, "ComputeProcess.Modify", request, cancellationToken);
+    public async Task ModifyAsync(string request, CancellationToken cancellationToken = default)
+    {
+        if (_stdin is not null && request is not null && ClosesStdIn(request))
+        {
+            // What was written to stdin travels on the stdio stream, this request on the session stream: first wait
+            // until hcsd says the process has every byte written so far, so the close cannot overtake them (in process,
+            // a write that returned is in the pipe).
+            try
+            {
+                await SyncStdinAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new HcsException(HResults.ERROR_CANCELLED, "ComputeProcess.Modify", _systemId, ProcessId);
+            }
+        }
+
+        await VerbAsync(ProcessVerb.ProcessModify, "ComputeProcess.Modify", request, cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<string> WaitForExitAsync(CancellationToken cancellationToken = default) =>
         VerbAsync(ProcessVerb.ProcessWaitForExit, "ComputeProcess.WaitForExit", null, cancellationToken);
@@ -281,7 +303,7 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
         _ = Task.Run(() => PumpOutputAsync(_stdio));
     }
 
-    internal async Task WriteStdinAsync(ReadOnlyMemory<byte> data, bool eof, CancellationToken cancellationToken)
+    internal async Task WriteStdinAsync(ReadOnlyMemory<byte> data, bool eof, CancellationToken cancellationToken, bool sync = false)
     {
         if (_stdio is null)
         {
@@ -290,7 +312,7 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
 
         try
         {
-            await _stdio.RequestStream.WriteAsync(new StdioChunk { Stream = StdioStream.Stdin, Data = ByteString.CopyFrom(data.Span), Eof = eof }, cancellationToken)
+            await _stdio.RequestStream.WriteAsync(new StdioChunk { Stream = StdioStream.Stdin, Data = ByteString.CopyFrom(data.Span), Eof = eof, Sync = sync }, cancellationToken)
                 .ConfigureAwait(false);
             if (eof)
             {
@@ -314,6 +336,21 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
             while (await call.ResponseStream.MoveNext(CancellationToken.None).ConfigureAwait(false))
             {
                 var chunk = call.ResponseStream.Current;
+                if (chunk.Stream == StdioStream.Stdin)
+                {
+                    if (chunk.Sync)
+                    {
+                        Volatile.Read(ref _synced)?.TrySetResult();
+                    }
+
+                    if (chunk.Eof)
+                    {
+                        _stdinClosed.TrySetResult();
+                    }
+
+                    continue;
+                }
+
                 var pipe = chunk.Stream == StdioStream.Stdout ? _stdout : chunk.Stream == StdioStream.Stderr ? _stderr : null;
                 if (pipe is null)
                 {
@@ -341,6 +378,9 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
         }
         finally
         {
+            _stdioEnded = true;
+            _stdinClosed.TrySetResult(); // the stream ended: nothing more of stdin can reach the process
+            Volatile.Read(ref _synced)?.TrySetResult();
             if (_stdout is not null)
             {
                 await _stdout.Writer.CompleteAsync().ConfigureAwait(false);
@@ -364,6 +404,44 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
         }
 
         return JsonCallAsync(label, new Request { ProcessCall = call }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits until hcsd has written every stdin byte sent so far into the process (or stdin is closed, or the stdio stream
+    /// ended, when nothing more can arrive).
+    /// </summary>
+    private async Task SyncStdinAsync(CancellationToken cancellationToken)
+    {
+        await _syncGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var synced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _synced, synced);
+            if (_stdioEnded || !await _stdin!.TrySendSyncAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await _stdinClosed.Task.WaitAsync(cancellationToken).ConfigureAwait(false); // closed by its owner: wait for its end
+                return;
+            }
+
+            await synced.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _syncGate.Release();
+        }
+    }
+
+    /// <summary>True when <paramref name="request"/> is a ProcessModifyRequest that closes stdin (a malformed one goes to hcsd, which says why).</summary>
+    private static bool ClosesStdIn(string request)
+    {
+        try
+        {
+            return HcsJson.Deserialize<ProcessModifyRequest>(request) is { Operation: ModifyOperation.CloseHandle, CloseHandle.Handle: StdHandle.StdIn or StdHandle.All };
+        }
+        catch (HcsException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The process's stdin: each write is one chunk on the stdio stream; disposing it closes stdin.</summary>
@@ -415,6 +493,30 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
 
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        /// <summary>Asks hcsd to answer once every byte written so far is in the process; false if stdin is closed.</summary>
+        public async Task<bool> TrySendSyncAsync(CancellationToken cancellationToken)
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (_closed)
+                {
+                    return false;
+                }
+
+                await owner.WriteStdinAsync(ReadOnlyMemory<byte>.Empty, false, cancellationToken, sync: true).ConfigureAwait(false);
+                return true;
+            }
+            catch (IOException)
+            {
+                return false; // the stream broke: its end completes the wait
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
 
         public override async ValueTask DisposeAsync()
         {

@@ -261,9 +261,9 @@ internal sealed class RemoteSession : IComputeSession
                 _openFailure = WireErrors.ToHcsException(e, "Service.Connect");
             }
         }
-        catch (Exception e) when (e is RpcException or OperationCanceledException or IOException)
+        catch (Exception e) when (e is RpcException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            // Closed by DisposeAsync.
+            // Closed by DisposeAsync, or the connection (RemoteService) was disposed first.
         }
         finally
         {
@@ -276,7 +276,7 @@ internal sealed class RemoteSession : IComputeSession
                 {
                     await writer.ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is RpcException or OperationCanceledException or IOException or InvalidOperationException)
+                catch (Exception e) when (e is RpcException or OperationCanceledException or IOException or InvalidOperationException or ObjectDisposedException)
                 {
                     // The stream broke under it.
                 }

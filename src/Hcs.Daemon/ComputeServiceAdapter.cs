@@ -330,6 +330,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             throw WireErrors.ToRpcException(e);
         }
 
+
         var ct = context.CancellationToken;
         var writeGate = new SemaphoreSlim(1, 1);
         async Task Send(StdioChunk chunk)
@@ -362,18 +363,23 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             await Send(new StdioChunk { Stream = which, Eof = true }).ConfigureAwait(false);
         }
 
-        async Task CopyIn()
+        async Task CopyIn(CancellationToken stop)
         {
             var sink = stdio.StdIn;
             try
             {
-                while (await requestStream.MoveNext(ct).ConfigureAwait(false))
+                while (await requestStream.MoveNext(stop).ConfigureAwait(false))
                 {
                     var chunk = requestStream.Current;
                     if (sink is not null && !chunk.Data.IsEmpty)
                     {
-                        await sink.WriteAsync(chunk.Data.Memory, ct).ConfigureAwait(false);
-                        await sink.FlushAsync(ct).ConfigureAwait(false);
+                        await sink.WriteAsync(chunk.Data.Memory, stop).ConfigureAwait(false);
+                        await sink.FlushAsync(stop).ConfigureAwait(false);
+                    }
+
+                    if (chunk.Sync)
+                    {
+                        await Send(new StdioChunk { Stream = StdioStream.Stdin, Sync = true }).ConfigureAwait(false);
                     }
 
                     if (chunk.Eof)
@@ -390,16 +396,34 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             {
                 if (sink is not null)
                 {
-                    await sink.DisposeAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await sink.DisposeAsync().ConfigureAwait(false);
+                    }
+                    catch (IOException)
+                    {
+                        // The process is gone: its stdin is closed either way.
+                    }
                 }
+            }
+
+            // Everything the client sent before its eof is in the process's stdin, and stdin is closed: say so, so that a
+            // close the client makes on the session stream (Modify CloseHandle) cannot overtake the data.
+            try
+            {
+                await Send(new StdioChunk { Stream = StdioStream.Stdin, Eof = true }).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
+            {
+                // The output streams already ended (the process exited) and the call with them: the client sees that.
             }
         }
 
+        using var inputStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var input = CopyIn(inputStop.Token);
         try
         {
-            var input = CopyIn();
             await Task.WhenAll(CopyOut(stdio.StdOut, StdioStream.Stdout), CopyOut(stdio.StdErr, StdioStream.Stderr)).ConfigureAwait(false);
-            _ = input.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         catch (OperationCanceledException)
         {
@@ -408,6 +432,13 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         catch (IOException)
         {
             // The client went away.
+        }
+        finally
+        {
+            // No read may outlive the call: Kestrel reuses the stream's request pipe for a later call on the connection,
+            // which would then find "reading is already in progress". Stop the input copy and wait for it.
+            await inputStop.CancelAsync().ConfigureAwait(false);
+            await Quietly(input).ConfigureAwait(false);
         }
     }
 

@@ -100,6 +100,24 @@ public abstract class ProcessConformance(IBackendFixture fixture) : ConformanceT
     }
 
     [Fact]
+    public virtual async Task CloseStdIn_RightAfterAWrite_DeliversEveryByteBeforeTheEndOfFile()
+    {
+        await using var system = await RunningAsync();
+        for (var i = 0; i < 20; i++)
+        {
+            await using var cat = await system.CreateProcessAsync(Sh("cat", stdin: true));
+            var output = new StreamReader(cat.StandardOutput!).ReadToEndAsync();
+            await cat.StandardInput!.WriteAsync(Encoding.UTF8.GetBytes($"line {i}\n"));
+            await cat.StandardInput.FlushAsync();
+
+            await cat.CloseStandardInputAsync(); // straight after the write: the close must not overtake the bytes
+
+            Assert.Equal($"line {i}\n", await Within(output));
+            Assert.Equal(0u, (await Within(cat.WaitForExitAsync())).ExitCode);
+        }
+    }
+
+    [Fact]
     public virtual async Task ProcessExited_ArrivesOnProcessHandlesOnly()
     {
         await using var system = await RunningAsync();

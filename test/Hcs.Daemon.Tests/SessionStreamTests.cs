@@ -135,8 +135,8 @@ public sealed class SessionStreamTests : IAsyncLifetime
         using var nobodyChannel = RawChannel(() => PeerIdentity.ConnectAs(_fixture.Socket, 65534, 0));
         using var stdio = new ComputeService.ComputeServiceClient(nobodyChannel).ProcessStdio(
             new Metadata { { WireErrors.SessionHeader, opened.SessionId } }, cancellationToken: Ct);
-        await stdio.RequestStream.WriteAsync(new StdioChunk { Handle = 1 }, Ct);
 
+        // hcsd checks the session before it reads anything, so the refusal is the stream's end, whatever was sent.
         var e = await Assert.ThrowsAsync<RpcException>(() => stdio.ResponseStream.MoveNext(Ct));
         Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
         Assert.Equal(HResults.HCS_E_ACCESS_DENIED, WireErrors.ToHcsException(e, "test").HResult);
