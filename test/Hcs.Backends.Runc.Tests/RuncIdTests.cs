@@ -148,6 +148,7 @@ public sealed class RuncIdTests : IAsyncDisposable
     [InlineData("-rf")]
     [InlineData("--help")]
     [InlineData("--root")]
+    [InlineData("--state")]
     public async Task AnIdBeginningWithADash_CreatesStartsPausesRunsAndTerminates_TouchingNothingElse(string id)
     {
         var backend = NewBackend();
@@ -174,16 +175,21 @@ public sealed class RuncIdTests : IAsyncDisposable
         await AssertUntouchedAsync(backend, bystander, bystanderId);
     }
 
-    [Fact]
-    public async Task CleanOrphans_RemovesAnOrphanWhoseIdBeginsWithADash()
+    [Theory]
+    [InlineData("-orphan")]
+    [InlineData("--state")]
+    public async Task CleanOrphans_RemovesAnOrphanWhoseIdBeginsWithADash_AndFindsItsMonitor(string id)
     {
-        var orphan = await StartedAsync(NewBackend(), "-orphan");
+        var orphan = await StartedAsync(NewBackend(), id);
         await orphan.DetachAsync();
 
         var lines = await Within(NewBackend().CleanOrphansAsync(new HashSet<string>(), Bound));
-        Assert.Contains(lines, l => l.Contains("'-orphan'", StringComparison.Ordinal) && l.Contains("running", StringComparison.Ordinal));
-        Assert.Null(await NewBackend().RuncStatusAsync("-orphan", CancellationToken.None));
-        Assert.False(Directory.Exists(Path.Combine(_root, "-orphan")), "its runtime directory is removed");
+        var line = Assert.Single(lines);
+        Assert.Contains($"'{id}'", line, StringComparison.Ordinal);
+        Assert.Contains("runc state: running", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("monitor: none", line, StringComparison.Ordinal);
+        Assert.Null(await NewBackend().RuncStatusAsync(id, CancellationToken.None));
+        Assert.False(Directory.Exists(Path.Combine(_root, id)), "its runtime directory is removed");
     }
 
     [Fact]
