@@ -99,22 +99,24 @@ public sealed class FakeBackend : IComputeBackend
         return Task.FromResult(system.Adopt(context));
     }
 
-    /// <summary>Terminates every live fake system whose id is not in <paramref name="knownIds"/>.</summary>
-    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reports every live fake system whose id is not in <paramref name="knownIds"/> as left running
+    /// (<see cref="OrphanLines.LeftRunning"/>); a live system is never ended for lack of a record.
+    /// </summary>
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(knownIds);
-        var cleaned = new List<string>();
+        var lines = new List<string>();
         foreach (var (id, system) in _systems)
         {
             if (!system.IsDead && !knownIds.Contains(id))
             {
-                await system.TerminateAsync(cancellationToken).ConfigureAwait(false);
-                cleaned.Add($"fake system {id} (instance {system.InstanceId}) terminated");
+                lines.Add($"{OrphanLines.LeftRunning}fake system {id} (instance {system.InstanceId}) is alive with no record");
             }
         }
 
-        cleaned.Sort(StringComparer.Ordinal);
-        return cleaned;
+        lines.Sort(StringComparer.Ordinal);
+        return Task.FromResult<IReadOnlyList<string>>(lines);
     }
 
     /// <summary>Simulates the service dying (<c>kill -9</c>): every fake system keeps running and stops reporting to its engine.</summary>

@@ -95,7 +95,7 @@ public sealed partial class ComputeEngine
 
             if (record.State == SystemRecordState.Stopped && now - (record.StoppedAt ?? record.UpdatedAt) > Options.StoppedRecordRetention)
             {
-                await journal.DeleteAsync(record.Id).ConfigureAwait(false);
+                journal.DeleteInBackground(record.Id);
                 expired.Add(new RecoveredSystem(record.Id, record.Backend, $"stopped at {record.StoppedAt ?? record.UpdatedAt:O}"));
                 continue;
             }
@@ -138,6 +138,7 @@ public sealed partial class ComputeEngine
 
         // Every runtime leftover that is not a live system goes: stopped systems keep only their record.
         var orphans = new List<string>();
+        var leftRunning = new List<string>();
         var live = Snapshot().Where(s => s.IsLive).ToList();
         foreach (var backend in _backends)
         {
@@ -146,6 +147,14 @@ public sealed partial class ComputeEngine
             {
                 foreach (var line in await backend.CleanOrphansAsync(known, cancellationToken).ConfigureAwait(false))
                 {
+                    if (line.StartsWith(Backends.OrphanLines.LeftRunning, StringComparison.Ordinal))
+                    {
+                        var what = line[Backends.OrphanLines.LeftRunning.Length..];
+                        leftRunning.Add($"{backend.Name}: {what}");
+                        EngineLog.LeftRunning(logger, backend.Name, what);
+                        continue;
+                    }
+
                     orphans.Add($"{backend.Name}: {line}");
                     EngineLog.OrphanCleaned(logger, backend.Name, line);
                 }
@@ -169,6 +178,7 @@ public sealed partial class ComputeEngine
             Expired = expired,
             BackendMissing = backendMissing,
             OrphansCleaned = orphans,
+            LeftRunning = leftRunning,
             Problems = problems,
         };
     }
