@@ -72,7 +72,8 @@ public sealed class RuncFullDiskTests : IAsyncDisposable
         await using var again = await session.OpenSystemAsync(id, Ct).WaitAsync(s_timeout, Ct);
         Assert.Equal(SystemState.Running, await StateOf(again));
         Assert.Equal("running", await new RuncBackend(Settings).RuncStatusAsync(id, Ct));
-        var e = await Assert.ThrowsAsync<HcsException>(() => session.CreateSystemAsync(id + "-new", Document(), Ct).WaitAsync(s_timeout, Ct));
+        var e = await Assert.ThrowsAsync<HcsException>(async () =>
+            await (await session.CreateSystemAsync(id + "-new", Document(), Ct)).WaitForCreatedAsync(Ct).WaitAsync(s_timeout, Ct));
         Assert.Equal(HResults.ERROR_DISK_FULL, e.HResult);
         Assert.Contains(_disk.StateDirectory, e.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_root, id + "-new")), "a refused Create builds nothing");

@@ -51,7 +51,7 @@ public sealed class FullDiskTests : IAsyncLifetime
         await RunningAsync("before");
         _disk.Fill();
 
-        var e = await FailsWith(HResults.ERROR_DISK_FULL, () => _lives.Session().CreateSystemAsync("unrecorded", Vm(), Ct));
+        var e = await FailsWith(HResults.ERROR_DISK_FULL, () => CreatedAsync(_lives.Session(), "unrecorded"));
 
         Assert.Equal("ComputeSystem.Create", e.Operation);
         AssertNamesTheFullStateDirectory(e);
@@ -111,7 +111,7 @@ public sealed class FullDiskTests : IAsyncLifetime
         Assert.Contains("\"running\"", await Within(_lives.Session().EnumerateSystemsAsync(null, Ct)), StringComparison.Ordinal);
         await using var created = await Within(_lives.Session().OpenSystemAsync("created", Ct));
         AssertNamesTheFullStateDirectory(await FailsWith(HResults.ERROR_DISK_FULL, () => created.StartAsync(null, Ct)));
-        AssertNamesTheFullStateDirectory(await FailsWith(HResults.ERROR_DISK_FULL, () => _lives.Session().CreateSystemAsync("new", Vm(), Ct)));
+        AssertNamesTheFullStateDirectory(await FailsWith(HResults.ERROR_DISK_FULL, () => CreatedAsync(_lives.Session(), "new")));
         Assert.Equal(SystemState.Created, await StateOf(created));
     }
 
@@ -127,7 +127,7 @@ public sealed class FullDiskTests : IAsyncLifetime
         Assert.Equal("kept", Assert.Single(report.Adopted).Id);
         await using var kept = await Within(_lives.Session().OpenSystemAsync("kept", Ct));
         Assert.Equal(SystemState.Running, await StateOf(kept));
-        var e = await FailsWith(HResults.ERROR_WRITE_PROTECT, () => _lives.Session().CreateSystemAsync("new", Vm(), Ct));
+        var e = await FailsWith(HResults.ERROR_WRITE_PROTECT, () => CreatedAsync(_lives.Session(), "new"));
         Assert.Contains(_disk.StateDirectory, e.Message, StringComparison.Ordinal);
         Assert.Contains("read-only", e.Message, StringComparison.Ordinal);
         Assert.NotNull(await new SqliteStateStore(_disk.StateDirectory).CheckWritableAsync(Ct));
@@ -151,7 +151,7 @@ public sealed class DurableOutcomeTests
         var (engine, fake, session) = NewEngine(store);
         await using var _ = engine;
 
-        await FailsWith(HResults.ERROR_DISK_FULL, () => session.CreateSystemAsync("half", Vm(), Ct));
+        await FailsWith(HResults.ERROR_DISK_FULL, () => CreatedAsync(session, "half"));
 
         Assert.True(fake.Get("half").IsDead, "the backend's system is released");
         await FailsWith(HResults.HCS_E_SYSTEM_NOT_FOUND, () => session.OpenSystemAsync("half", Ct));

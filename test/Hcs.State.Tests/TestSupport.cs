@@ -167,6 +167,14 @@ public static class Docs
         return e;
     }
 
+    /// <summary>Creates a system and waits until it is constructed (Create's outcome, as a client of computecore sees it).</summary>
+    public static async Task<ISystemHandle> CreatedAsync(IComputeSession session, string id, string? document = null)
+    {
+        var handle = await session.CreateSystemAsync(id, document ?? Vm(), Ct);
+        await handle.WaitForCreatedAsync(Ct);
+        return handle;
+    }
+
     public static async Task<SystemState?> StateOf(ISystemHandle handle) =>
         HcsJson.Deserialize<Properties>(await Within(handle.GetPropertiesAsync(null, Ct))).State;
 

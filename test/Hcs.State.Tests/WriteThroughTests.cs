@@ -116,7 +116,7 @@ public sealed class WriteThroughTests : IAsyncLifetime
         await using var engine = new ComputeEngine([fake], new EngineOptions { Store = store, Logger = log });
         var session = engine.OpenSession(new ClientIdentity("t", 1000));
 
-        var e = await FailsWith(HResults.E_FAIL, () => session.CreateSystemAsync("unrecorded", Vm(), Ct));
+        var e = await FailsWith(HResults.E_FAIL, () => CreatedAsync(session, "unrecorded"));
 
         Assert.Equal("ComputeSystem.Create", e.Operation);
         Assert.Contains("disk full", e.Message, StringComparison.Ordinal);
