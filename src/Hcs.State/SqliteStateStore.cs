@@ -88,8 +88,10 @@ public sealed class SqliteStateStore : IStateStore
     }
 
     /// <summary>
-    /// Tries a real (empty) write: null if the state can be written now, else why not (<c>ERROR_DISK_FULL</c>,
-    /// <c>ERROR_WRITE_PROTECT</c> or <c>E_FAIL</c>, naming the state directory). hcsd logs it when it starts.
+    /// Tries a real write the size of a large record (a row with a 64 KiB document, inserted and deleted in one
+    /// committed transaction, so the database's content does not change): null if the state can be written now, else
+    /// why not (<c>ERROR_DISK_FULL</c>, <c>ERROR_WRITE_PROTECT</c> or <c>E_FAIL</c>, naming the state directory). hcsd
+    /// logs it when it starts. A smaller record may still fit where this did not (SQLite reuses its WAL's space).
     /// </summary>
     public async Task<HcsException?> CheckWritableAsync(CancellationToken cancellationToken = default)
     {
@@ -98,8 +100,38 @@ public sealed class SqliteStateStore : IStateStore
         {
             var connection = await WritableConnectionAsync(cancellationToken).ConfigureAwait(false);
             using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE schema_version SET version = version";
-            await WriteAsync(command, "a test write", cancellationToken).ConfigureAwait(false);
+
+            // The empty id is never a system's (ids are validated), and the row is gone when the transaction commits.
+            command.CommandText = """
+                BEGIN IMMEDIATE;
+                INSERT OR REPLACE INTO systems (id, owner_uid, client_name, grants, document, backend, runtime_facts,
+                    runtime_id, state, exit_status, created_at, started_at, stopped_at, updated_at)
+                VALUES ('', 0, '', '[]', $document, '', NULL, '', '', NULL, '', NULL, NULL, '');
+                DELETE FROM systems WHERE id = '';
+                COMMIT;
+                """;
+            command.Parameters.AddWithValue("$document", new string('x', 64 * 1024));
+            try
+            {
+                await WriteAsync(command, "a test write", cancellationToken).ConfigureAwait(false);
+            }
+            catch (HcsException)
+            {
+                // SQLite may have rolled the transaction back already (a full disk does); if not, do it here.
+                try
+                {
+                    using var rollback = connection.CreateCommand();
+                    rollback.CommandText = "ROLLBACK";
+                    await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (SqliteException)
+                {
+                    // No transaction was active.
+                }
+
+                throw;
+            }
+
             return null;
         }
         catch (HcsException e)

@@ -39,8 +39,7 @@ public sealed class HcsdFullDiskTests
 
         // The disk is still full: hcsd starts anyway, says why it is read-only, and serves queries.
         await using var again = await HcsdProcess.StartAsync(disk.Root);
-        Assert.Contains("hcsd serves read-only", again.Log, StringComparison.Ordinal);
-        Assert.Contains("ERROR_DISK_FULL", again.Log, StringComparison.Ordinal);
+        Assert.True(again.Log.Contains("hcsd serves read-only", StringComparison.Ordinal) && again.Log.Contains("ERROR_DISK_FULL", StringComparison.Ordinal), again.Log);
         using var reader = Connect(again);
         Assert.Contains(await ComputeSystem.EnumerateAsync(reader, cancellationToken: Ct), p => p.Id == "kept");
         await using var reopened = await ComputeSystem.OpenAsync(reader, "kept", Ct);
