@@ -20,25 +20,36 @@ public sealed class HcsdFullDiskTests
         HcsClient.Connect(new HcsConnectOptions { Socket = hcsd.Socket, Mode = HcsServiceMode.Daemon, ClientName = "full-disk" });
 
     [Fact]
-    public async Task Hcsd_OnAFullStateDisk_RefusesCreateWithDiskFull_AndRestartsReadOnly_ServingQueries()
+    public async Task Hcsd_OnAFullStateDisk_RefusesCreateWithDiskFull_NamingTheStateDirectory()
+    {
+        using var disk = new SmallDisk();
+        await using var hcsd = await HcsdProcess.StartAsync(disk.Root);
+        using var client = Connect(hcsd);
+        await using var kept = await ComputeSystem.CreateAsync(client, "kept", Idle, Ct);
+        disk.Fill();
+
+        var refused = await Assert.ThrowsAsync<HcsException>(() => ComputeSystem.CreateAsync(client, "unrecorded", Idle, Ct));
+
+        Assert.Equal(HResults.ERROR_DISK_FULL, refused.HResult);
+        Assert.Contains(hcsd.StateDirectory, refused.Message, StringComparison.Ordinal);
+        var notFound = await Assert.ThrowsAsync<HcsException>(() => ComputeSystem.OpenAsync(client, "unrecorded", Ct));
+        Assert.Equal(HResults.HCS_E_SYSTEM_NOT_FOUND, notFound.HResult);
+    }
+
+    [Fact]
+    public async Task Hcsd_RestartedWithItsStateDiskFull_StartsReadOnly_ServesQueries_AndRefusesWritesWithDiskFull()
     {
         using var disk = new SmallDisk();
         await using (var hcsd = await HcsdProcess.StartAsync(disk.Root))
         {
             using var client = Connect(hcsd);
             await using var kept = await ComputeSystem.CreateAsync(client, "kept", Idle, Ct);
-            disk.Fill();
-
-            var refused = await Assert.ThrowsAsync<HcsException>(() => ComputeSystem.CreateAsync(client, "unrecorded", Idle, Ct));
-            Assert.Equal(HResults.ERROR_DISK_FULL, refused.HResult);
-            Assert.Contains(hcsd.StateDirectory, refused.Message, StringComparison.Ordinal);
-            var notFound = await Assert.ThrowsAsync<HcsException>(() => ComputeSystem.OpenAsync(client, "unrecorded", Ct));
-            Assert.Equal(HResults.HCS_E_SYSTEM_NOT_FOUND, notFound.HResult);
             Assert.Equal(0, await hcsd.TerminateAsync());
         }
 
-        // The disk is still full: hcsd starts anyway, says why it is read-only, and serves queries.
+        disk.Fill();
         await using var again = await HcsdProcess.StartAsync(disk.Root);
+
         Assert.True(again.Log.Contains("hcsd serves read-only", StringComparison.Ordinal) && again.Log.Contains("ERROR_DISK_FULL", StringComparison.Ordinal), again.Log);
         using var reader = Connect(again);
         Assert.Contains(await ComputeSystem.EnumerateAsync(reader, cancellationToken: Ct), p => p.Id == "kept");
