@@ -103,20 +103,35 @@ public sealed class FakeBackend : IComputeBackend
     /// Reports every live fake system whose id is not in <paramref name="knownIds"/> as left running
     /// (<see cref="OrphanLines.LeftRunning"/>); a live system is never ended for lack of a record.
     /// </summary>
-    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
+        CleanOrphansAsync(knownIds, new HashSet<string>(), cancellationToken);
+
+    /// <summary>As the two-argument overload, but live systems of <paramref name="endedIds"/> are terminated.</summary>
+    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(knownIds);
+        ArgumentNullException.ThrowIfNull(endedIds);
         var lines = new List<string>();
         foreach (var (id, system) in _systems)
         {
-            if (!system.IsDead && !knownIds.Contains(id))
+            if (system.IsDead || knownIds.Contains(id))
+            {
+                continue;
+            }
+
+            if (endedIds.Contains(id))
+            {
+                await system.TerminateAsync(cancellationToken).ConfigureAwait(false);
+                lines.Add($"fake system {id} (instance {system.InstanceId}) terminated");
+            }
+            else
             {
                 lines.Add($"{OrphanLines.LeftRunning}fake system {id} (instance {system.InstanceId}) is alive with no record");
             }
         }
 
         lines.Sort(StringComparer.Ordinal);
-        return Task.FromResult<IReadOnlyList<string>>(lines);
+        return lines;
     }
 
     /// <summary>Simulates the service dying (<c>kill -9</c>): every fake system keeps running and stops reporting to its engine.</summary>

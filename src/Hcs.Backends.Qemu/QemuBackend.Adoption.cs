@@ -153,14 +153,25 @@ public sealed partial class QemuBackend
     /// backend made (empty, or holding one of its files) are touched; symbolic links are never followed.
     /// </summary>
     public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
-        CleanOrphansAsync(knownIds, killRunning: false, cancellationToken);
+        SweepAsync(knownIds, _ => false, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endedIds);
+        var ended = endedIds.Select(id => Path.GetFileName(RuntimeDirectoryOf(_runtimeRoot, id))).ToHashSet(StringComparer.Ordinal);
+        return SweepAsync(knownIds, ended.Contains, cancellationToken);
+    }
 
     /// <summary>
     /// <see cref="CleanOrphansAsync(IReadOnlySet{string}, CancellationToken)"/>, and with <paramref name="killRunning"/>
     /// a live QEMU is killed (SIGKILL, then waited for) and its directory removed too (tests, and an operator who wants
     /// every unknown VM gone).
     /// </summary>
-    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, bool killRunning, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, bool killRunning, CancellationToken cancellationToken) =>
+        SweepAsync(knownIds, _ => killRunning, cancellationToken);
+
+    private async Task<IReadOnlyList<string>> SweepAsync(IReadOnlySet<string> knownIds, Func<string, bool> endLive, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(knownIds);
         var lines = new List<string>();
@@ -179,7 +190,7 @@ public sealed partial class QemuBackend
                 continue;
             }
 
-            if (!killRunning && await LiveQemuOfAsync(entry.FullName).ConfigureAwait(false) is { } live)
+            if (!endLive(entry.Name) && await LiveQemuOfAsync(entry.FullName).ConfigureAwait(false) is { } live)
             {
                 lines.Add(string.Create(CultureInfo.InvariantCulture,
                     $"{OrphanLines.LeftRunning}qemu: {entry.FullName}: its QEMU (pid {live.Pid}) is running with no record"));

@@ -184,14 +184,25 @@ public sealed partial class RuncBackend
     /// orphan.
     /// </summary>
     public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
-        CleanOrphansAsync(knownIds, killRunning: false, cancellationToken);
+        SweepAsync(knownIds, _ => false, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endedIds);
+        var ended = endedIds.Select(HostNameOf).ToHashSet(StringComparer.Ordinal);
+        return SweepAsync(knownIds, ended.Contains, cancellationToken);
+    }
 
     /// <summary>
     /// <see cref="CleanOrphansAsync(IReadOnlySet{string}, CancellationToken)"/>, and with <paramref name="killRunning"/>
     /// running and paused containers are killed and removed too (tests, and an operator who wants every unknown
     /// container gone).
     /// </summary>
-    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, bool killRunning, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, bool killRunning, CancellationToken cancellationToken) =>
+        SweepAsync(knownIds, _ => killRunning, cancellationToken);
+
+    private async Task<IReadOnlyList<string>> SweepAsync(IReadOnlySet<string> knownIds, Func<string, bool> endLive, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(knownIds);
         var known = knownIds.Select(HostNameOf).ToHashSet(StringComparer.Ordinal);
@@ -230,7 +241,7 @@ public sealed partial class RuncBackend
             var state = await RuncStatusAsync(name, cancellationToken).ConfigureAwait(false);
             HostProcess? monitor = monitors.TryGetValue(directory, out var found) ? found : null;
             var hadDirectory = Directory.Exists(directory);
-            if (!killRunning && state is "running" or "paused")
+            if (state is "running" or "paused" && !endLive(name))
             {
                 lines.Add(string.Create(CultureInfo.InvariantCulture,
                     $"{OrphanLines.LeftRunning}runc container '{name}' is {state} with no record (monitor: {(monitor is { } live ? live.Pid.ToString(CultureInfo.InvariantCulture) : "none")}; runtime directory: {(hadDirectory ? directory : "none")})"));

@@ -62,6 +62,7 @@ public sealed partial class ComputeEngine
         var expired = new List<RecoveredSystem>();
         var backendMissing = new List<RecoveredSystem>();
         var problems = new List<RecoveredSystem>();
+        var ended = new HashSet<string>(StringComparer.Ordinal);
         var logger = Options.Logger;
         var now = Time.GetUtcNow();
 
@@ -98,6 +99,12 @@ public sealed partial class ComputeEngine
                 journal.DeleteInBackground(record.Id);
                 expired.Add(new RecoveredSystem(record.Id, record.Backend, $"stopped at {record.StoppedAt ?? record.UpdatedAt:O}"));
                 continue;
+            }
+
+            if (record.State is SystemRecordState.Creating or SystemRecordState.Starting or SystemRecordState.Stopping)
+            {
+                // Half-started or terminating: its record says it must not run on, so a live leftover of it is ended.
+                ended.Add(record.Id);
             }
 
             var system = new SystemInstance(this, record, document, backend);
@@ -145,7 +152,7 @@ public sealed partial class ComputeEngine
             var known = live.Where(s => ReferenceEquals(s.Backend, backend)).Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
             try
             {
-                foreach (var line in await backend.CleanOrphansAsync(known, cancellationToken).ConfigureAwait(false))
+                foreach (var line in await backend.CleanOrphansAsync(known, ended, cancellationToken).ConfigureAwait(false))
                 {
                     if (line.StartsWith(Backends.OrphanLines.LeftRunning, StringComparison.Ordinal))
                     {

@@ -304,6 +304,22 @@ public sealed class RecoveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HalfStartedSystemTheBackendCannotReadopt_IsEndedByTheOrphanSweep_AsItsRecordSaysItMustNotRunOn()
+    {
+        _lives.Fake.Script("halfway", new FakeScript { FailAdopt = HResults.E_FAIL });
+        await RunningAsync("halfway");
+        await _lives.CrashAsync();
+        var record = (await _lives.RecordsAsync()).Single(r => r.Id == "halfway");
+        await _lives.WriteRecordAsync(record with { State = SystemRecordState.Starting });
+
+        var report = await _lives.RestartAsync();
+
+        Assert.StartsWith("fake: fake system halfway ", Assert.Single(report.OrphansCleaned), StringComparison.Ordinal);
+        Assert.Empty(report.LeftRunning);
+        Assert.True(_lives.Fake.Get("halfway").IsDead);
+    }
+
+    [Fact]
     public async Task LiveSystemWithoutARecord_IsLeftRunning_AndReported_NeverKilledAsAnOrphan()
     {
         await RunningAsync("kept");

@@ -49,6 +49,14 @@ public interface IComputeBackend
     /// </summary>
     Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>([]);
+
+    /// <summary>
+    /// <see cref="CleanOrphansAsync(IReadOnlySet{string}, CancellationToken)"/>, except that the leftovers of
+    /// <paramref name="endedIds"/> (systems whose record says they must not run on: a Create, Start or Terminate was in
+    /// flight when the old service died, and the engine has ended them) are ended even if alive.
+    /// </summary>
+    Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken) =>
+        CleanOrphansAsync(knownIds, cancellationToken);
 }
 
 /// <summary>What a backend gets to re-attach to one system after a service restart.</summary>
