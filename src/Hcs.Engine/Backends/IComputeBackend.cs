@@ -81,7 +81,7 @@ public sealed record BackendAdoption(IBackendSystem? System, SystemState State, 
 /// <param name="Time">The engine's clock.</param>
 public sealed record BackendSystemContext(string Id, ComputeSystem Document, IBackendEventSink Events, TimeProvider Time);
 
-/// <summary>How <see cref="IComputeBackend.CleanOrphansAsync"/> words its lines.</summary>
+/// <summary>How <see cref="IComputeBackend.CleanOrphansAsync(IReadOnlySet{string}, CancellationToken)"/> words its lines.</summary>
 public static class OrphanLines
 {
     /// <summary>
