@@ -176,11 +176,33 @@ public sealed partial class RuncBackend
 
     /// <summary>
     /// Finds runtime directories, runc containers and monitors under this backend's roots that belong to none of
-    /// <paramref name="knownIds"/>, kills them (runc delete --force, the monitor), unmounts and removes them. A scratch
-    /// directory outside the runtime root (<c>Storage.Path</c>) is not known without the record, so it is left.
-    /// Call it before creating systems: a container being created by this process would look like an orphan.
+    /// <paramref name="knownIds"/>, kills them (runc delete --force, the monitor), unmounts and removes them. A
+    /// container runc says is running or paused is a workload still alive: it is left untouched (monitor, mounts,
+    /// directory) and reported (<see cref="OrphanLines.LeftRunning"/>), since a missing or stale record is no reason
+    /// to end it. A scratch directory outside the runtime root (<c>Storage.Path</c>) is not known without the record,
+    /// so it is left. Call it before creating systems: a container being created by this process would look like an
+    /// orphan.
     /// </summary>
-    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
+        SweepAsync(knownIds, _ => false, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endedIds);
+        var ended = endedIds.Select(HostNameOf).ToHashSet(StringComparer.Ordinal);
+        return SweepAsync(knownIds, ended.Contains, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="CleanOrphansAsync(IReadOnlySet{string}, CancellationToken)"/>, and with <paramref name="killRunning"/>
+    /// running and paused containers are killed and removed too (tests, and an operator who wants every unknown
+    /// container gone).
+    /// </summary>
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, bool killRunning, CancellationToken cancellationToken) =>
+        SweepAsync(knownIds, _ => killRunning, cancellationToken);
+
+    private async Task<IReadOnlyList<string>> SweepAsync(IReadOnlySet<string> knownIds, Func<string, bool> endLive, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(knownIds);
         var known = knownIds.Select(HostNameOf).ToHashSet(StringComparer.Ordinal);
@@ -219,6 +241,13 @@ public sealed partial class RuncBackend
             var state = await RuncStatusAsync(name, cancellationToken).ConfigureAwait(false);
             HostProcess? monitor = monitors.TryGetValue(directory, out var found) ? found : null;
             var hadDirectory = Directory.Exists(directory);
+            if (state is "running" or "paused" && !endLive(name))
+            {
+                lines.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{OrphanLines.LeftRunning}runc container '{name}' is {state} with no record (monitor: {(monitor is { } live ? live.Pid.ToString(CultureInfo.InvariantCulture) : "none")}; runtime directory: {(hadDirectory ? directory : "none")})"));
+                continue;
+            }
+
             await KillAndDeleteAsync(name, state, cancellationToken).ConfigureAwait(false);
             await StopMonitorAsync(monitor, TimeProvider.System).ConfigureAwait(false);
             await MountTable.UnmountAllUnderAsync(directory, cancellationToken).ConfigureAwait(false);
