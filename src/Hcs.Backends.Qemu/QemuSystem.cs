@@ -525,6 +525,11 @@ internal sealed class QemuSystem : IBackendSystem
                 throw HcsException.InvalidJson(SaveWhere, $"'{target}' is a directory");
             }
 
+            if (!HostFiles.MayReplace(directory, Path.GetFileName(target)))
+            {
+                throw HostFiles.Failure(1 /* EPERM */, target, "replace", SaveWhere);
+            }
+
             return (directory, HostFiles.CreateExclusive(directory, tempName, UnixFileMode.UserRead | UnixFileMode.UserWrite, target, SaveWhere));
         }
         catch

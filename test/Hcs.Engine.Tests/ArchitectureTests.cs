@@ -68,6 +68,7 @@ public sealed class ArchitectureTests
         var pinvokes = Load(assembly).GetTypes()
             .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             .Where(m => (m.Attributes & MethodAttributes.PinvokeImpl) != 0)
+            .Where(m => m.DeclaringType != typeof(Hcs.Engine.Backends.HostFiles)) // the one seam: host paths as the caller
             .Select(m => $"{m.DeclaringType}.{m.Name}")
             .ToList();
         Assert.Empty(pinvokes);

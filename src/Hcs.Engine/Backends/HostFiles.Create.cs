@@ -114,6 +114,47 @@ public static partial class HostFiles
         return unlinkat(directory, name, 0) == 0;
     }
 
+    /// <summary>
+    /// False when <paramref name="name"/> exists in a sticky <paramref name="directory"/> (like <c>/tmp</c>) and the
+    /// caller (<see cref="HostCaller.Current"/>; the service when none, which may) owns neither: the kernel would then
+    /// refuse to rename over it. Lets a long operation fail before it starts; the rename itself remains the check.
+    /// </summary>
+    public static bool MayReplace(SafeFileHandle directory, string name)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (HostCaller.Current is not { } caller)
+        {
+            return true;
+        }
+
+        var (dirMode, dirOwner) = ModeAndOwner(directory, "", AT_EMPTY_PATH);
+        var (mode, owner) = ModeAndOwner(directory, name, AT_SYMLINK_NOFOLLOW);
+        const int S_ISVTX = 0x200;
+        return dirMode < 0 || mode < 0 || (dirMode & S_ISVTX) == 0 || owner == caller.Uid || dirOwner == caller.Uid;
+    }
+
+    private static unsafe (int Mode, uint Owner) ModeAndOwner(SafeFileHandle directory, string name, int flags)
+    {
+        // struct statx: stx_uid is the u32 at offset 20, stx_mode the u16 at offset 28.
+        const uint STATX_MODE = 2, STATX_UID = 8;
+        var buffer = stackalloc byte[256];
+        var added = false;
+        try
+        {
+            directory.DangerousAddRef(ref added);
+            return statx((int)directory.DangerousGetHandle(), name, flags, STATX_TYPE | STATX_MODE | STATX_UID, buffer) == 0
+                ? (*(ushort*)(buffer + 28), *(uint*)(buffer + 20))
+                : (-1, 0);
+        }
+        finally
+        {
+            if (added)
+            {
+                directory.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>What is at <paramref name="name"/> in <paramref name="directory"/> (a symbolic link is not followed).</summary>
     public static HostFileType TypeOf(SafeFileHandle directory, string name)
     {
