@@ -29,6 +29,7 @@ internal sealed class CallerPaths : IDisposable
 {
     private static readonly byte[] s_qcow2Magic = [0x51, 0x46, 0x49, 0xFB]; // "QFI\xfb"
     private readonly List<(string JsonPath, Socket Socket)> _listeners = [];
+    private readonly List<string> _bound = []; // socket files bound as the caller, removed (as the caller) if Create fails
     private readonly Dictionary<string, SafeFileHandle> _files = new(StringComparer.Ordinal);
 
     private CallerPaths()
@@ -90,8 +91,20 @@ internal sealed class CallerPaths : IDisposable
         }
         catch
         {
-            paths.Dispose();
+            await paths.FailedAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>Create failed: closes everything and removes, as the caller, the socket files bound for it.</summary>
+    public async Task FailedAsync()
+    {
+        Dispose();
+        var bound = _bound.ToArray();
+        _bound.Clear();
+        if (bound.Length > 0)
+        {
+            _ = await HostFiles.AsCallerAsync(() => bound.Count(HostFiles.Unlink)).ConfigureAwait(false);
         }
     }
 
@@ -182,6 +195,7 @@ internal sealed class CallerPaths : IDisposable
     {
         var checkedPath = QemuOptions.CheckedPath(path, jsonPath);
         _listeners.Add((jsonPath, await HostFiles.AsCallerAsync(() => HostFiles.ListenUnix(checkedPath, jsonPath)).ConfigureAwait(false)));
+        _bound.Add(checkedPath);
     }
 
     private async Task OpenFileAsync(string jsonPath, string? path)

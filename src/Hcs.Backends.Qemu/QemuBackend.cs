@@ -186,7 +186,11 @@ public sealed partial class QemuBackend : IComputeBackend
         catch
         {
             restore?.Dispose();
-            opened?.Dispose();
+            if (opened is not null)
+            {
+                await opened.FailedAsync().ConfigureAwait(false);
+            }
+
             Directory.Delete(run, recursive: true);
             throw;
         }

@@ -772,41 +772,41 @@ internal sealed class QemuSystem : IBackendSystem
         switch (request.RequestType)
         {
             case ModifyRequestType.Add:
-            {
-                var attachment = request.Settings is { } json
-                    ? HcsJson.Deserialize<Attachment>(json, "$.Settings", _context.Document.SchemaVersion)
-                    : throw HcsException.InvalidJson("$.Settings", "an Attachment is required to add a SCSI attachment");
-                _ = QemuCommandLine.Blockdev(attachment, node, "$.Settings");
+                {
+                    var attachment = request.Settings is { } json
+                        ? HcsJson.Deserialize<Attachment>(json, "$.Settings", _context.Document.SchemaVersion)
+                        : throw HcsException.InvalidJson("$.Settings", "an Attachment is required to add a SCSI attachment");
+                    _ = QemuCommandLine.Blockdev(attachment, node, "$.Settings");
 
-                // A caller that is not the service: the image is opened with its credentials and QEMU opens that
-                // descriptor (/proc/SERVICE/fd/N), held until blockdev-add has returned.
-                using var image = HostFiles.ActsForCaller ? await CallerPaths.OpenImageAsync(attachment, "$.Settings").ConfigureAwait(false) : null;
-                var blockdev = QemuCommandLine.Blockdev(attachment, node, "$.Settings", image is null ? null : CallerPaths.ProcName(image));
-                lock (_gate)
-                {
-                    if (!_attached.TryAdd(node, new ScsiSlot(bus, lun, QemuCommandLine.ScsiDriver(attachment))))
-                    {
-                        throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{controller}' is already in use");
-                    }
-                }
-
-                try
-                {
-                    await AddScsiAsync(attachment, blockdev, bus, lun, node, cancellationToken).ConfigureAwait(false);
-                    ReportFacts();
-                }
-                catch
-                {
+                    // A caller that is not the service: the image is opened with its credentials and QEMU opens that
+                    // descriptor (/proc/SERVICE/fd/N), held until blockdev-add has returned.
+                    using var image = HostFiles.ActsForCaller ? await CallerPaths.OpenImageAsync(attachment, "$.Settings").ConfigureAwait(false) : null;
+                    var blockdev = QemuCommandLine.Blockdev(attachment, node, "$.Settings", image is null ? null : CallerPaths.ProcName(image));
                     lock (_gate)
                     {
-                        _attached.Remove(node);
+                        if (!_attached.TryAdd(node, new ScsiSlot(bus, lun, QemuCommandLine.ScsiDriver(attachment))))
+                        {
+                            throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{controller}' is already in use");
+                        }
                     }
 
-                    throw;
-                }
+                    try
+                    {
+                        await AddScsiAsync(attachment, blockdev, bus, lun, node, cancellationToken).ConfigureAwait(false);
+                        ReportFacts();
+                    }
+                    catch
+                    {
+                        lock (_gate)
+                        {
+                            _attached.Remove(node);
+                        }
 
-                break;
-            }
+                        throw;
+                    }
+
+                    break;
+                }
 
             case ModifyRequestType.Remove:
                 lock (_gate)

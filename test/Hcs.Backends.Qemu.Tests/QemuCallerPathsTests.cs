@@ -90,7 +90,12 @@ public sealed class QemuCallerPathsTests : IAsyncLifetime
         await File.WriteAllBytesAsync(image, new byte[1 << 20], Ct);
         File.SetUnixFileMode(image, UnixFileMode.UserRead | UnixFileMode.UserWrite); // 0600 root
 
-        AssertDenied(await CreateFailsAsync(_nobody, "scsi-root", Document(scsi: image)), "$.VirtualMachine.Devices.Scsi.disks.Attachments.0.Path", image);
+        var mine = Dir("mine-scsi", 0b111_101_101, Nobody);
+
+        // The COM port is the caller's to bind, the image is not: Create fails and the socket it bound is removed.
+        AssertDenied(await CreateFailsAsync(_nobody, "scsi-root", Document(com: Path.Combine(mine, "com.sock"), scsi: image)),
+            "$.VirtualMachine.Devices.Scsi.disks.Attachments.0.Path", image);
+        Assert.Empty(Directory.GetFileSystemEntries(mine));
         AssertDenied(await CreateFailsAsync(_nobody, "scsi-dev", Document(scsi: "/dev/vda", readOnly: true)),
             "$.VirtualMachine.Devices.Scsi.disks.Attachments.0.Path", "/dev/vda");
 

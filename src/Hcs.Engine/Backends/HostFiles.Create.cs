@@ -155,6 +155,13 @@ public static partial class HostFiles
         }
     }
 
+    /// <summary>Removes <paramref name="path"/> (not a directory) with the thread's credentials; false if it could not.</summary>
+    public static bool Unlink(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return unlinkat(AT_FDCWD, path, 0) == 0;
+    }
+
     /// <summary>What is at <paramref name="name"/> in <paramref name="directory"/> (a symbolic link is not followed).</summary>
     public static HostFileType TypeOf(SafeFileHandle directory, string name)
     {
