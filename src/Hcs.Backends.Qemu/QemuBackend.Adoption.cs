@@ -19,7 +19,8 @@ public sealed partial class QemuBackend
 
     /// <summary>Marker files of a runtime directory this backend made (orphan cleaning leaves other directories alone).</summary>
     private static readonly string[] s_runtimeFiles =
-        [QemuCommandLine.PidFile, QemuCommandLine.QmpSocket, QemuCommandLine.QemuLog, QemuCommandLine.ConsoleLog, QemuCommandLine.ConsoleSocket];
+        [QemuCommandLine.PidFile, QemuCommandLine.QmpSocket, QemuCommandLine.QemuLog, QemuCommandLine.ConsoleLog, QemuCommandLine.ConsoleSocket,
+            LinuxHost.RuntimeDirectoryClaim];
 
     /// <summary>
     /// Re-attaches to a VM from the <see cref="QemuRuntimeFacts"/> it reported. The QEMU must be alive and be ours:
@@ -124,7 +125,7 @@ public sealed partial class QemuBackend
 
             var controls = CpuControls.From(vm.ComputeTopology?.Processor) with { Limit = facts.CpuLimit, Weight = facts.CpuWeight };
             var cgroup = facts.HasCgroup && _cpuHierarchy.Value is { } hierarchy
-                ? CpuCgroup.Existing(hierarchy, _settings.CgroupParent, context.Id, Label)
+                ? CpuCgroup.Existing(hierarchy, _settings.CgroupParent, context.Id, Label, Path.GetFileName(run))
                 : null;
             var system = new QemuSystem(new BackendSystemContext(context.Id, context.Document, context.Events, context.Time), this, worker, qmp, run,
                 restore, cgroup is null ? controls with { Limit = null, Weight = null } : controls, cgroup, facts);
@@ -340,7 +341,7 @@ public sealed partial class QemuBackend
             // Best effort: CleanOrphans reports and retries it.
         }
 
-        if (_cpuHierarchy.Value is { } hierarchy && CpuCgroup.Existing(hierarchy, _settings.CgroupParent, id, "QemuBackend.Adopt") is { } cgroup)
+        if (_cpuHierarchy.Value is { } hierarchy && CpuCgroup.Existing(hierarchy, _settings.CgroupParent, id, "QemuBackend.Adopt", Path.GetFileName(run)) is { } cgroup)
         {
             await cgroup.RemoveAsync(time).ConfigureAwait(false);
         }

@@ -212,7 +212,7 @@ public sealed partial class RuncBackend
         }
 
         var lines = new List<string>();
-        foreach (var name in names.Where(n => !known.Contains(n) && !n.StartsWith('-')))
+        foreach (var name in names.Where(n => !known.Contains(n)))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var directory = Path.Combine(root, name);
@@ -252,10 +252,10 @@ public sealed partial class RuncBackend
 
         if (state == "paused")
         {
-            await RuncAsync(cancellationToken, "resume", name).ConfigureAwait(false);
+            await RuncAsync("resume", name, cancellationToken).ConfigureAwait(false);
         }
 
-        await RuncAsync(cancellationToken, "delete", "--force", name).ConfigureAwait(false);
+        await RuncAsync("delete", name, ["--force"], [], cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A monitor whose init is gone exits by itself once it has reaped everything; one that does not is killed.</summary>
@@ -293,10 +293,42 @@ public sealed partial class RuncBackend
         }
     }
 
+    /// <summary>
+    /// <c>runc delete --force</c> of this layout's container only when it is the one this system made: runc's record of
+    /// it names this runtime directory as its bundle (as given, or resolved: a bundle holding this directory's claim,
+    /// <see cref="LinuxHost.HoldsClaimOf"/>). A container of
+    /// the same name that another system or service made (another runtime root over a shared runc root, a leftover) is
+    /// left alone.
+    /// </summary>
+    internal async Task DeleteOwnContainerAsync(ContainerLayout layout, CancellationToken cancellationToken)
+    {
+        var result = await RuncAsync("state", layout.Name, cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+        {
+            return;
+        }
+
+        string? bundle;
+        try
+        {
+            using var state = JsonDocument.Parse(result.StandardOutput);
+            bundle = state.RootElement.TryGetProperty("bundle", out var b) ? b.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        if (bundle == layout.Directory || (bundle is not null && LinuxHost.HoldsClaimOf(bundle, layout.Directory)))
+        {
+            await RuncAsync("delete", layout.Name, ["--force"], [], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>runc's status of container <paramref name="name"/> (<c>created</c>, <c>running</c>, <c>paused</c>, <c>stopped</c>); null when runc does not know it.</summary>
     internal async Task<string?> RuncStatusAsync(string name, CancellationToken cancellationToken)
     {
-        var result = await RuncAsync(cancellationToken, "state", name).ConfigureAwait(false);
+        var result = await RuncAsync("state", name, cancellationToken).ConfigureAwait(false);
         if (result.ExitCode != 0)
         {
             return null;
