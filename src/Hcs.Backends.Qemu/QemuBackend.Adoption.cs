@@ -120,7 +120,7 @@ public sealed partial class QemuBackend
             SavedStateFile? restore = null;
             if (status == "inmigrate" && vm.RestoreState?.SaveStateFilePath is { } saved)
             {
-                restore = QemuSavedState.Open(saved, vm, context.Id); // Start has yet to restore it
+                restore = await QemuSavedState.OpenAsync(saved, vm, context.Id).ConfigureAwait(false); // Start has yet to restore it
             }
 
             var controls = CpuControls.From(vm.ComputeTopology?.Processor) with { Limit = facts.CpuLimit, Weight = facts.CpuWeight };

@@ -41,6 +41,9 @@ public sealed partial class QemuBackend : IComputeBackend
 
     private readonly string _launcher;
 
+    /// <summary>The backend's settings.</summary>
+    internal QemuSettings Settings => _settings;
+
     /// <summary>Room kept for the longest socket file name inside a runtime directory (<c>qmp-diagnostics.sock</c>).</summary>
     private const int SocketNameReserve = 24;
 
@@ -116,12 +119,17 @@ public sealed partial class QemuBackend : IComputeBackend
     {
         const string Label = "QemuBackend.Create";
         SavedStateFile? restore = null;
+        CallerPaths? opened = null;
         try
         {
             if (vm.RestoreState?.SaveStateFilePath is { } saved)
             {
-                restore = QemuSavedState.Open(saved, vm, context.Id);
+                restore = await QemuSavedState.OpenAsync(saved, vm, context.Id).ConfigureAwait(false);
             }
+
+            // A caller that is not the service: what the document names is opened (sockets bound) with its credentials
+            // and QEMU gets descriptors. Held until QEMU has answered over QMP, when it has opened all of them.
+            opened = await CallerPaths.OpenAsync(vm).ConfigureAwait(false);
 
             if (vm.Chipset?.Uefi is not null)
             {
@@ -138,12 +146,12 @@ public sealed partial class QemuBackend : IComputeBackend
             }
 
             var start = new ProcessStartInfo(_launcher) { UseShellExecute = false };
-            foreach (var arg in (string[])["launch", "--log", Path.Combine(run, QemuCommandLine.QemuLog), "--", _settings.Binary])
+            foreach (var arg in (string[])["launch", "--log", Path.Combine(run, QemuCommandLine.QemuLog), .. opened?.LauncherArguments() ?? [], "--", _settings.Binary])
             {
                 start.ArgumentList.Add(arg);
             }
 
-            foreach (var arg in QemuCommandLine.Build(context.Id, vm, _settings, run))
+            foreach (var arg in QemuCommandLine.Build(context.Id, vm, _settings, run, opened))
             {
                 start.ArgumentList.Add(arg);
             }
@@ -156,6 +164,7 @@ public sealed partial class QemuBackend : IComputeBackend
                 cgroup?.AddProcess(process.Id, member);
                 var qmp = await ConnectAsync(process, run, context.Id, cancellationToken).ConfigureAwait(false);
                 await EnableBalloonStatisticsAsync(qmp, cancellationToken).ConfigureAwait(false);
+                opened?.Dispose();
                 return new QemuSystem(context, this, QemuWorker.Child(process), qmp, run, restore, controls, cgroup);
             }
             catch
@@ -173,6 +182,11 @@ public sealed partial class QemuBackend : IComputeBackend
         catch
         {
             restore?.Dispose();
+            if (opened is not null)
+            {
+                await opened.FailedAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
     }

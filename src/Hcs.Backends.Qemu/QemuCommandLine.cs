@@ -70,7 +70,14 @@ public static class QemuCommandLine
     private const string Vm = "$.VirtualMachine";
 
     /// <summary>Builds the argv (without the binary) for system <paramref name="id"/> whose runtime directory is <paramref name="runtimeDirectory"/>.</summary>
-    public static IReadOnlyList<string> Build(string id, VirtualMachine vm, QemuSettings settings, string runtimeDirectory)
+    public static IReadOnlyList<string> Build(string id, VirtualMachine vm, QemuSettings settings, string runtimeDirectory) =>
+        Build(id, vm, settings, runtimeDirectory, null);
+
+    /// <summary>
+    /// Builds the argv; the host paths <paramref name="opened"/> holds (a caller that is not the service) are given to
+    /// QEMU as descriptors instead of names.
+    /// </summary>
+    internal static IReadOnlyList<string> Build(string id, VirtualMachine vm, QemuSettings settings, string runtimeDirectory, CallerPaths? opened)
     {
         ArgumentNullException.ThrowIfNull(vm);
         ArgumentNullException.ThrowIfNull(settings);
@@ -95,10 +102,10 @@ public static class QemuCommandLine
         }
 
         Topology(vm.ComputeTopology, args);
-        Chipset(vm.Chipset, settings, run, args);
-        Devices(vm.Devices, args);
+        Chipset(vm.Chipset, settings, run, args, opened);
+        Devices(vm.Devices, args, settings, opened);
         GuestConnection(vm.GuestConnection, vm.Devices?.VirtioSerial?.Ports is { Count: > 0 }, run, args);
-        RemoteConsole(vm.Devices, run, args);
+        RemoteConsole(vm.Devices, run, args, settings);
         args.AddRange(["-device", $"virtio-balloon-pci,id={BalloonId}"]);
         if (vm.RestoreState is { } restore)
         {
@@ -152,7 +159,9 @@ public static class QemuCommandLine
     /// Checks an attachment (create document or hot add) and returns its <c>blockdev-add</c> arguments: a format node
     /// named <paramref name="node"/> over a file node, both read-only when the attachment is.
     /// </summary>
-    internal static JsonObject Blockdev(Attachment attachment, string node, string jsonPath)
+    /// <paramref name="fileName"/>, when given, is the name QEMU opens instead of the attachment's path (a descriptor
+    /// opened as the caller, <see cref="CallerPaths"/>); a qcow2 image then never opens a backing file.
+    internal static JsonObject Blockdev(Attachment attachment, string node, string jsonPath, string? fileName = null)
     {
         OnlyMembers(attachment, jsonPath, "Type", "Path", "ReadOnly");
         var file = QemuOptions.CheckedPath(attachment.Path, $"{jsonPath}.Path");
@@ -163,13 +172,19 @@ public static class QemuCommandLine
             null => throw HcsException.InvalidJson($"{jsonPath}.Type", "an attachment type is required: VirtualDisk or Iso"),
             _ => throw HcsException.InvalidJson($"{jsonPath}.Type", $"attachment type '{attachment.Type}' is not supported; use VirtualDisk or Iso"),
         };
-        return new JsonObject
+        var blockdev = new JsonObject
         {
             ["driver"] = format,
             ["node-name"] = node,
             ["read-only"] = readOnly,
-            ["file"] = new JsonObject { ["driver"] = "file", ["filename"] = file, ["read-only"] = readOnly },
+            ["file"] = new JsonObject { ["driver"] = "file", ["filename"] = fileName ?? file, ["read-only"] = readOnly },
         };
+        if (fileName is not null && format == "qcow2")
+        {
+            blockdev["backing"] = null;
+        }
+
+        return blockdev;
     }
 
     /// <summary>The SCSI device model of an attachment checked by <see cref="Blockdev"/>.</summary>
@@ -227,7 +242,7 @@ public static class QemuCommandLine
     /// <summary>
     /// Where the remote console of <paramref name="vm"/> listens (a Unix socket path), or null when it has none:
     /// <c>ConnectionOptions.NamedPipe</c> of <c>VideoMonitor</c> (else of <c>EnhancedModeVideo</c>), else
-    /// <c>runtimeDirectory/vnc.sock</c>. The document must have passed <see cref="Build"/>.
+    /// <c>runtimeDirectory/vnc.sock</c>. The document must have passed <see cref="Build(string, VirtualMachine, QemuSettings, string)"/>.
     /// </summary>
     public static string? ConsoleEndpoint(VirtualMachine vm, string runtimeDirectory)
     {
@@ -251,7 +266,7 @@ public static class QemuCommandLine
     /// a VNC server on a Unix socket; <c>Keyboard</c> and <c>Mouse</c> add virtio input devices (an absolute tablet
     /// for the mouse, so the pointer follows the VNC client's). The PS/2 controller of the q35 board is always there.
     /// </summary>
-    private static void RemoteConsole(Devices? devices, string run, List<string> args)
+    private static void RemoteConsole(Devices? devices, string run, List<string> args, QemuSettings settings)
     {
         const string Path = Vm + ".Devices";
         if (devices?.VideoMonitor is not null || devices?.EnhancedModeVideo is not null)
@@ -279,6 +294,12 @@ public static class QemuCommandLine
 
             args.AddRange(["-device", vga]);
             var socket = endpoint ?? enhanced;
+            if (socket is not null)
+            {
+                QemuOptions.NotReserved(socket, $"{Path}.{(endpoint is not null ? "VideoMonitor" : "EnhancedModeVideo")}.ConnectionOptions.NamedPipe",
+                    settings.ReservedPaths);
+            }
+
             args.AddRange(["-vnc", $"unix:{(socket is null ? $"{run}/{VncSocket}" : QemuOptions.Escape(socket, $"{Path}.VideoMonitor.ConnectionOptions.NamedPipe"))}"]);
         }
 
@@ -363,7 +384,7 @@ public static class QemuCommandLine
         args.Add((topology?.Processor?.Count ?? 1).ToString(CultureInfo.InvariantCulture));
     }
 
-    private static void Chipset(Chipset? chipset, QemuSettings settings, string run, List<string> args)
+    private static void Chipset(Chipset? chipset, QemuSettings settings, string run, List<string> args, CallerPaths? opened)
     {
         const string Path = Vm + ".Chipset";
         if (chipset?.Uefi is { } uefi)
@@ -390,10 +411,12 @@ public static class QemuCommandLine
         }
         else if (chipset?.LinuxKernelDirect is { } direct)
         {
-            args.AddRange(["-kernel", QemuOptions.PlainPath(direct.KernelFilePath, $"{Path}.LinuxKernelDirect.KernelFilePath")]);
+            var kernel = QemuOptions.PlainPath(direct.KernelFilePath, $"{Path}.LinuxKernelDirect.KernelFilePath");
+            args.AddRange(["-kernel", opened?.FileName($"{Path}.LinuxKernelDirect.KernelFilePath") ?? kernel]);
             if (direct.InitRdPath is not null)
             {
-                args.AddRange(["-initrd", QemuOptions.PlainPath(direct.InitRdPath, $"{Path}.LinuxKernelDirect.InitRdPath")]);
+                var initrd = QemuOptions.PlainPath(direct.InitRdPath, $"{Path}.LinuxKernelDirect.InitRdPath");
+                args.AddRange(["-initrd", opened?.FileName($"{Path}.LinuxKernelDirect.InitRdPath") ?? initrd]);
             }
 
             if (direct.KernelCmdLine is not null)
@@ -409,7 +432,7 @@ public static class QemuCommandLine
         }
     }
 
-    private static void Devices(Devices? devices, List<string> args)
+    private static void Devices(Devices? devices, List<string> args, QemuSettings settings, CallerPaths? opened)
     {
         if (devices is null)
         {
@@ -426,7 +449,7 @@ public static class QemuCommandLine
             }
 
             var id = $"com{key}";
-            args.AddRange(["-chardev", $"socket,id={id},path={QemuOptions.SocketPath(port.NamedPipe, $"{where}.NamedPipe")},server=on,wait=off"]);
+            args.AddRange(["-chardev", $"socket,id={id},{SocketEndpoint(port.NamedPipe, $"{where}.NamedPipe", settings, opened)},server=on,wait=off"]);
             args.AddRange(["-serial", $"chardev:{id}"]);
         }
 
@@ -442,7 +465,7 @@ public static class QemuCommandLine
                     throw HcsException.InvalidJson($"{where}.Name", $"'{GuestConnectionPortName}' is reserved for the guest connection (VirtualMachine.GuestConnection)");
                 }
 
-                args.AddRange(["-chardev", $"socket,id=vport{key},path={QemuOptions.SocketPath(port.NamedPipe, $"{where}.NamedPipe")},server=on,wait=off"]);
+                args.AddRange(["-chardev", $"socket,id=vport{key},{SocketEndpoint(port.NamedPipe, $"{where}.NamedPipe", settings, opened)},server=on,wait=off"]);
                 args.AddRange(["-device", $"virtserialport,bus=vser0.0,chardev=vport{key},id=vportdev{key},name={name}"]);
             }
         }
@@ -457,7 +480,7 @@ public static class QemuCommandLine
                 var where = $"{Path}.Scsi.{name}.Attachments.{key}";
                 var lun = Lun(key, where);
                 var node = ScsiNode(bus, lun);
-                args.AddRange(["-blockdev", Blockdev(attachment, node, where).ToJsonString()]);
+                args.AddRange(["-blockdev", Blockdev(attachment, node, where, opened?.FileName(where)).ToJsonString()]);
                 args.AddRange(["-device", string.Create(CultureInfo.InvariantCulture, $"{ScsiDriver(attachment)},bus={bus}.0,lun={lun},drive={node},id={node}")]);
             }
         }
@@ -511,7 +534,20 @@ public static class QemuCommandLine
         args.AddRange(["-device", $"virtserialport,bus=vser0.0,chardev=gcs,id={GuestConnectionPortId},name={GuestConnectionPortName}"]);
     }
 
-    private static string DiskFormat(string path) => System.IO.Path.GetExtension(path).ToLowerInvariant() switch
+    /// <summary>
+    /// The endpoint of a socket chardev a document names: <c>fd=N</c> when the service bound it as the caller
+    /// (<see cref="CallerPaths"/>), else <c>path=…</c> (QEMU binds it). Either way it must not be one of the service's
+    /// own paths (<see cref="QemuSettings.ReservedPaths"/>).
+    /// </summary>
+    private static string SocketEndpoint(string? path, string jsonPath, QemuSettings settings, CallerPaths? opened)
+    {
+        var escaped = QemuOptions.SocketPath(path, jsonPath);
+        QemuOptions.NotReserved(path!, jsonPath, settings.ReservedPaths);
+        return opened?.ListenerFd(jsonPath) is { } fd ? string.Create(CultureInfo.InvariantCulture, $"fd={fd}") : $"path={escaped}";
+    }
+
+    /// <summary>The QEMU block driver of an image, from its extension.</summary>
+    internal static string DiskFormat(string path) => System.IO.Path.GetExtension(path).ToLowerInvariant() switch
     {
         ".qcow2" => "qcow2",
         ".vhdx" => "vhdx",

@@ -75,4 +75,89 @@ public static class QemuOptions
         var escaped = Path(path, jsonPath);
         return escaped.Length == path!.Length ? path : throw HcsException.InvalidJson(jsonPath, $"'{path}': commas are not allowed in this path");
     }
+
+    /// <summary>
+    /// Refuses (<c>E_ACCESSDENIED</c> naming <paramref name="jsonPath"/>) a path a document names for hcs to create,
+    /// bind or replace when it is one of <paramref name="reserved"/> (hcsd's socket, state directory, runtime root) or
+    /// lies inside one, compared both as written and with the symbolic links of its directory resolved.
+    /// </summary>
+    public static void NotReserved(string path, string jsonPath, IReadOnlyList<string> reserved)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(reserved);
+        if (reserved.Count == 0)
+        {
+            return;
+        }
+
+        var directory = System.IO.Path.GetDirectoryName(path) ?? "/";
+        var resolved = System.IO.Path.Join(Resolve(directory), System.IO.Path.GetFileName(path));
+        foreach (var root in reserved)
+        {
+            var own = root.TrimEnd('/');
+            if (Within(path, own) || Within(resolved, own) || Within(resolved, Resolve(own)))
+            {
+                throw new HcsException(HResults.E_ACCESSDENIED, result: ResultError.From(HResults.E_ACCESSDENIED,
+                    $"{jsonPath}: '{Quote(path)}' is the service's own (its socket, state or runtime directory '{Quote(root)}'): no document may name it", "qemu"));
+            }
+        }
+
+        static bool Within(string candidate, string root) =>
+            root.Length == 0 || candidate == root || candidate.StartsWith(root + "/", StringComparison.Ordinal);
+    }
+
+    private static string Quote(string value) => value.Length > 256 ? value[..256] + "…" : value;
+
+    /// <summary>
+    /// <paramref name="path"/> (absolute) with every symbolic link resolved, as far as it exists; the part that does not
+    /// exist is kept as written. At most 40 links are followed, as the kernel does.
+    /// </summary>
+    internal static string Resolve(string path)
+    {
+        var pending = new Stack<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
+        var current = "/";
+        var links = 0;
+        while (pending.TryPop(out var part))
+        {
+            if (part == ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                current = System.IO.Path.GetDirectoryName(current) ?? "/";
+                continue;
+            }
+
+            var next = System.IO.Path.Join(current, part);
+            string? target = null;
+            try
+            {
+                target = new FileInfo(next).LinkTarget;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Unreadable: taken as written.
+            }
+
+            if (target is null || ++links > 40)
+            {
+                current = next;
+                continue;
+            }
+
+            foreach (var segment in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())
+            {
+                pending.Push(segment);
+            }
+
+            if (target.StartsWith('/'))
+            {
+                current = "/";
+            }
+        }
+
+        return current;
+    }
 }

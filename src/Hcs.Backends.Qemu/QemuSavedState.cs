@@ -5,7 +5,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hcs.Engine.Backends;
 using Hcs.Schema;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hcs.Backends.Qemu;
 
@@ -69,36 +71,39 @@ internal static class QemuSavedState
     }
 
     /// <summary>
-    /// Opens <paramref name="path"/> for a restore and checks it against the VM of document <paramref name="vm"/>.
+    /// Opens <paramref name="path"/> (as the caller, <see cref="HostFiles"/>) for a restore and checks it against the VM of document <paramref name="vm"/>.
     /// Missing → <c>ERROR_FILE_NOT_FOUND</c>, unreadable → <c>E_ACCESSDENIED</c>, not a saved state of this format
     /// (foreign, garbage, truncated) → <c>ERROR_INVALID_DATA</c>, another memory size or device layout →
     /// <c>HCS_E_INVALID_JSON</c> naming the member that differs. The returned file is positioned at the migration stream.
     /// </summary>
-    public static SavedStateFile Open(string path, VirtualMachine vm, string? systemId)
+    public static async Task<SavedStateFile> OpenAsync(string path, VirtualMachine vm, string? systemId)
     {
         ArgumentNullException.ThrowIfNull(vm);
         const string Label = "QemuBackend.Create";
         HcsException Fail(int hr, string why) =>
             new(hr, Label, systemId, result: ResultError.From(hr, $"{RestorePath}: '{path}' {why}", "qemu"));
 
-        if (Directory.Exists(path))
-        {
-            throw HcsException.InvalidJson(RestorePath, $"'{path}' is a directory, not a saved-state file");
-        }
-
-        FileStream file;
+        // Opened with the caller's credentials (HostFiles): a caller that is not root restores only what it may read.
+        SafeFileHandle handle;
         try
         {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            handle = await HostFiles.OpenAsync(QemuOptions.CheckedPath(path, RestorePath), HostOpen.ReadFile, RestorePath).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (HcsException e) when (e.HResult == HResults.ERROR_PATH_NOT_FOUND)
         {
             throw Fail(HResults.ERROR_FILE_NOT_FOUND, "does not exist");
         }
-        catch (UnauthorizedAccessException)
+
+        var type = HostFiles.TypeOf(handle);
+        if (type != HostFileType.Regular)
         {
-            throw Fail(HResults.E_ACCESSDENIED, "cannot be read (access denied)");
+            handle.Dispose();
+            throw type == HostFileType.Directory
+                ? HcsException.InvalidJson(RestorePath, $"'{path}' is a directory, not a saved-state file")
+                : Fail(HResults.ERROR_INVALID_DATA, "is not a regular file");
         }
+
+        var file = new FileStream(handle, FileAccess.Read, 1 << 16);
 
         try
         {
@@ -109,7 +114,7 @@ internal static class QemuSavedState
                 throw Fail(HResults.ERROR_INVALID_DATA, string.Create(CultureInfo.InvariantCulture, $"is not a saved state written by the QEMU backend ({length} bytes)"));
             }
 
-            file.ReadExactly(fixedPart);
+            await file.ReadExactlyAsync(fixedPart).ConfigureAwait(false);
             if (!fixedPart.AsSpan(0, 8).SequenceEqual(Magic))
             {
                 throw Fail(HResults.ERROR_INVALID_DATA, "is not a saved state written by the QEMU backend (no HCSQSAVE header)");
@@ -137,7 +142,7 @@ internal static class QemuSavedState
             }
 
             var rest = new byte[layoutLength + StreamMagic.Length];
-            file.ReadExactly(rest);
+            await file.ReadExactlyAsync(rest).ConfigureAwait(false);
             if (!rest.AsSpan((int)layoutLength).SequenceEqual(StreamMagic))
             {
                 throw Fail(HResults.ERROR_INVALID_DATA, "does not hold a QEMU migration stream (no QEVM v3 magic after the header)");

@@ -39,6 +39,14 @@ public sealed record QemuSettings
     /// </summary>
     public string? LauncherPath { get; init; }
 
+    /// <summary>
+    /// hcsd's own paths (its socket, state directory and runtime root): a socket a document names (<c>ComPorts</c>,
+    /// <c>VirtioSerial</c>, the VNC <c>NamedPipe</c>) or a <c>Save</c> target equal to one of them or inside one is
+    /// refused with <c>E_ACCESSDENIED</c> for every caller, root included, so no client can make QEMU or the service
+    /// unlink, re-bind or overwrite them. Set by <c>ServiceHost</c>; empty by default.
+    /// </summary>
+    public IReadOnlyList<string> ReservedPaths { get; init; } = [];
+
     /// <summary>The mount table in which the cgroup hierarchy holding the cpu controller is looked up.</summary>
     public string CgroupMountInfo { get; init; } = "/proc/self/mountinfo";
 }

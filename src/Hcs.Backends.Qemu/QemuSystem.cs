@@ -9,6 +9,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hcs.Backends.Qemu;
 
@@ -356,13 +357,17 @@ internal sealed class QemuSystem : IBackendSystem
                 "the VM was saved and has not run since; QEMU cannot save it again until it is resumed (and paused again)");
         }
 
+        QemuOptions.NotReserved(target, SaveWhere, _backend.Settings.ReservedPaths);
         var socketPath = Path.Combine(_runtimeDirectory, SaveSocket);
-        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}{SaveTemporarySuffix}");
+        var name = Path.GetFileName(target);
+        var tempName = $".{name}.{Guid.NewGuid():N}{SaveTemporarySuffix}";
+        var temp = Path.Combine(Path.GetDirectoryName(target)!, tempName);
         File.Delete(socketPath);
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
         listener.Listen(1);
         FileStream? file = null;
+        SafeFileHandle? directory = null;
         var migrating = false;
         var saved = false;
         try
@@ -374,14 +379,11 @@ internal sealed class QemuSystem : IBackendSystem
             }
 
             ReportFacts();
-            try
-            {
-                file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.Asynchronous);
-            }
-            catch (UnauthorizedAccessException)
-            {
-                throw Failure(HResults.E_ACCESSDENIED, Label, $"$.SaveStateFilePath: cannot create a file in '{Path.GetDirectoryName(target)}' (access denied)");
-            }
+
+            // The directory is opened and the temporary file created with the caller's credentials (HostFiles), then
+            // renamed over the target by them: the file belongs to the caller, and nothing it could not replace is.
+            (directory, var handle) = await HostFiles.AsCallerAsync(() => CreateSaveFile(target, tempName)).ConfigureAwait(false);
+            file = new FileStream(handle, FileAccess.ReadWrite, 1 << 20);
 
             ulong balloon;
             IReadOnlyList<LayoutEntry> layout;
@@ -455,7 +457,12 @@ internal sealed class QemuSystem : IBackendSystem
             file.Flush(flushToDisk: true);
             await file.DisposeAsync().ConfigureAwait(false);
             file = null;
-            File.Move(temp, target, overwrite: true);
+            var renamed = directory;
+            await HostFiles.AsCallerAsync(() =>
+            {
+                HostFiles.RenameWithin(renamed, tempName, name, target, SaveWhere);
+                return true;
+            }).ConfigureAwait(false);
             saved = true;
         }
         catch (OperationCanceledException) when (migrating)
@@ -470,9 +477,15 @@ internal sealed class QemuSystem : IBackendSystem
                 await file.DisposeAsync().ConfigureAwait(false);
             }
 
-            if (!saved)
+            if (directory is not null)
             {
-                TryDelete(temp);
+                if (!saved)
+                {
+                    var unlinked = directory;
+                    _ = await HostFiles.AsCallerAsync(() => HostFiles.UnlinkWithin(unlinked, tempName)).ConfigureAwait(false);
+                }
+
+                directory.Dispose();
             }
 
             TryDelete(socketPath);
@@ -485,7 +498,48 @@ internal sealed class QemuSystem : IBackendSystem
         }
     }
 
-    /// <summary>Checks SaveOptions: ToFile (or no type) to an absolute path whose directory exists.</summary>
+    private const string SaveWhere = "$.SaveStateFilePath";
+
+    /// <summary>
+    /// With the calling thread's credentials: opens the directory of <paramref name="target"/> and creates
+    /// <paramref name="tempName"/> in it (mode 0600, <c>O_EXCL|O_NOFOLLOW</c>). A missing directory or a target that
+    /// is a directory is <c>HCS_E_INVALID_JSON</c>; a directory the caller may not write, <c>E_ACCESSDENIED</c>.
+    /// </summary>
+    private static (SafeFileHandle Directory, SafeFileHandle File) CreateSaveFile(string target, string tempName)
+    {
+        var parent = Path.GetDirectoryName(target);
+        SafeFileHandle directory;
+        try
+        {
+            directory = HostFiles.OpenParent(target, SaveWhere);
+        }
+        catch (HcsException e) when (e.HResult == HResults.ERROR_PATH_NOT_FOUND)
+        {
+            throw HcsException.InvalidJson(SaveWhere, $"the directory '{parent}' does not exist");
+        }
+
+        try
+        {
+            if (HostFiles.TypeOf(directory, Path.GetFileName(target)) == HostFileType.Directory)
+            {
+                throw HcsException.InvalidJson(SaveWhere, $"'{target}' is a directory");
+            }
+
+            if (!HostFiles.MayReplace(directory, Path.GetFileName(target)))
+            {
+                throw HostFiles.Failure(1 /* EPERM */, target, "replace", SaveWhere);
+            }
+
+            return (directory, HostFiles.CreateExclusive(directory, tempName, UnixFileMode.UserRead | UnixFileMode.UserWrite, target, SaveWhere));
+        }
+        catch
+        {
+            directory.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Checks SaveOptions: ToFile (or no type) to an absolute path (whether its directory exists is checked as the caller).</summary>
     private static string SaveTarget(SaveOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -504,17 +558,6 @@ internal sealed class QemuSystem : IBackendSystem
         if (target.EndsWith('/'))
         {
             throw HcsException.InvalidJson(Where, $"'{target}' names a directory, not a file");
-        }
-
-        if (Directory.Exists(target))
-        {
-            throw HcsException.InvalidJson(Where, $"'{target}' is a directory");
-        }
-
-        var directory = Path.GetDirectoryName(target);
-        if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
-        {
-            throw HcsException.InvalidJson(Where, $"the directory '{directory}' does not exist");
         }
 
         return target;
@@ -729,34 +772,42 @@ internal sealed class QemuSystem : IBackendSystem
         switch (request.RequestType)
         {
             case ModifyRequestType.Add:
-                var attachment = request.Settings is { } json
-                    ? HcsJson.Deserialize<Attachment>(json, "$.Settings", _context.Document.SchemaVersion)
-                    : throw HcsException.InvalidJson("$.Settings", "an Attachment is required to add a SCSI attachment");
-                var blockdev = QemuCommandLine.Blockdev(attachment, node, "$.Settings");
-                lock (_gate)
                 {
-                    if (!_attached.TryAdd(node, new ScsiSlot(bus, lun, QemuCommandLine.ScsiDriver(attachment))))
-                    {
-                        throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{controller}' is already in use");
-                    }
-                }
+                    var attachment = request.Settings is { } json
+                        ? HcsJson.Deserialize<Attachment>(json, "$.Settings", _context.Document.SchemaVersion)
+                        : throw HcsException.InvalidJson("$.Settings", "an Attachment is required to add a SCSI attachment");
+                    _ = QemuCommandLine.Blockdev(attachment, node, "$.Settings");
 
-                try
-                {
-                    await AddScsiAsync(attachment, blockdev, bus, lun, node, cancellationToken).ConfigureAwait(false);
-                    ReportFacts();
-                }
-                catch
-                {
+                    // A caller that is not the service: the image is opened with its credentials and QEMU opens that
+                    // descriptor (/proc/SERVICE/fd/N), held until blockdev-add has returned.
+                    using var image = HostFiles.ActsForCaller ? await CallerPaths.OpenImageAsync(attachment, "$.Settings").ConfigureAwait(false) : null;
+                    var blockdev = QemuCommandLine.Blockdev(attachment, node, "$.Settings", image is null ? null : CallerPaths.ProcName(image));
                     lock (_gate)
                     {
-                        _attached.Remove(node);
+                        if (!_attached.TryAdd(node, new ScsiSlot(bus, lun, QemuCommandLine.ScsiDriver(attachment))))
+                        {
+                            throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{controller}' is already in use");
+                        }
                     }
 
-                    throw;
+                    try
+                    {
+                        await AddScsiAsync(attachment, blockdev, bus, lun, node, cancellationToken).ConfigureAwait(false);
+                        ReportFacts();
+                    }
+                    catch
+                    {
+                        lock (_gate)
+                        {
+                            _attached.Remove(node);
+                        }
+
+                        throw;
+                    }
+
+                    break;
                 }
 
-                break;
             case ModifyRequestType.Remove:
                 lock (_gate)
                 {
@@ -784,7 +835,7 @@ internal sealed class QemuSystem : IBackendSystem
     private async Task AddScsiAsync(Attachment attachment, JsonObject blockdev, string bus, uint lun, string node, CancellationToken cancellationToken)
     {
         const string Label = "QemuBackend.Modify";
-        if (!File.Exists(attachment.Path))
+        if (!HostFiles.ActsForCaller && !File.Exists(attachment.Path))
         {
             throw Failure(HResults.ERROR_FILE_NOT_FOUND, Label, $"$.Settings.Path: '{attachment.Path}' does not exist");
         }

@@ -24,7 +24,8 @@ public static class ServiceHost
         {
             backends.Add(name switch
             {
-                "qemu" => new QemuBackend(settings.Qemu, Directory.CreateDirectory(Path.Combine(settings.RuntimeRoot, "vm")).FullName),
+                "qemu" => new QemuBackend(settings.Qemu with { ReservedPaths = ReservedPaths(settings) },
+                    Directory.CreateDirectory(Path.Combine(settings.RuntimeRoot, "vm")).FullName),
                 "runc" => new RuncBackend(settings.Runc with { RuntimeRoot = Path.Combine(settings.RuntimeRoot, "ct") }),
                 "fake" => new FakeBackend(),
                 _ => throw new ArgumentException($"unknown backend '{name}' (qemu, runc or fake)", nameof(settings)),
@@ -32,6 +33,17 @@ public static class ServiceHost
         }
 
         return backends;
+    }
+
+    /// <summary>
+    /// The service's own paths, which no document may name as a socket or a file to write: its socket, runtime root
+    /// and state directory, with those the backend settings already reserve.
+    /// </summary>
+    public static IReadOnlyList<string> ReservedPaths(HostSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        string?[] own = [settings.Socket, settings.RuntimeRoot, settings.StateDirectory];
+        return [.. settings.Qemu.ReservedPaths.Concat(own.OfType<string>().Select(Path.GetFullPath)).Distinct(StringComparer.Ordinal)];
     }
 
     /// <summary>Creates an engine over the backends of <paramref name="settings"/>.</summary>

@@ -99,6 +99,12 @@ internal static unsafe partial class Native
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int close_range(uint first, uint last, int flags);
 
+    [LibraryImport("libc")]
+    internal static partial int getppid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial long syscall(long number, long a1, long a2, long a3);
+
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int execvp(byte* file, byte** argv);
 

@@ -33,7 +33,7 @@ public enum HostOpen
 /// </summary>
 public static partial class HostFiles
 {
-    private const int O_RDONLY = 0, O_RDWR = 2, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
+    private const int O_RDONLY = 0, O_RDWR = 2, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
     private const int R_OK = 4, W_OK = 2, X_OK = 1;
     private const int AT_EACCESS = 0x200, AT_EMPTY_PATH = 0x1000;
     private const int EPERM = 1, ENOENT = 2, EACCES = 13, ENOTDIR = 20, ELOOP = 40;
@@ -89,7 +89,8 @@ public static partial class HostFiles
 
     /// <summary>
     /// Opens <paramref name="path"/> as <see cref="HostCaller.Current"/> would, <paramref name="how"/> says for what;
-    /// the descriptor is close-on-exec. A refusal is <c>E_ACCESSDENIED</c>, a missing path <c>ERROR_PATH_NOT_FOUND</c>,
+    /// the descriptor is close-on-exec, and a file is opened non-blocking (a FIFO does not hang the call; reads of a
+    /// regular file or a block device are unaffected). A refusal is <c>E_ACCESSDENIED</c>, a missing path <c>ERROR_PATH_NOT_FOUND</c>,
     /// each naming <paramref name="what"/> (the JSON path of the member that named it) and the path.
     /// </summary>
     public static Task<SafeFileHandle> OpenAsync(string path, HostOpen how, string what)
@@ -109,8 +110,8 @@ public static partial class HostFiles
         {
             HostOpen.ReadDirectory => (O_RDONLY | O_DIRECTORY, R_OK | X_OK),
             HostOpen.ReadWriteDirectory => (O_RDONLY | O_DIRECTORY, R_OK | W_OK | X_OK),
-            HostOpen.ReadFile => (O_RDONLY, R_OK),
-            HostOpen.ReadWriteFile => (O_RDWR, R_OK | W_OK),
+            HostOpen.ReadFile => (O_RDONLY | O_NONBLOCK, R_OK),
+            HostOpen.ReadWriteFile => (O_RDWR | O_NONBLOCK, R_OK | W_OK),
             _ => throw new ArgumentOutOfRangeException(nameof(how)),
         };
         var handle = new SafeFileHandle(open(path, flags | O_CLOEXEC, 0), ownsHandle: true);
