@@ -28,6 +28,7 @@ internal sealed class ServerSession : IAsyncDisposable
     private readonly Dictionary<ulong, Call> _calls = []; // guarded by _gate: queued or running, by call number
     private readonly LinkedList<Call> _queue = []; // guarded by _gate: read, not yet started, in arrival order
     private long _queuedBytes; // guarded by _gate
+    private int _slotlessQueued; // guarded by _gate: queued calls that need no slot (close_handle)
     private int _running; // guarded by _gate
     private int _peakRunning; // guarded by _gate
     private int _peakQueued; // guarded by _gate
@@ -113,6 +114,7 @@ internal sealed class ServerSession : IAsyncDisposable
             var call = _calls[request.Call];
             call.Node = _queue.AddLast(call);
             _queuedBytes += size;
+            _slotlessQueued += call.Slotless ? 1 : 0;
             _peakQueued = Math.Max(_peakQueued, _queue.Count);
             return true;
         }
@@ -120,26 +122,53 @@ internal sealed class ServerSession : IAsyncDisposable
 
     /// <summary>
     /// Starts the next queued call if the session and its uid have a slot and the outbox is under its bound: the call
-    /// leaves the queue with the token its cancel request (or the session's end) cancels.
+    /// leaves the queue with the token its cancel request (or the session's end) cancels. A <c>close_handle</c> needs no
+    /// slot: at the head of the queue it starts at once, and when the head waits for a slot it starts ahead of it, so
+    /// closing handles (what ends the waits that hold the slots) never waits behind them.
     /// </summary>
     public bool TryStart(out Call call)
     {
         lock (_gate)
         {
             call = null!;
-            if (_queue.First is not { } first || _running >= _limits.MaxCallsPerSession || Interlocked.Read(ref _outboxBytes) > _limits.MaxOutboxBytes
-                || _closed.IsCancellationRequested || !_uid.TryAcquire(this))
+            if (_queue.First is not { } first || Interlocked.Read(ref _outboxBytes) > _limits.MaxOutboxBytes || _closed.IsCancellationRequested)
             {
                 return false;
             }
 
-            call = first.Value;
-            _queue.RemoveFirst();
+            if (first.Value.Slotless)
+            {
+                call = first.Value;
+            }
+            else if (_running < _limits.MaxCallsPerSession && _uid.TryAcquire(this))
+            {
+                call = first.Value;
+                call.HoldsSlot = true;
+                _running++;
+                _peakRunning = Math.Max(_peakRunning, _running);
+            }
+            else if (_slotlessQueued > 0)
+            {
+                for (var node = first.Next; node is not null; node = node.Next)
+                {
+                    if (node.Value.Slotless)
+                    {
+                        call = node.Value;
+                        break;
+                    }
+                }
+            }
+
+            if (call is null)
+            {
+                return false;
+            }
+
+            _queue.Remove(call.Node!);
             call.Node = null;
             _queuedBytes -= call.Size;
+            _slotlessQueued -= call.Slotless ? 1 : 0;
             call.Token = new CancellationTokenSource();
-            _running++;
-            _peakRunning = Math.Max(_peakRunning, _running);
             SignalRoomLocked();
             return true;
         }
@@ -151,11 +180,11 @@ internal sealed class ServerSession : IAsyncDisposable
         lock (_gate)
         {
             _calls.Remove(call.Request.Call);
-            _running--;
+            _running -= call.HoldsSlot ? 1 : 0;
         }
 
         call.Token?.Dispose();
-        return _uid.Release();
+        return call.HoldsSlot ? _uid.Release() : [];
     }
 
     /// <summary>
@@ -177,6 +206,7 @@ internal sealed class ServerSession : IAsyncDisposable
                 _queue.Remove(node);
                 entry.Node = null;
                 _queuedBytes -= entry.Size;
+                _slotlessQueued -= entry.Slotless ? 1 : 0;
                 _calls.Remove(call);
                 SignalRoomLocked();
                 return entry.Request;
@@ -328,6 +358,7 @@ internal sealed class ServerSession : IAsyncDisposable
 
             _queue.Clear();
             _queuedBytes = 0;
+            _slotlessQueued = 0;
             running.AddRange(_calls.Values.Select(c => c.Token).OfType<CancellationTokenSource>());
             _room?.TrySetResult();
             _room = null;
@@ -440,6 +471,12 @@ internal sealed class ServerSession : IAsyncDisposable
         public Request Request { get; } = request;
 
         public int Size { get; } = size;
+
+        /// <summary>A <c>close_handle</c>: it needs no call slot (it ends calls, and a handle closes once).</summary>
+        public bool Slotless { get; } = request.VerbCase == Request.VerbOneofCase.CloseHandle;
+
+        /// <summary>It took a slot of the session and of its uid when it started (released when it ends).</summary>
+        public bool HoldsSlot { get; set; }
 
         public LinkedListNode<Call>? Node { get; set; }
 

@@ -139,6 +139,41 @@ public sealed class DaemonLimitsTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task ClosingAHandle_NeverWaitsBehindTheCallsThatHoldEverySlot()
+    {
+        var session = _fixture.Connect("closer").Session;
+        var system = await session.CreateSystemAsync(_fixture.NewId("closed"), _fixture.VmDocument("idle"), Ct);
+        await system.StartAsync(null, Ct);
+        var waits = Enumerable.Range(0, 6).Select(_ => system.WaitForExitAsync(Ct)).ToList();
+        await WaitForAsync(() => Stats(session) is { CallsInFlight: 4, QueuedRequests: 2 } s ? s : null);
+
+        // The close goes ahead of the queued waits (it needs no slot), so a saturated client can always let go.
+        var id = system.Id;
+        await system.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10), Ct);
+
+        // Running waits go on, as in process; the queued ones start once the system ends, on a closed handle.
+        var root = _fixture.Engine.OpenSession(new ClientIdentity("root"));
+        await using (var handle = await root.OpenSystemAsync(id, Ct))
+        {
+            await handle.TerminateAsync(null, Ct);
+        }
+
+        await root.DisposeAsync();
+        foreach (var wait in waits.Take(4))
+        {
+            Assert.Contains("ForcedExit", await wait.WaitAsync(TimeSpan.FromSeconds(10), Ct), StringComparison.Ordinal);
+        }
+
+        foreach (var wait in waits.Skip(4))
+        {
+            var e = await Assert.ThrowsAsync<HcsException>(() => wait.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+            Assert.Equal(HResults.E_HANDLE, e.HResult);
+        }
+
+        Assert.Equal(4, Stats(session)!.PeakCallsInFlight);
+    }
+
+    [Fact]
     public async Task ADuplicateCallNumberInFlight_IsRefused_AndTheOriginalCallIsUnaffected()
     {
         var id = _fixture.NewId("dup");
