@@ -355,6 +355,11 @@ internal sealed class RemoteSession : IComputeSession
 
     private void OnWriterFailed()
     {
+        if (!_opened.Task.IsCompletedSuccessfully)
+        {
+            return; // the reader reports why the session could not open
+        }
+
         OnLost();
         try
         {

@@ -187,7 +187,11 @@ public sealed class HcsdProcessTests
 
         Assert.Equal(new DaemonLimits
         {
-            MaxOutboxBytes = 8L << 20, MaxCallsPerSession = 64, MaxCallsPerUid = 128, MaxQueuedRequests = 32, OpenTimeout = TimeSpan.FromSeconds(2.5),
+            MaxOutboxBytes = 8L << 20,
+            MaxCallsPerSession = 64,
+            MaxCallsPerUid = 128,
+            MaxQueuedRequests = 32,
+            OpenTimeout = TimeSpan.FromSeconds(2.5),
         }, parsed.Limits);
         Assert.Equal(new CrashReportLimits { MaxReportsPerUid = 7, MaxBytesPerUid = 3L << 20, MaxDirectoryBytes = 50L << 20 }, parsed.Settings.CrashReports);
         var e = Assert.Throws<ArgumentException>(() => DaemonCommandLine.Parse(["--max-calls-per-uid", "0"]));
