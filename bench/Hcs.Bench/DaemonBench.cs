@@ -229,6 +229,93 @@ internal static class DaemonBench
         }
     }
 
+    /// <summary>
+    /// One client sends <paramref name="requests"/> GetServiceProperties requests on one session (frames of 1,000) and
+    /// never reads a reply, for at most <paramref name="seconds"/> s, while a well-behaved client (its own connection)
+    /// keeps calling GetProperties on a running system. hcsd's VmRSS is sampled every 250 ms; its VmHWM (peak RSS) is
+    /// read at the end. The flooder's writes block once hcsd stops reading it (docs/security.md, <i>Limits</i>).
+    /// </summary>
+    public static async Task FloodAsync(int requests, double seconds)
+    {
+        Console.WriteLine($"## daemon-flood: one client sends {requests:N0} requests and never reads a reply; hcsd VmRSS meanwhile, and a well-behaved client's GetProperties");
+        await using var hcsd = await HcsdProcess.StartAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var idle = hcsd.RssMegabytes();
+        await using var good = await DaemonClient.ConnectAsync(hcsd.Socket, "bench-good");
+        var system = (await CreateManyAsync(good.Client, 1, "flood"))[0];
+        for (var i = 0; i < 2000; i++)
+        {
+            await system.GetPropertiesAsync(); // warm-up
+        }
+
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress("http://hcsd", new Grpc.Net.Client.GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, ct) =>
+                {
+                    var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                    await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(hcsd.Socket), ct);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                },
+            },
+        });
+        using var stop = new CancellationTokenSource();
+        using var flood = new Hcs.Protocol.ComputeService.ComputeServiceClient(channel).Session(cancellationToken: stop.Token);
+        await flood.RequestStream.WriteAsync(new Hcs.Protocol.ClientFrame { Open = new Hcs.Protocol.OpenSessionRequest { ClientName = "bench-flood" } });
+        long written = 0;
+        var flooding = Task.Run(async () =>
+        {
+            const int PerFrame = 1000;
+            for (var n = 0; n < requests && !stop.IsCancellationRequested; n += PerFrame)
+            {
+                var frame = new Hcs.Protocol.ClientFrame();
+                for (var i = 0; i < PerFrame; i++)
+                {
+                    frame.Requests.Add(new Hcs.Protocol.Request { Call = (ulong)(n + i + 1), GetServiceProperties = new Hcs.Protocol.QueryRequest() });
+                }
+
+                await flood.RequestStream.WriteAsync(frame, stop.Token);
+                Interlocked.Add(ref written, PerFrame);
+            }
+        });
+
+        var latencies = new List<double>();
+        var samples = new List<double>();
+        var clock = Stopwatch.StartNew();
+        var nextSample = TimeSpan.Zero;
+        while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
+        {
+            var start = Stopwatch.GetTimestamp();
+            await system.GetPropertiesAsync();
+            latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            if (clock.Elapsed >= nextSample)
+            {
+                samples.Add(hcsd.RssMegabytes());
+                nextSample += TimeSpan.FromMilliseconds(250);
+            }
+        }
+
+        var peak = hcsd.PeakRssMegabytes();
+        var accepted = Interlocked.Read(ref written);
+        var calls = new Stats(latencies);
+        Console.WriteLine($"   flooder: {accepted:N0} of {requests:N0} requests went into the socket in {Stats.F(seconds, 0)} s (the rest wait in the client: hcsd stopped reading it); finished: {flooding.IsCompleted}");
+        Console.WriteLine($"   hcsd VmRSS idle {Stats.F(idle, 1)} MB; during the flood max {Stats.F(samples.Max(), 1)} MB, last {Stats.F(samples[^1], 1)} MB (n = {samples.Count} samples); VmHWM {Stats.F(peak, 1)} MB");
+        Console.WriteLine($"   well-behaved client meanwhile: {calls.N:N0} GetProperties ({Stats.F(calls.N / seconds, 0)}/s), p50 {Stats.F(calls.Median, 2)} ms, p99 {Stats.F(calls.Percentile(99), 2)} ms, max {Stats.F(calls.Max, 1)} ms  load {Load()}");
+        await stop.CancelAsync();
+        try
+        {
+            await flooding;
+        }
+        catch (Exception e) when (e is OperationCanceledException or Grpc.Core.RpcException or IOException)
+        {
+            // Stopped.
+        }
+
+        await system.TerminateAsync();
+        await system.DisposeAsync();
+    }
+
     /// <summary>The fake VM document of the engine tests (kernel-direct, dummy paths), with guest verb <paramref name="guestVerb"/>.</summary>
     public static string Document(string guestVerb) =>
         FakeDocuments.Vm(guestVerb, "hcs-bench");

@@ -77,6 +77,9 @@ internal sealed class HcsdProcess : IAsyncDisposable
     /// <summary>hcsd's resident set (VmRSS) in MB.</summary>
     public double RssMegabytes() => ReadRssMegabytes($"/proc/{Pid}/status");
 
+    /// <summary>hcsd's peak resident memory so far (VmHWM), in MB.</summary>
+    public double PeakRssMegabytes() => ReadRssMegabytes($"/proc/{Pid}/status", "VmHWM:");
+
     /// <summary>The Unix sockets hcsd holds open (its listener plus one per client connection).</summary>
     public int SocketCount()
     {
@@ -113,13 +116,13 @@ internal sealed class HcsdProcess : IAsyncDisposable
     }
 
     /// <summary>VmRSS in MB from a <c>/proc/PID/status</c> file.</summary>
-    public static double ReadRssMegabytes(string status)
+    public static double ReadRssMegabytes(string status, string field = "VmRSS:")
     {
         foreach (var line in File.ReadLines(status))
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
-                var kb = line["VmRSS:".Length..].Trim().Split(' ')[0];
+                var kb = line[field.Length..].Trim().Split(' ')[0];
                 return double.Parse(kb, CultureInfo.InvariantCulture) / 1024;
             }
         }

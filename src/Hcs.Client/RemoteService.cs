@@ -49,8 +49,8 @@ public sealed class RemoteService : IComputeService
         _channel = GrpcChannel.ForAddress("http://hcsd", new GrpcChannelOptions
         {
             HttpHandler = handler,
-            MaxReceiveMessageSize = 64 * 1024 * 1024,
-            MaxSendMessageSize = 64 * 1024 * 1024,
+            MaxReceiveMessageSize = WireLimits.MaxMessageSize,
+            MaxSendMessageSize = WireLimits.MaxMessageSize,
             DisposeHttpClient = true,
         });
         _client = new ComputeService.ComputeServiceClient(_channel);

@@ -108,6 +108,13 @@ internal sealed class RemoteSession : IComputeSession
             throw new HcsException(HResults.ERROR_CANCELLED, label, id, processId);
         }
 
+        // A request over the message limit would break the whole stream (hcsd refuses the frame): it fails alone, now.
+        var size = request.CalculateSize();
+        if (size > WireLimits.MaxPayloadSize)
+        {
+            throw WireLimits.TooLarge("the request", size, label, id, processId);
+        }
+
         var number = (ulong)Interlocked.Increment(ref _calls);
         request.Call = number;
         var pending = new TaskCompletionSource<Reply?>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -238,6 +245,9 @@ internal sealed class RemoteSession : IComputeSession
         {
             using var call = _client.Session(new CallOptions(cancellationToken: _stop.Token));
             writer = WriteFramesAsync(call.RequestStream);
+            // A writer that fails (the stream broke under it) ends the session: its calls must not wait for replies.
+            _ = writer.ContinueWith(static (_, state) => ((RemoteSession)state!).OnWriterFailed(), this, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             var stream = call.ResponseStream;
             while (await stream.MoveNext(_stop.Token).ConfigureAwait(false))
             {
@@ -292,10 +302,17 @@ internal sealed class RemoteSession : IComputeSession
         do
         {
             var size = 0;
-            while (size < FrameBudget && reader.TryRead(out var request))
+            while (size < FrameBudget && reader.TryPeek(out var request))
             {
+                var framed = WireLimits.FramedSize(request.CalculateSize());
+                if (frame.Requests.Count > 0 && size + framed > WireLimits.MaxMessageSize - 64)
+                {
+                    break; // it goes in the next frame: a frame never exceeds the message limit
+                }
+
+                reader.TryRead(out _);
                 frame.Requests.Add(request);
-                size += request.CalculateSize();
+                size += framed;
             }
 
             await requestStream.WriteAsync(frame, _stop.Token).ConfigureAwait(false);
@@ -333,6 +350,24 @@ internal sealed class RemoteSession : IComputeSession
 
                 handle?.Deliver(record);
                 break;
+        }
+    }
+
+    private void OnWriterFailed()
+    {
+        if (!_opened.Task.IsCompletedSuccessfully)
+        {
+            return; // the reader reports why the session could not open
+        }
+
+        OnLost();
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed meanwhile.
         }
     }
 

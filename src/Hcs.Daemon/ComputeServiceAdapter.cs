@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
@@ -27,17 +28,26 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
     private readonly IComputeService _service;
     private readonly PeerTable _peers;
     private readonly ILogger _log;
+    private readonly DaemonLimits _limits;
     private readonly ConcurrentDictionary<string, ServerSession> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<uint, UidCalls> _uids = new();
     private volatile bool _stopping;
 
-    public ComputeServiceAdapter(IComputeService service, PeerTable peers, ILogger log)
+    public ComputeServiceAdapter(IComputeService service, PeerTable peers, ILogger log, DaemonLimits limits)
     {
         _service = service;
         _peers = peers;
         _log = log;
+        _limits = limits;
     }
 
     public int SessionCount => _sessions.Count;
+
+    /// <summary>What each open session holds now, and its peaks.</summary>
+    public IReadOnlyList<DaemonSessionStatistics> Sessions => [.. _sessions.Values.Select(s => s.Statistics())];
+
+    /// <summary>Calls of <paramref name="uid"/> running now, and the most there have been at once.</summary>
+    public (int Running, int Peak) CallsOf(uint uid) => _uids.TryGetValue(uid, out var calls) ? calls.Counts : (0, 0);
 
     /// <summary>
     /// The daemon is stopping: end every session stream after what is queued (clients treat that as a service
@@ -61,12 +71,12 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         }
 
         var ct = context.CancellationToken;
-        if (!await requestStream.MoveNext(ct).ConfigureAwait(false))
+        var first = await ReadOpenAsync(requestStream, peer, ct).ConfigureAwait(false);
+        if (first is null)
         {
             return;
         }
 
-        var first = requestStream.Current;
         if (first.Open is not { } open)
         {
             throw WireErrors.ToRpcException(new HcsException(HResults.E_INVALIDARG, "Service.Connect", null, null,
@@ -84,18 +94,26 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             throw WireErrors.ToRpcException(e);
         }
 
-        var session = new ServerSession(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), peer, inner);
+        var uid = _uids.GetOrAdd(peer.Uid, _ => new UidCalls(_limits.MaxCallsPerUid));
+        var session = new ServerSession(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), peer, inner, _limits, uid);
         _sessions[session.Id] = session;
         Log.SessionOpened(_log, session.Id, name, peer.Pid, peer.Uid);
         session.Post(new SessionMessage { Opened = new Opened { SessionId = session.Id, PeerUid = peer.Uid, PeerPid = peer.Pid } });
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var writer = WriteFramesAsync(session, responseStream, ct);
         var reader = ReadFramesAsync(session, first, requestStream, reading.Token);
+        HcsException? malformed = null;
         try
         {
-            // Either side ending ends the session: the client's requests end (it closed the session or died), or the
-            // outbox was completed (the daemon is stopping) or can no longer be written.
+            // Either side ending ends the session: the client's requests end (it closed the session or died, or sent
+            // what cannot be read), or the outbox was completed (the daemon is stopping) or can no longer be written.
             await Task.WhenAny(reader, writer).ConfigureAwait(false);
+            if (reader.IsFaulted && !ct.IsCancellationRequested && Malformed(reader.Exception.InnerException) is { } reason)
+            {
+                Log.MalformedFrame(_log, session.Id, peer.Pid, peer.Uid, reason);
+                malformed = new HcsException(HResults.HCS_E_PROTOCOL_ERROR, "Service.Session", null, null,
+                    ResultError.From(HResults.HCS_E_PROTOCOL_ERROR, $"hcsd could not read a frame of this session: {reason}"));
+            }
         }
         finally
         {
@@ -114,35 +132,98 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
 
             await Quietly(writer).ConfigureAwait(false);
         }
+
+        if (malformed is not null)
+        {
+            throw WireErrors.ToRpcException(malformed);
+        }
     }
+
+    /// <summary>
+    /// The session's first frame, within <see cref="DaemonLimits.OpenTimeout"/>; null if the client ended the stream
+    /// first. A stream that sends nothing in time, or sends what cannot be read, is refused.
+    /// </summary>
+    private async Task<ClientFrame?> ReadOpenAsync(IAsyncStreamReader<ClientFrame> requestStream, PeerCredentials peer, CancellationToken ct)
+    {
+        using var timeout = new CancellationTokenSource(_limits.OpenTimeout, _limits.Time);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        try
+        {
+            return await requestStream.MoveNext(waiting.Token).ConfigureAwait(false) ? requestStream.Current : null;
+        }
+        catch (Exception e) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            Log.OpenTimedOut(_log, peer.Pid, peer.Uid, _limits.OpenTimeout.TotalSeconds, e.GetType().Name);
+            throw WireErrors.ToRpcException(new HcsException(HResults.ERROR_TIMEOUT, "Service.Connect", null, null,
+                ResultError.From(HResults.ERROR_TIMEOUT, string.Create(CultureInfo.InvariantCulture,
+                    $"the session stream sent no `open` within {_limits.OpenTimeout.TotalSeconds:0.###} s"))));
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && Malformed(e) is { } reason)
+        {
+            Log.MalformedFrame(_log, "(not open)", peer.Pid, peer.Uid, reason);
+            throw WireErrors.ToRpcException(new HcsException(HResults.HCS_E_PROTOCOL_ERROR, "Service.Connect", null, null,
+                ResultError.From(HResults.HCS_E_PROTOCOL_ERROR, $"hcsd could not read the first frame of the session: {reason}")));
+        }
+    }
+
+    /// <summary>Why reading a frame failed when the client sent what cannot be read (not when it went away); else null.</summary>
+    private static string? Malformed(Exception? e) => e switch
+    {
+        InvalidProtocolBufferException => $"not a ClientFrame ({Quote(e.Message)})",
+        RpcException rpc when rpc.StatusCode != StatusCode.Cancelled => $"{rpc.StatusCode}: {Quote(rpc.Status.Detail)}",
+        InvalidDataException => Quote(e.Message),
+        _ => null,
+    };
+
+    private static string Quote(string text) => text.Length <= 200 ? text : text[..200] + "…";
 
     private async Task ReadFramesAsync(ServerSession session, ClientFrame first, IAsyncStreamReader<ClientFrame> requestStream, CancellationToken cancellationToken)
     {
-        Dispatch(session, first);
-        while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        Accept(session, first);
+        while (true)
         {
-            Dispatch(session, requestStream.Current);
+            // Back-pressure: a client that does not read its replies (or floods calls) stops being read; HTTP/2 flow
+            // control then stops its writes, and what it sent waits in its own memory, not in hcsd's.
+            await session.WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
+            if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            Accept(session, requestStream.Current);
         }
     }
 
     /// <summary>
     /// Sends what the outbox holds, batched: each frame takes every message queued when it is built (up to
-    /// <see cref="FrameBudget"/> bytes), so a busy session pays one HTTP/2 frame for many replies and events.
+    /// <see cref="FrameBudget"/> bytes, never over the message limit), so a busy session pays one HTTP/2 frame for many
+    /// replies and events. What was sent leaves the outbox's count, which may let the reader and the queue go on.
     /// </summary>
-    private static async Task WriteFramesAsync(ServerSession session, IServerStreamWriter<ServiceFrame> responseStream, CancellationToken cancellationToken)
+    private async Task WriteFramesAsync(ServerSession session, IServerStreamWriter<ServiceFrame> responseStream, CancellationToken cancellationToken)
     {
         var outbox = session.Outbox;
         while (await outbox.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var frame = new ServiceFrame();
             var size = 0;
-            while (size < FrameBudget && outbox.TryRead(out var message))
+            long bytes = 0;
+            while (size < FrameBudget && outbox.TryPeek(out var next))
             {
-                frame.Messages.Add(message);
-                size += message.CalculateSize();
+                var framed = WireLimits.FramedSize(next.Size);
+                if (frame.Messages.Count > 0 && size + framed > WireLimits.MaxMessageSize)
+                {
+                    break;
+                }
+
+                outbox.TryRead(out _);
+                frame.Messages.Add(next.Message);
+                size += framed;
+                bytes += next.Size;
             }
 
             await responseStream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            session.Sent(bytes);
+            SchedulePump(session);
         }
     }
 
@@ -159,44 +240,121 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
     }
 
     /// <summary>
-    /// Starts each request of a frame, in order: a call enters the engine (runs up to its first wait) before the next
-    /// one starts, so calls of one session enter the engine in the order the client made them, as in process.
+    /// Takes a frame's requests, in order: each is queued (a duplicate call number is refused), a cancel reaches its
+    /// call whether it runs or still waits; then the queue is started as far as the limits allow.
     /// </summary>
-    private void Dispatch(ServerSession session, ClientFrame frame)
+    private void Accept(ServerSession session, ClientFrame frame)
     {
         foreach (var request in frame.Requests)
         {
             if (request.VerbCase == Request.VerbOneofCase.Cancel)
             {
-                session.Cancel(request.Call);
+                if (session.Cancel(request.Call) is { } queued)
+                {
+                    // It never started: it fails as a call whose token was cancelled before it was made.
+                    var (label, id) = Describe(queued);
+                    session.Post(ErrorReply(queued.Call, new HcsException(HResults.ERROR_CANCELLED, label, id)));
+                }
             }
-            else
+            else if (!session.Enqueue(request, request.CalculateSize()))
             {
-                _ = RunAsync(session, request);
+                var (label, id) = Describe(request);
+                session.Post(ErrorReply(request.Call, new HcsException(HResults.E_INVALIDARG, label, Truncated(id), null, ResultError.From(HResults.E_INVALIDARG,
+                    string.Create(CultureInfo.InvariantCulture, $"call number {request.Call} is already in flight on this session; the duplicate was refused")))));
             }
+        }
+
+        Pump(session);
+    }
+
+    /// <summary>
+    /// Starts queued calls of <paramref name="session"/>, in order, while it and its uid have call slots: a call enters
+    /// the engine (runs up to its first wait) before the next one starts, so calls of one session enter the engine in
+    /// the order the client made them, as in process. One thread at a time does this for a session.
+    /// </summary>
+    private void Pump(ServerSession session)
+    {
+        if (!session.TryBeginPump())
+        {
+            return;
+        }
+
+        do
+        {
+            while (session.TryStart(out var call))
+            {
+                _ = RunAsync(session, call);
+            }
+        }
+        while (session.ContinuePump());
+    }
+
+    /// <summary>Starts queued calls of <paramref name="session"/> on the thread pool (never inline in the engine's completion of a call).</summary>
+    private void SchedulePump(ServerSession session)
+    {
+        if (session.HasQueued)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Adapter.Pump(state.Session), (Adapter: this, Session: session), preferLocal: false);
         }
     }
 
-    private async Task RunAsync(ServerSession session, Request request)
+    private async Task RunAsync(ServerSession session, ServerSession.Call call)
     {
+        var request = call.Request;
         var reply = new Reply { Call = request.Call };
-        var token = session.BeginCall(request.Call);
         try
         {
-            await InvokeAsync(session, request, reply, token).ConfigureAwait(false);
+            await InvokeAsync(session, request, reply, call.Token!.Token).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             var (label, id) = Describe(request);
-            reply.Error = WireErrors.ToDetail(HcsException.Wrap(e, label, id));
-        }
-        finally
-        {
-            session.EndCall(request.Call);
+            reply.Error = WireErrors.ToDetail(HcsException.Wrap(e, label, Truncated(id)));
         }
 
+        var waiting = session.EndCall(call);
+        Fit(reply, request);
         session.Post(new SessionMessage { Reply = reply });
+        SchedulePump(session);
+        foreach (var other in waiting)
+        {
+            SchedulePump(other);
+        }
     }
+
+    /// <summary>
+    /// A reply over the message limit would end the whole session: an error's text is cut (it keeps its HRESULT), any
+    /// other reply becomes <c>ERROR_MESSAGE_EXCEEDS_MAX_SIZE</c>. Either way only this call fails.
+    /// </summary>
+    private static void Fit(Reply reply, Request request)
+    {
+        var size = reply.CalculateSize();
+        if (size <= WireLimits.MaxPayloadSize - 16)
+        {
+            return;
+        }
+
+        var (label, id) = Describe(request);
+        if (reply.ResultCase == Reply.ResultOneofCase.Error)
+        {
+            var detail = reply.Error;
+            var original = WireErrors.FromDetail(detail);
+            var message = original.Result.ErrorMessage ?? "";
+            var note = string.Create(CultureInfo.InvariantCulture, $" … [cut: the error was {size} bytes, over the {WireLimits.MaxPayloadSize}-byte limit of a message]");
+            var result = original.Result with { ErrorMessage = (message.Length > 65536 ? message[..65536] : message) + note, ErrorEvents = null, Attribution = null };
+            reply.Error = WireErrors.ToDetail(new HcsException(detail.Hresult, Truncated(detail.HasOperation ? detail.Operation : label),
+                Truncated(detail.HasSystemId ? detail.SystemId : id), detail.HasProcessId ? detail.ProcessId : null, result));
+        }
+        else
+        {
+            reply.Error = WireErrors.ToDetail(WireLimits.TooLarge("the reply", size, label, Truncated(id)));
+        }
+    }
+
+    private static string? Truncated(string? text) => text is { Length: > 256 } ? text[..256] + "…" : text;
+
+    private static SessionMessage ErrorReply(ulong call, HcsException error) =>
+        new() { Reply = new Reply { Call = call, Error = WireErrors.ToDetail(error) } };
 
     private Task InvokeAsync(ServerSession session, Request request, Reply reply, CancellationToken ct) => request.VerbCase switch
     {
@@ -504,5 +662,11 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
 
         [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "system {SystemId}: access granted to uid {Uid} by uid {GrantedBy}")]
         public static partial void AccessGranted(ILogger logger, string systemId, uint uid, uint grantedBy);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "session {SessionId} (pid {Pid}, uid {Uid}) sent a frame hcsd cannot read; the session is ended: {Reason}")]
+        public static partial void MalformedFrame(ILogger logger, string sessionId, int pid, uint uid, string reason);
+
+        [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "a session stream of pid {Pid} (uid {Uid}) sent no `open` within {Seconds} s and is ended ({Cause})")]
+        public static partial void OpenTimedOut(ILogger logger, int pid, uint uid, double seconds, string cause);
     }
 }

@@ -5,7 +5,22 @@ using Hcs.Host;
 
 namespace Hcs.Daemon;
 
-/// <summary>hcsd's command line: every option maps to one <see cref="HostSettings"/> member.</summary>
+/// <summary>What hcsd's command line says: the host settings, the logging, and the per-client limits.</summary>
+/// <param name="Settings">Sockets, directories, backends, engine settings.</param>
+/// <param name="LogFormat"><c>text</c> or <c>json</c>.</param>
+/// <param name="LogLevel">The minimum log level.</param>
+/// <param name="Limits">What one client can make hcsd hold.</param>
+internal sealed record DaemonArguments(HostSettings Settings, string LogFormat, string LogLevel, DaemonLimits Limits)
+{
+    public void Deconstruct(out HostSettings settings, out string logFormat, out string logLevel)
+    {
+        settings = Settings;
+        logFormat = LogFormat;
+        logLevel = LogLevel;
+    }
+}
+
+/// <summary>hcsd's command line: every option maps to one <see cref="HostSettings"/> or <see cref="DaemonLimits"/> member.</summary>
 internal static class DaemonCommandLine
 {
     public const string Usage = """
@@ -26,17 +41,33 @@ internal static class DaemonCommandLine
           --log-format F         text or json (default text; json is one object per line)
           --log-level L          trace, debug, information, warning, error (default information)
           -h, --help             this text
+
+        limits per client (docs/security.md):
+          --max-outbox-mib N         a session is no longer read while N MiB of its replies and events
+                                     wait to be sent (default 4)
+          --max-calls-per-session N  calls of one session running at once; more wait in order (default 1024)
+          --max-calls-per-uid N      calls of all sessions of one uid running at once (default 4096)
+          --max-queued N             a session is no longer read while N requests wait for a slot (default 1024)
+          --open-timeout S           seconds a new session stream has to send `open` (default 10)
+          --wer-max-reports N        crash reports one uid may have filed (default 100)
+          --wer-max-mib N            MiB of crash reports one uid may have filed (default 64)
+          --wer-max-directory-mib N  MiB the crash directory may hold in all (default 1024)
         """;
 
-    public static (HostSettings Settings, string LogFormat, string LogLevel) Parse(IReadOnlyList<string> args)
+    public static DaemonArguments Parse(IReadOnlyList<string> args)
     {
         var settings = new HostSettings();
+        var limits = new DaemonLimits();
         var logFormat = "text";
         var logLevel = "information";
         for (var i = 0; i < args.Count; i++)
         {
             var option = args[i];
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{option} needs a value");
+            int Count() => int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
+                ? n : throw new ArgumentException($"{option} takes a positive whole number, not '{args[i]}'");
+            double Seconds() => double.TryParse(Value(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s) && s > 0
+                ? s : throw new ArgumentException($"{option} takes a positive number of seconds, not '{args[i]}'");
             switch (option)
             {
                 case "--socket":
@@ -66,11 +97,35 @@ internal static class DaemonCommandLine
                 case "--log-level":
                     logLevel = Value();
                     break;
+                case "--max-outbox-mib":
+                    limits = limits with { MaxOutboxBytes = Count() * 1024L * 1024 };
+                    break;
+                case "--max-calls-per-session":
+                    limits = limits with { MaxCallsPerSession = Count() };
+                    break;
+                case "--max-calls-per-uid":
+                    limits = limits with { MaxCallsPerUid = Count() };
+                    break;
+                case "--max-queued":
+                    limits = limits with { MaxQueuedRequests = Count() };
+                    break;
+                case "--open-timeout":
+                    limits = limits with { OpenTimeout = TimeSpan.FromSeconds(Seconds()) };
+                    break;
+                case "--wer-max-reports":
+                    settings = settings with { CrashReports = settings.CrashReports with { MaxReportsPerUid = Count() } };
+                    break;
+                case "--wer-max-mib":
+                    settings = settings with { CrashReports = settings.CrashReports with { MaxBytesPerUid = Count() * 1024L * 1024 } };
+                    break;
+                case "--wer-max-directory-mib":
+                    settings = settings with { CrashReports = settings.CrashReports with { MaxDirectoryBytes = Count() * 1024L * 1024 } };
+                    break;
                 default:
                     throw new ArgumentException($"unknown option '{option}'");
             }
         }
 
-        return (settings, logFormat, logLevel);
+        return new DaemonArguments(settings, logFormat, logLevel, limits);
     }
 }

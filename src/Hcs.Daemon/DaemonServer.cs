@@ -1,7 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Hcs.Contracts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -21,8 +19,17 @@ public sealed record DaemonOptions
     /// <summary>The group that may connect (name or numeric gid), or null to keep the daemon's group.</summary>
     public string? SocketGroup { get; init; }
 
-    /// <summary>The socket's mode: owner and group may connect, nobody else.</summary>
+    /// <summary>The socket's mode: owner and group may connect, nobody else. It has this mode before anyone can reach it.</summary>
     public UnixFileMode SocketMode { get; init; } = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+
+    /// <summary>What one client can make the daemon hold (outbox, calls in flight, queue) and the open timeout.</summary>
+    public DaemonLimits Limits { get; init; } = new();
+
+    /// <summary>
+    /// How long a listener found on the socket path at start has to answer as an hcsd (open a session) before it is
+    /// taken for a foreign or hung listener and replaced (default 5 s).
+    /// </summary>
+    public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>
@@ -31,6 +38,13 @@ public sealed record DaemonOptions
 /// <see cref="ComputeServiceAdapter"/>. <see cref="StopAsync"/> is the graceful stop: session streams end (clients
 /// see a service disconnect), handles are left to the engine so systems keep running.
 /// </summary>
+/// <remarks>
+/// The socket is never reachable with a wider mode than <see cref="DaemonOptions.SocketMode"/>, whatever the umask: it
+/// is bound inside a new private directory (0700) next to its path, given its mode and group there, listened on, and
+/// only then renamed into place (<see cref="HcsdSocket"/>). A listener already on the path is asked to open a session:
+/// one that answers as hcsd makes the start fail; anything else (a stale file, a foreign or hung listener) is logged
+/// with who held it and replaced by the rename, so it can never make a restart loop.
+/// </remarks>
 public sealed partial class DaemonServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -50,34 +64,48 @@ public sealed partial class DaemonServer : IAsyncDisposable
     /// <summary>Sessions open now.</summary>
     public int SessionCount => _adapter.SessionCount;
 
-    /// <summary>Binds the socket (refusing if another daemon answers on it), applies its mode and group, and starts serving.</summary>
+    /// <summary>What each open session holds now (outbox, calls in flight, queue) and the most it has held.</summary>
+    public IReadOnlyList<DaemonSessionStatistics> Sessions => _adapter.Sessions;
+
+    /// <summary>Calls of <paramref name="uid"/> running now across its sessions, and the most there have been at once.</summary>
+    public (int Running, int Peak) CallsInFlight(uint uid) => _adapter.CallsOf(uid);
+
+    /// <summary>
+    /// Checks what is on the socket path (refusing if another hcsd answers there), binds the socket privately with its
+    /// mode and group, starts serving, and puts the socket in place.
+    /// </summary>
     public static async Task<DaemonServer> StartAsync(IComputeService service, DaemonOptions options, ILoggerFactory? loggerFactory = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(options);
+        options.Limits.Validate();
         var socket = Path.GetFullPath(options.Socket);
-        PrepareSocketPath(socket);
         var gid = options.SocketGroup is { } group ? ResolveGroup(group) : (uint?)null;
+        var logs = loggerFactory ?? NullLoggerFactory.Instance;
+        var log = logs.CreateLogger("hcsd");
+        await HcsdSocket.CheckPathAsync(socket, options.ProbeTimeout, log, cancellationToken).ConfigureAwait(false);
+        using var staged = HcsdSocket.Stage(socket, options.SocketMode, gid, options.SocketGroup);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        var logs = loggerFactory ?? NullLoggerFactory.Instance;
         builder.Services.AddSingleton(logs);
         var peers = new PeerTable();
-        var adapter = new ComputeServiceAdapter(service, peers, logs.CreateLogger("hcsd"));
+        var adapter = new ComputeServiceAdapter(service, peers, log, options.Limits);
         builder.Services.AddSingleton(adapter);
         builder.Services.AddGrpc(o =>
         {
-            o.MaxReceiveMessageSize = 64 * 1024 * 1024;
-            o.MaxSendMessageSize = 64 * 1024 * 1024;
+            o.MaxReceiveMessageSize = Protocol.WireLimits.MaxMessageSize;
+            o.MaxSendMessageSize = Protocol.WireLimits.MaxMessageSize;
         });
+        // Kestrel listens on the socket bound in the private directory (it takes it over and closes it at stop).
+        builder.WebHost.UseSockets(o => o.CreateBoundListenSocket = _ => staged.Take());
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.Http2.MaxStreamsPerConnection = 4096;
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;
-            kestrel.ListenUnixSocket(socket, listen =>
+            kestrel.Listen(staged.EndPoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
                 listen.Use(peers.Middleware);
@@ -85,19 +113,24 @@ public sealed partial class DaemonServer : IAsyncDisposable
         });
         var app = builder.Build();
         app.MapGrpcService<ComputeServiceAdapter>();
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        File.SetUnixFileMode(socket, options.SocketMode);
-        if (gid is { } g && Chown(socket, uint.MaxValue, g) != 0)
+        try
         {
-            var errno = Marshal.GetLastPInvokeError();
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            staged.Publish();
+        }
+        catch
+        {
             await app.DisposeAsync().ConfigureAwait(false);
-            throw new IOException($"cannot give the socket {socket} to group {options.SocketGroup} (errno {errno})");
+            throw;
         }
 
         return new DaemonServer(app, adapter, socket);
     }
 
-    /// <summary>Ends every session stream, stops accepting, waits (bounded) for calls in flight, removes the socket.</summary>
+    /// <summary>
+    /// Removes the socket (if it is still this daemon's), ends every session stream, stops accepting, waits (bounded)
+    /// for calls in flight.
+    /// </summary>
     public async Task StopAsync(TimeSpan? grace = null)
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
@@ -105,10 +138,10 @@ public sealed partial class DaemonServer : IAsyncDisposable
             return;
         }
 
+        HcsdSocket.RemoveIfOurs(Socket);
         _adapter.Stop();
         using var timeout = new CancellationTokenSource(grace ?? TimeSpan.FromSeconds(5));
         await _app.StopAsync(timeout.Token).ConfigureAwait(false);
-        File.Delete(Socket);
     }
 
     /// <inheritdoc />
@@ -116,32 +149,6 @@ public sealed partial class DaemonServer : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private static void PrepareSocketPath(string socket)
-    {
-        var directory = Path.GetDirectoryName(socket)!;
-        if (!Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-                UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        }
-
-        if (!File.Exists(socket) && !Directory.Exists(socket))
-        {
-            return;
-        }
-
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            probe.Connect(new UnixDomainSocketEndPoint(socket));
-            throw new IOException($"another service is listening on {socket}");
-        }
-        catch (SocketException)
-        {
-            File.Delete(socket); // stale: a daemon that died left it
-        }
     }
 
     /// <summary>A group name or numeric gid, looked up in /etc/group.</summary>
@@ -163,7 +170,4 @@ public sealed partial class DaemonServer : IAsyncDisposable
 
         throw new ArgumentException($"no group '{group}' in /etc/group", nameof(group));
     }
-
-    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Chown(string path, uint owner, uint group);
 }

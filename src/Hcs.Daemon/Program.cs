@@ -11,11 +11,10 @@ if (args.Contains("-h") || args.Contains("--help"))
     return 0;
 }
 
-HostSettings settings;
-string logFormat, logLevel;
+DaemonArguments parsed;
 try
 {
-    (settings, logFormat, logLevel) = DaemonCommandLine.Parse(args);
+    parsed = DaemonCommandLine.Parse(args);
 }
 catch (Exception e) when (e is ArgumentException or FormatException)
 {
@@ -23,6 +22,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 
+var (settings, logFormat, logLevel) = parsed;
 using var logs = LoggerFactory.Create(b =>
 {
     b.SetMinimumLevel(Enum.Parse<LogLevel>(logLevel, ignoreCase: true));
@@ -41,12 +41,12 @@ using var logs = LoggerFactory.Create(b =>
     }
 });
 var log = logs.CreateLogger("hcsd");
-return await Daemon.RunAsync(settings, log, logs).ConfigureAwait(false);
+return await Daemon.RunAsync(settings, parsed.Limits, log, logs).ConfigureAwait(false);
 
 /// <summary>The daemon's life: build the engine, serve, stop gracefully on SIGTERM/SIGINT.</summary>
 internal static partial class Daemon
 {
-    public static async Task<int> RunAsync(HostSettings settings, ILogger log, ILoggerFactory logs)
+    public static async Task<int> RunAsync(HostSettings settings, DaemonLimits limits, ILogger log, ILoggerFactory logs)
     {
         var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult("SIGTERM"); });
@@ -73,7 +73,7 @@ internal static partial class Daemon
                 Log.ReadOnly(log, Hcs.Schema.HResults.NameOf(readOnly.HResult), readOnly.Result.ErrorMessage ?? readOnly.Message);
             }
 
-            server = await DaemonServer.StartAsync(engine, new DaemonOptions { Socket = settings.Socket, SocketGroup = settings.SocketGroup }, logs)
+            server = await DaemonServer.StartAsync(engine, new DaemonOptions { Socket = settings.Socket, SocketGroup = settings.SocketGroup, Limits = limits }, logs)
                 .ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or InvalidOperationException

@@ -26,6 +26,7 @@ public sealed partial class ComputeEngine : IComputeService
     private readonly HashSet<Session> _sessions = []; // guarded by _gate
     private readonly IReadOnlyList<IComputeBackend> _backends;
     private readonly CancellationTokenSource _disconnect = new();
+    private readonly CrashReportLedger _crashLedger;
     private readonly TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed; // guarded by _gate
     private bool _recovered; // guarded by _gate
@@ -37,6 +38,8 @@ public sealed partial class ComputeEngine : IComputeService
         _backends = [.. backends];
         Options = options ?? new EngineOptions();
         CrashReports.ValidateDirectory(Options.CrashDirectory);
+        Options.CrashReports.Validate();
+        _crashLedger = new CrashReportLedger(Options.CrashReports);
         DisconnectToken = _disconnect.Token;
         Journal = Options.Store is { } store ? new StateJournal(store, Options.Logger) : null;
     }
@@ -241,11 +244,11 @@ public sealed partial class ComputeEngine : IComputeService
     }
 
     /// <summary>Files a crash report in <see cref="EngineOptions.CrashDirectory"/> (<c>HcsSubmitWerReport</c>); returns its path.</summary>
-    internal async Task<string> SubmitWerReportAsync(string settings, CancellationToken cancellationToken)
+    internal async Task<string> SubmitWerReportAsync(string settings, uint uid, CancellationToken cancellationToken)
     {
         try
         {
-            return await CrashReports.SubmitAsync(settings, Options.CrashDirectory, Time, cancellationToken).ConfigureAwait(false);
+            return await CrashReports.SubmitAsync(settings, Options.CrashDirectory, _crashLedger, uid, Time, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {

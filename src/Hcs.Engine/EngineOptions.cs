@@ -45,6 +45,9 @@ public sealed record EngineOptions
     /// </summary>
     public string CrashDirectory { get; init; } = DefaultCrashDirectory();
 
+    /// <summary>What <c>HcsSubmitWerReport</c> accepts: the size of a report, and quotas per uid and for the directory.</summary>
+    public CrashReportLimits CrashReports { get; init; } = new();
+
     /// <summary>
     /// <c>/var/lib/hcs/crash</c> for a privileged service (root, as hcsd runs); otherwise the user's state directory,
     /// <c>$XDG_STATE_HOME/hcs/crash</c> (<c>~/.local/state/hcs/crash</c>), so an embedded engine run by a user can file

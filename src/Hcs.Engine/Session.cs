@@ -97,7 +97,7 @@ internal sealed class Session : IComputeSession
         try
         {
             ThrowIfClosed("Service.SubmitWerReport", null);
-            return _engine.SubmitWerReportAsync(settings, cancellationToken);
+            return _engine.SubmitWerReportAsync(settings, Client.Uid, cancellationToken);
         }
         catch (Exception e)
         {

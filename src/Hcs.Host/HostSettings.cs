@@ -38,4 +38,7 @@ public sealed record HostSettings
 
     /// <summary>How long a ShutDown waits for the guest before failing with <c>ERROR_TIMEOUT</c>.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromMinutes(4);
+
+    /// <summary>What <c>HcsSubmitWerReport</c> accepts: report size, per-uid and directory quotas.</summary>
+    public Hcs.Engine.CrashReportLimits CrashReports { get; init; } = new();
 }

@@ -61,7 +61,7 @@ public static class ServiceHost
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(logger);
-        var options = new EngineOptions { ShutdownTimeout = settings.ShutdownTimeout, Logger = logger };
+        var options = new EngineOptions { ShutdownTimeout = settings.ShutdownTimeout, Logger = logger, CrashReports = settings.CrashReports };
         if (settings.StateDirectory is { } state)
         {
             options = options with { CrashDirectory = Path.Combine(state, "crash"), Store = new SqliteStateStore(state) };

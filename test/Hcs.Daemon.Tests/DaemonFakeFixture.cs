@@ -12,10 +12,17 @@ namespace Hcs.Daemon.Tests;
 /// a fresh directory, and clients that reach it only through that socket (<see cref="RemoteService"/>). Disposing
 /// <see cref="Hcs.Conformance.BackendFixture.Service"/> stops the daemon and its engine: the service going away.
 /// </summary>
-public sealed class DaemonFakeFixture : FakeBackendFixture
+public sealed class DaemonFakeFixture(Func<DaemonOptions, DaemonOptions>? configure = null, Microsoft.Extensions.Logging.ILoggerFactory? logs = null)
+    : FakeBackendFixture
 {
     private readonly string _directory = SearchableTempDirectory();
     private DaemonServer? _server;
+
+    /// <summary>A fixture with the default options.</summary>
+    public DaemonFakeFixture()
+        : this(null)
+    {
+    }
 
     /// <summary>A fresh directory others may traverse (as /run/hcs), so the socket's own mode decides who connects.</summary>
     public static string SearchableTempDirectory()
@@ -37,7 +44,8 @@ public sealed class DaemonFakeFixture : FakeBackendFixture
     {
         var engine = CreateEngine();
 #pragma warning disable VSTHRD002 // The fixture's service is created lazily by a synchronous property.
-        _server = DaemonServer.StartAsync(engine, new DaemonOptions { Socket = Socket }).GetAwaiter().GetResult();
+        var options = new DaemonOptions { Socket = Socket };
+        _server = DaemonServer.StartAsync(engine, configure is null ? options : configure(options), logs).GetAwaiter().GetResult();
 #pragma warning restore VSTHRD002
         return new StoppableService(RemoteService.Connect(Socket), this);
     }

@@ -45,16 +45,32 @@ internal sealed class HcsdProcess : IAsyncDisposable
     /// Starts hcsd and waits until it says it is ready. A <paramref name="directory"/> given by the caller outlives this
     /// daemon (a later one restarts on its state); one made here is removed with it.
     /// </summary>
-    public static async Task<HcsdProcess> StartAsync(string? directory = null, params string[] extra)
+    public static Task<HcsdProcess> StartAsync(string? directory = null, params string[] extra) => StartCoreAsync(directory, null, extra);
+
+    /// <summary>
+    /// Starts hcsd with the process umask <paramref name="umask"/> (octal, e.g. <c>000</c>) when given: through
+    /// <c>sh -c 'umask "$1"; shift; exec "$@"'</c>, every value passed as an argument, never spliced into the script.
+    /// </summary>
+    public static Task<HcsdProcess> StartUnderUmaskAsync(string umask, string? directory = null) => StartCoreAsync(directory, umask, []);
+
+    private static async Task<HcsdProcess> StartCoreAsync(string? directory, string? umask, string[] extra)
     {
         var owns = directory is null;
         directory ??= DaemonFakeFixture.SearchableTempDirectory();
-        var start = new ProcessStartInfo(Binary)
+        var start = new ProcessStartInfo(umask is null ? Binary : "/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (umask is not null)
+        {
+            foreach (var arg in (string[])["-c", "umask \"$1\" && shift && exec \"$@\"", "sh", umask, Binary])
+            {
+                start.ArgumentList.Add(arg);
+            }
+        }
+
         foreach (var arg in (string[])["--socket", Path.Combine(directory, "hcsd.sock"), "--state-dir", Path.Combine(directory, "state"),
             "--runtime-root", Path.Combine(directory, "run"), "--backends", "fake", .. extra])
         {

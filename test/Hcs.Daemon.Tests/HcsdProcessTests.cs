@@ -78,7 +78,7 @@ public sealed class HcsdProcessTests
         var (code, output) = await HcsdProcess.RunToExitAsync("--socket", first.Socket, "--backends", "fake", "--state-dir", Path.Combine(first.Directory, "state2"));
 
         Assert.Equal(1, code);
-        Assert.Contains("another service is listening on", output, StringComparison.Ordinal);
+        Assert.Contains($"another service is listening on {first.Socket} and answers as hcsd (pid {first.Process.Id}", output, StringComparison.Ordinal);
         first.Kill(); // leaves its socket file behind
         await first.Process.WaitForExitAsync(Ct);
         Assert.True(File.Exists(first.Socket));
@@ -86,6 +86,116 @@ public sealed class HcsdProcessTests
 
         await using var client = HcsClient.Connect(new HcsConnectOptions { Socket = second.Socket, Mode = HcsServiceMode.Daemon });
         Assert.Equal("[]", await client.Session.EnumerateSystemsAsync(null, Ct));
+    }
+
+    [Fact]
+    public async Task Hcsd_FindingAForeignListenerOnItsSocket_ReplacesIt_ServesThere_AndLogsWhoHeldIt()
+    {
+        var directory = DaemonFakeFixture.SearchableTempDirectory();
+        try
+        {
+            // Something that is not hcsd listens on the path (as QEMU did when a ComPort named hcsd's socket): it
+            // accepts and hangs up, speaking no HTTP/2.
+            using var foreign = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            foreign.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(directory, "hcsd.sock")));
+            foreign.Listen();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            var accepting = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    using var connection = await foreign.AcceptAsync(stop.Token);
+                }
+            }, Ct);
+
+            await using (var hcsd = await HcsdProcess.StartAsync(directory))
+            {
+                await using var client = Connect(hcsd, "after-foreign");
+                Assert.Equal("[]", await client.Session.EnumerateSystemsAsync(null, Ct));
+                Assert.Contains($"was held by pid {Environment.ProcessId} ", hcsd.Log, StringComparison.Ordinal);
+                Assert.Contains("did not answer as hcsd", hcsd.Log, StringComparison.Ordinal);
+            }
+
+            await stop.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => accepting);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Hcsd_UnderUmask000_PutsItsSocketInPlaceWithMode0660Already_AndNoNonMemberCanConnect()
+    {
+        var directory = DaemonFakeFixture.SearchableTempDirectory();
+        var socket = Path.Combine(directory, "hcsd.sock");
+        var seen = new List<UnixFileMode>();
+        using var watcher = new FileSystemWatcher(directory) { IncludeSubdirectories = false };
+        void Look(object? sender, FileSystemEventArgs e)
+        {
+            if (e.Name == "hcsd.sock")
+            {
+                try
+                {
+                    var mode = File.GetUnixFileMode(socket); // at once: the first mode the path ever shows
+                    lock (seen)
+                    {
+                        seen.Add(mode);
+                    }
+                }
+                catch (IOException)
+                {
+                    // Gone again.
+                }
+            }
+        }
+
+        watcher.Created += Look;
+        watcher.Renamed += Look;
+        watcher.Changed += Look;
+        watcher.EnableRaisingEvents = true;
+        try
+        {
+            await using var hcsd = await HcsdProcess.StartUnderUmaskAsync("000", directory);
+
+            const UnixFileMode Mode0660 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+            Assert.Equal(Mode0660, File.GetUnixFileMode(socket));
+            lock (seen)
+            {
+                Assert.NotEmpty(seen);
+                Assert.All(seen, mode => Assert.Equal(Mode0660, mode));
+            }
+
+            var e = Assert.ThrowsAny<System.Net.Sockets.SocketException>(() => PeerIdentity.ConnectAs(socket, 65534, 65534));
+            Assert.Equal(System.Net.Sockets.SocketError.AccessDenied, e.SocketErrorCode);
+            Assert.Equal(["hcsd.sock"], Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName)
+                .Where(n => n!.StartsWith(".hcsd.sock", StringComparison.Ordinal) || n == "hcsd.sock"));
+        }
+        finally
+        {
+            watcher.EnableRaisingEvents = false;
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Hcsd_LimitOptions_MapToDaemonLimitsAndCrashReportQuotas()
+    {
+        var parsed = DaemonCommandLine.Parse(["--max-outbox-mib", "8", "--max-calls-per-session", "64", "--max-calls-per-uid", "128", "--max-queued", "32",
+            "--open-timeout", "2.5", "--wer-max-reports", "7", "--wer-max-mib", "3", "--wer-max-directory-mib", "50"]);
+
+        Assert.Equal(new DaemonLimits
+        {
+            MaxOutboxBytes = 8L << 20,
+            MaxCallsPerSession = 64,
+            MaxCallsPerUid = 128,
+            MaxQueuedRequests = 32,
+            OpenTimeout = TimeSpan.FromSeconds(2.5),
+        }, parsed.Limits);
+        Assert.Equal(new CrashReportLimits { MaxReportsPerUid = 7, MaxBytesPerUid = 3L << 20, MaxDirectoryBytes = 50L << 20 }, parsed.Settings.CrashReports);
+        var e = Assert.Throws<ArgumentException>(() => DaemonCommandLine.Parse(["--max-calls-per-uid", "0"]));
+        Assert.Contains("--max-calls-per-uid takes a positive whole number, not '0'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -185,6 +185,78 @@ public sealed class WerReportTests : IAsyncLifetime
         Assert.Equal(HResults.E_HANDLE, e.HResult);
     }
 
+    [Fact]
+    public async Task SubmitWerReport_LargerThanOneMiCharacters_IsInvalidJsonAtTheRoot_AndFilesNothing()
+    {
+        var report = """{"SystemId":"vm"}""" + new string(' ', 1024 * 1024); // valid JSON, one character too many
+
+        var e = await RefusedAsync(report);
+
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, e.HResult);
+        Assert.Contains("$: the crash report is 1048593 characters, larger than the 1048576 this service accepts", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(CrashDirectory));
+    }
+
+    [Fact]
+    public async Task SubmitWerReport_BeyondTheReportsOneUidMayHave_IsNotEnoughQuota_FilesNothing_AndOtherUidsStillFile()
+    {
+        await using var engine = new ComputeEngine([new FakeBackend()],
+            new EngineOptions { CrashDirectory = CrashDirectory, CrashReports = new CrashReportLimits { MaxReportsPerUid = 2 } });
+        await using var alice = engine.OpenSession(new Contracts.ClientIdentity("alice", 1000));
+        await using var bob = engine.OpenSession(new Contracts.ClientIdentity("bob", 1001));
+        var first = await alice.SubmitWerReportAsync(Report("a1"), Ct);
+        await alice.SubmitWerReportAsync(Report("a2"), Ct);
+
+        var e = await Assert.ThrowsAsync<HcsException>(() => alice.SubmitWerReportAsync(Report("a3"), Ct));
+
+        Assert.Equal(HResults.ERROR_NOT_ENOUGH_QUOTA, e.HResult);
+        Assert.Equal("Service.SubmitWerReport", e.Operation);
+        Assert.Contains($"uid 1000 has 2 crash reports in {CrashDirectory}, the most one uid may have (2)", e.Message, StringComparison.Ordinal);
+        Assert.Equal(4, Directory.GetFiles(CrashDirectory).Length); // two reports, each with its log
+        await bob.SubmitWerReportAsync(Report("b1"), Ct);
+
+        // A report an administrator removed no longer counts.
+        File.Delete(first);
+        File.Delete(Path.ChangeExtension(first, ".log"));
+        await alice.SubmitWerReportAsync(Report("a3"), Ct);
+    }
+
+    [Fact]
+    public async Task SubmitWerReport_BeyondTheBytesOneUidMayHave_IsNotEnoughQuota_AndFilesNothing()
+    {
+        await using var engine = new ComputeEngine([new FakeBackend()],
+            new EngineOptions { CrashDirectory = CrashDirectory, CrashReports = new CrashReportLimits { MaxBytesPerUid = 1000 } });
+        await using var alice = engine.OpenSession(new Contracts.ClientIdentity("alice", 1000));
+        await alice.SubmitWerReportAsync(Report("small"), Ct);
+
+        var e = await Assert.ThrowsAsync<HcsException>(() => alice.SubmitWerReportAsync(Report("big", new string('x', 900)), Ct));
+
+        Assert.Equal(HResults.ERROR_NOT_ENOUGH_QUOTA, e.HResult);
+        Assert.Contains("would exceed the 1000 bytes one uid may have", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, Directory.GetFiles(CrashDirectory).Length);
+    }
+
+    [Fact]
+    public async Task SubmitWerReport_IntoADirectoryHoldingItsQuota_IsNotEnoughQuotaForEveryUid_CountingFilesFromEarlierLives()
+    {
+        Directory.CreateDirectory(CrashDirectory);
+        await File.WriteAllBytesAsync(Path.Combine(CrashDirectory, "vm-earlier.json"), new byte[1900], Ct); // filed before this engine
+        await using var engine = new ComputeEngine([new FakeBackend()],
+            new EngineOptions { CrashDirectory = CrashDirectory, CrashReports = new CrashReportLimits { MaxDirectoryBytes = 2000 } });
+
+        foreach (var uid in new uint[] { 0, 1000 })
+        {
+            await using var session = engine.OpenSession(new Contracts.ClientIdentity("client", uid));
+            var e = await Assert.ThrowsAsync<HcsException>(() => session.SubmitWerReportAsync(Report("vm", new string('x', 200)), Ct));
+            Assert.Equal(HResults.ERROR_NOT_ENOUGH_QUOTA, e.HResult);
+            Assert.Contains($"{CrashDirectory} holds 1900 bytes of crash reports", e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Single(Directory.GetFiles(CrashDirectory));
+    }
+
+    private static string Report(string id, string? log = null) => HcsJson.Serialize(new CrashReport { SystemId = id, CrashLog = log ?? $"log of {id}" });
+
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;

@@ -122,6 +122,10 @@ public static class HResults
     public const int ERROR_NO_SYSTEM_RESOURCES = unchecked((int)0x800705AA);
     /// <summary>HRESULT_FROM_WIN32(ERROR_TIMEOUT): a bounded wait inside the service expired (e.g. guest shutdown).</summary>
     public const int ERROR_TIMEOUT = unchecked((int)0x800705B4);
+    /// <summary>HRESULT_FROM_WIN32(ERROR_NOT_ENOUGH_QUOTA): a per-client quota is used up (e.g. crash reports filed by a uid).</summary>
+    public const int ERROR_NOT_ENOUGH_QUOTA = unchecked((int)0x80070718);
+    /// <summary>HRESULT_FROM_WIN32(ERROR_MESSAGE_EXCEEDS_MAX_SIZE): a request or reply is over hcsd's message size limit.</summary>
+    public const int ERROR_MESSAGE_EXCEEDS_MAX_SIZE = unchecked((int)0x800710F0);
 
     /// <summary>True for success codes (S_OK, S_FALSE, any non-negative value).</summary>
     public static bool Succeeded(int hr) => hr >= 0;
@@ -199,5 +203,7 @@ public static class HResults
         [ERROR_CANCELLED] = "The operation was canceled by the user.",
         [ERROR_NO_SYSTEM_RESOURCES] = "Insufficient system resources exist to complete the requested service.",
         [ERROR_TIMEOUT] = "This operation returned because the timeout period expired.",
+        [ERROR_NOT_ENOUGH_QUOTA] = "Not enough quota is available to process this command.",
+        [ERROR_MESSAGE_EXCEEDS_MAX_SIZE] = "The message provided exceeds the maximum size allowed for this parameter.",
     };
 }
