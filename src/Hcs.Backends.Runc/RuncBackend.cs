@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hcs.Backends.Runc;
 
@@ -114,9 +115,13 @@ public sealed partial class RuncBackend : IComputeBackend
                     $"$.Container.Networking.Namespace: the network namespace '{netns}' does not exist", "runc"));
             }
 
-            var config = OciSpec.Build(new ContainerBundle(name, container, layout.Rootfs, ShimPath, layout.CgroupsPath, netns, Environment.ProcessorCount));
+            var staged = await StageSourcesAsync(layout, container, context.Id).ConfigureAwait(false);
+            var config = OciSpec.Build(new ContainerBundle(name, container, layout.Rootfs, ShimPath, layout.CgroupsPath, netns, Environment.ProcessorCount)
+            {
+                StagedSources = staged,
+            });
             await File.WriteAllTextAsync(Path.Combine(layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
-            var system = new RuncSystem(context, this, layout, scratch);
+            var system = new RuncSystem(context, this, layout, scratch, staged);
             system.ReportFacts();
             return system;
         }
@@ -127,10 +132,81 @@ public sealed partial class RuncBackend : IComputeBackend
                 await RootFs.UnmountAsync(layout.Rootfs, CancellationToken.None).ConfigureAwait(false);
             }
 
+            await MountTable.UnmountAllUnderAsync(layout.Directory, CancellationToken.None).ConfigureAwait(false);
             scratch.Remove();
             TryDeleteDirectory(layout.Directory);
             throw;
         }
+    }
+
+    /// <summary>
+    /// For a caller that is not root (<see cref="HostCaller.Current"/>), opens the host directory of each mapped
+    /// directory with the caller's credentials (read-only → readable, read-write → writable by the caller) and binds it by
+    /// descriptor onto a staging point in the root-only runtime directory (<see cref="StageSource"/>); runc is given
+    /// that point, so it never resolves a path the client named. Root callers: nothing is staged (runc binds
+    /// <c>HostPath</c>, as always). Index → staging point.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<int, string>> StageSourcesAsync(ContainerLayout layout, Container container, string id)
+    {
+        var staged = new Dictionary<int, string>();
+        if (HostCaller.Current is null)
+        {
+            return staged;
+        }
+
+        var mappings = container.MappedDirectories ?? [];
+        for (var i = 0; i < mappings.Count; i++)
+        {
+            var what = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"$.Container.MappedDirectories[{i}].HostPath");
+            var readOnly = mappings[i].ReadOnly == true;
+            SafeFileHandle source;
+            try
+            {
+                source = await HostFiles.OpenAsync(mappings[i].HostPath!, readOnly ? HostOpen.ReadDirectory : HostOpen.ReadWriteDirectory, what).ConfigureAwait(false);
+            }
+            catch (HcsException e) when (e.SystemId is null)
+            {
+                throw new HcsException(e.HResult, "RuncBackend.Create", id, result: e.Result);
+            }
+
+            using (source)
+            {
+                staged[i] = StageSource(layout, i, source, readOnly, what);
+            }
+        }
+
+        return staged;
+    }
+
+    /// <summary>
+    /// Binds the opened <paramref name="source"/> (recursively, read-only when asked) onto
+    /// <c>RUNDIR/mapped/INDEX</c>, a directory of the root-only runtime directory, and returns that path.
+    /// </summary>
+    internal static string StageSource(ContainerLayout layout, int index, SafeFileHandle source, bool readOnly, string what)
+    {
+        var stage = Path.Combine(layout.Directory, "mapped", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(stage, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var target = LinuxCalls.Handle(LinuxCalls.Openat(null, stage, LinuxCalls.O_PATH | LinuxCalls.O_DIRECTORY | LinuxCalls.O_NOFOLLOW | LinuxCalls.O_CLOEXEC))
+            ?? throw new HcsException(HResults.E_FAIL, result: ResultError.From(HResults.E_FAIL, $"{what}: cannot open the staging point '{stage}': {LinuxCalls.Describe(LinuxCalls.Errno)}", "runc"));
+        RootFs.Bind(source, target, readOnly, recursive: true, what);
+        return stage;
+    }
+
+    /// <summary>Staging points of mapped directories (<see cref="StageSource"/>) mounted under a runtime directory, by index.</summary>
+    internal static Dictionary<int, string> StagedIn(ContainerLayout layout)
+    {
+        var prefix = Path.Combine(layout.Directory, "mapped") + "/";
+        var staged = new Dictionary<int, string>();
+        foreach (var point in MountTable.Under(layout.Directory))
+        {
+            if (point.StartsWith(prefix, StringComparison.Ordinal)
+                && int.TryParse(point[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
+            {
+                staged[index] = point;
+            }
+        }
+
+        return staged;
     }
 
     /// <summary>Removes what a previous container of the same name left behind (a crashed engine): runc state, mount, directory.</summary>
