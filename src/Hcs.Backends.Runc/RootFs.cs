@@ -135,6 +135,26 @@ internal static class RootFs
         }
     }
 
+    /// <summary>
+    /// Mounts the overlay at <paramref name="target"/> from descriptors (<c>lowerdir=/proc/self/fd/N:…</c>, top first,
+    /// i.e. the reverse of <paramref name="layersParentFirst"/>; <c>upperdir</c>, <c>workdir</c>), by hcsd itself with
+    /// <c>mount(2)</c>: the kernel resolves each descriptor to what was opened, never a path a client could swap.
+    /// </summary>
+    public static void MountOverlay(IReadOnlyList<SafeFileHandle> layersParentFirst, SafeFileHandle upper, SafeFileHandle work, string target)
+    {
+        ArgumentNullException.ThrowIfNull(layersParentFirst);
+        ArgumentNullException.ThrowIfNull(upper);
+        ArgumentNullException.ThrowIfNull(work);
+        Absolute(target);
+        Directory.CreateDirectory(target);
+        static string Fd(SafeFileHandle h) => "/proc/self/fd/" + h.DangerousGetHandle().ToString(CultureInfo.InvariantCulture);
+        var options = $"lowerdir={string.Join(':', layersParentFirst.Reverse().Select(Fd))},upperdir={Fd(upper)},workdir={Fd(work)}";
+        if (LinuxCalls.Mount("overlay", target, "overlay", options) != 0)
+        {
+            throw Failure(HResults.E_FAIL, $"mounting the overlay root file system at '{target}' failed: {LinuxCalls.Describe(LinuxCalls.Errno)}");
+        }
+    }
+
     private static HcsException MountFailure(int errno, string step, string what)
     {
         var hr = errno == LinuxCalls.ENOSYS ? HResults.ERROR_NOT_SUPPORTED : HResults.E_FAIL;

@@ -98,12 +98,21 @@ public sealed partial class RuncBackend : IComputeBackend
         Directory.CreateDirectory(RuncRoot);
         Directory.CreateDirectory(layout.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(layout.Rootfs);
-        var scratch = Scratch.Prepare(container.Storage?.Path, layout, context.Id);
+        await CheckNetnsAsync(container, context.Id).ConfigureAwait(false);
+        var scratch = await Scratch.PrepareAsync(container.Storage?.Path, layout, context.Id).ConfigureAwait(false);
         var mounted = false;
         try
         {
             var layers = container.Storage!.Layers!.Select(l => l.Path!).ToList();
-            await RootFs.MountAsync(layers, scratch.Upper, scratch.Work, layout.Rootfs, cancellationToken).ConfigureAwait(false);
+            if (HostCaller.Current is null)
+            {
+                await RootFs.MountAsync(layers, scratch.Upper, scratch.Work, layout.Rootfs, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await MountAsCallerAsync(layers, scratch, layout.Rootfs, context.Id).ConfigureAwait(false);
+            }
+
             mounted = true;
             // Shared, so a directory mapped while the container runs (bound on the host under the rootfs) reaches the
             // container, whose root is a slave of this mount (rootfsPropagation rslave).
@@ -133,9 +142,85 @@ public sealed partial class RuncBackend : IComputeBackend
             }
 
             await MountTable.UnmountAllUnderAsync(layout.Directory, CancellationToken.None).ConfigureAwait(false);
-            scratch.Remove();
+            await scratch.RemoveAsync().ConfigureAwait(false);
             TryDeleteDirectory(layout.Directory);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// For a caller that is not root: the overlay from descriptors the caller opened — each layer readable by it
+    /// (<c>ReadDirectory</c>), <c>upper</c> and <c>work</c> of its <c>Storage.Path</c> (<see cref="Scratch.OpenAsync"/>)
+    /// — so no path it named is resolved again as root (<see cref="RootFs.MountOverlay"/>).
+    /// </summary>
+    private static async Task MountAsCallerAsync(List<string> layers, Scratch scratch, string target, string id)
+    {
+        var handles = new List<SafeFileHandle>();
+        try
+        {
+            for (var i = 0; i < layers.Count; i++)
+            {
+                var what = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"$.Container.Storage.Layers[{i}].Path");
+                RuncPaths.Overlay(layers[i], what);
+                handles.Add(await HostFiles.OpenAsync(layers[i], HostOpen.ReadDirectory, what).ConfigureAwait(false));
+            }
+
+            SafeFileHandle upper, work;
+            if (scratch.Owner is null)
+            {
+                // The scratch inside the root-only runtime directory.
+                upper = LinuxCalls.Handle(LinuxCalls.Openat(null, scratch.Upper, LinuxCalls.O_RDONLY | LinuxCalls.O_DIRECTORY | LinuxCalls.O_NOFOLLOW | LinuxCalls.O_CLOEXEC))!;
+                work = LinuxCalls.Handle(LinuxCalls.Openat(null, scratch.Work, LinuxCalls.O_RDONLY | LinuxCalls.O_DIRECTORY | LinuxCalls.O_NOFOLLOW | LinuxCalls.O_CLOEXEC))!;
+            }
+            else
+            {
+                (upper, work) = await scratch.OpenAsync().ConfigureAwait(false);
+            }
+
+            handles.Add(upper);
+            handles.Add(work);
+            RootFs.MountOverlay(handles[..layers.Count], upper, work, target);
+        }
+        catch (HcsException e) when (e.SystemId is null)
+        {
+            throw new HcsException(e.HResult, "RuncBackend.Create", id, result: e.Result);
+        }
+        finally
+        {
+            foreach (var handle in handles)
+            {
+                handle.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A caller that is not root may name only a network namespace under <see cref="RuncSettings.NetnsDirectory"/>
+    /// (runc joins it as root; the administrator's directory lists what non-root callers are offered), and one it can
+    /// open for reading; never <c>/proc/PID/ns/net</c> or any other path. <c>E_ACCESSDENIED</c> names the member.
+    /// </summary>
+    private async Task CheckNetnsAsync(Container container, string id)
+    {
+        if (HostCaller.Current is not { } caller || container.Networking?.Namespace is not { } ns)
+        {
+            return;
+        }
+
+        const string What = "$.Container.Networking.Namespace";
+        var path = ContainerValidation.NetnsPath(ns, _settings.NetnsDirectory);
+        if (Path.GetDirectoryName(path) != _settings.NetnsDirectory.TrimEnd('/'))
+        {
+            throw new HcsException(HResults.E_ACCESSDENIED, "RuncBackend.Create", id, result: ResultError.From(HResults.E_ACCESSDENIED,
+                $"{What}: {caller} may name only a network namespace under {_settings.NetnsDirectory}, not '{(ns.Length > 256 ? ns[..256] + "…" : ns)}'", "runc"));
+        }
+
+        try
+        {
+            using var handle = await HostFiles.OpenAsync(path, HostOpen.ReadFile, What).ConfigureAwait(false);
+        }
+        catch (HcsException e) when (e.SystemId is null)
+        {
+            throw new HcsException(e.HResult, "RuncBackend.Create", id, result: e.Result);
         }
     }
 
@@ -258,13 +343,18 @@ internal sealed record ContainerLayout(string Directory, string Name, string Cgr
 
 /// <summary>
 /// The writable layer: <c>upper</c> and <c>work</c> of the overlay, inside <c>Storage.Path</c> (which must be absent or
-/// empty, because it is removed with the system) or, without one, inside the runtime directory.
+/// empty, because it is removed with the system) or, without one, inside the runtime directory. <see cref="Owner"/> is
+/// the caller that is not root who named <c>Storage.Path</c>: it is checked, made and removed with that caller's
+/// credentials (<see cref="HostFiles"/>).
 /// </summary>
 internal sealed record Scratch(string Root)
 {
     public string Upper => Path.Combine(Root, "upper");
 
     public string Work => Path.Combine(Root, "work");
+
+    /// <summary>Whose credentials make and remove <c>Storage.Path</c>; null: the service's.</summary>
+    public HostCaller? Owner { get; init; }
 
     public static Scratch Prepare(string? path, ContainerLayout layout, string id)
     {
@@ -284,12 +374,85 @@ internal sealed record Scratch(string Root)
                     "runc"));
         }
 
-        var scratch = new Scratch(path);
+        var scratch = new Scratch(path) { Owner = HostCaller.Current };
         Directory.CreateDirectory(scratch.Upper);
         Directory.CreateDirectory(scratch.Work);
         return scratch;
     }
 
-    /// <summary>Deletes the scratch directory with its contents (it was new or empty at Create).</summary>
-    public void Remove() => RuncBackend.TryDeleteDirectory(Root);
+    /// <summary>
+    /// <see cref="Prepare"/> with the credentials of <see cref="HostCaller.Current"/> when <paramref name="path"/> is
+    /// given (a refusal is <c>E_ACCESSDENIED</c> naming <c>$.Container.Storage.Path</c>).
+    /// </summary>
+    public static async Task<Scratch> PrepareAsync(string? path, ContainerLayout layout, string id)
+    {
+        if (path is null || HostCaller.Current is null)
+        {
+            return Prepare(path, layout, id);
+        }
+
+        try
+        {
+            return await HostFiles.AsCallerAsync(() => Prepare(path, layout, id)).ConfigureAwait(false);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new HcsException(HResults.E_ACCESSDENIED, "RuncBackend.Create", id, result: ResultError.From(HResults.E_ACCESSDENIED,
+                $"$.Container.Storage.Path: {HostCaller.Current} may not create the scratch directory '{path}'", "runc"));
+        }
+    }
+
+    /// <summary>
+    /// Opens <c>upper</c> and <c>work</c> for the overlay: as <see cref="Owner"/> and without following a link in
+    /// <c>Storage.Path</c>, so a path swapped since <see cref="PrepareAsync"/> cannot make the overlay write elsewhere.
+    /// </summary>
+    public async Task<(SafeFileHandle Upper, SafeFileHandle Work)> OpenAsync()
+    {
+        using var scope = HostCaller.Enter(Owner);
+        return await HostFiles.AsCallerAsync(() =>
+        {
+            using var root = HostFiles.Open(Root, HostOpen.ReadWriteDirectory, "$.Container.Storage.Path");
+            var upper = Sub(root, "upper");
+            try
+            {
+                return (upper, Sub(root, "work"));
+            }
+            catch
+            {
+                upper.Dispose();
+                throw;
+            }
+        }).ConfigureAwait(false);
+
+        SafeFileHandle Sub(SafeFileHandle root, string name) =>
+            LinuxCalls.Handle(LinuxCalls.Openat(root, name, LinuxCalls.O_RDONLY | LinuxCalls.O_DIRECTORY | LinuxCalls.O_NOFOLLOW | LinuxCalls.O_CLOEXEC))
+            ?? throw HostFiles.Failure(LinuxCalls.Errno, Path.Combine(Root, name), "open the scratch directory", "$.Container.Storage.Path");
+    }
+
+    /// <summary>
+    /// Deletes the scratch directory with its contents (it was new or empty at Create), with the credentials of
+    /// <see cref="Owner"/>: a path swapped for a link reaches only what that caller could delete itself.
+    /// </summary>
+    public async Task RemoveAsync()
+    {
+        if (Owner is null)
+        {
+            RuncBackend.TryDeleteDirectory(Root);
+            return;
+        }
+
+        using var scope = HostCaller.Enter(Owner);
+        try
+        {
+            await HostFiles.AsCallerAsync(() =>
+            {
+                RuncBackend.TryDeleteDirectory(Root);
+                return true;
+            }).ConfigureAwait(false);
+        }
+        catch (HcsException)
+        {
+            // Best effort, as TryDeleteDirectory.
+        }
+    }
 }

@@ -478,7 +478,7 @@ internal sealed partial class RuncSystem : IBackendSystem
         await RootFs.UnmountAsync(_layout.Rootfs, CancellationToken.None).ConfigureAwait(false);
         // Staging points of mapped directories (and anything else left): never delete through a mount.
         await MountTable.UnmountAllUnderAsync(_layout.Directory, CancellationToken.None).ConfigureAwait(false);
-        _scratch.Remove();
+        await _scratch.RemoveAsync().ConfigureAwait(false);
         RuncBackend.TryDeleteDirectory(_layout.Directory);
         CgroupParents.RemoveEmpty(_layout.CgroupsPath);
     }

@@ -233,6 +233,72 @@ public sealed class RuncContainerRootTests : IAsyncLifetime
         Assert.Equal("new\n", File.ReadAllText(Path.Combine(own, "new")));
     }
 
+    [Fact]
+    public async Task ANonRootCaller_CannotUseARootOnlyLayerScratchOrAnotherNetns()
+    {
+        var layer = BusyboxLayer.NewLayer(_host, new Dictionary<string, string> { ["etc/x"] = "y" });
+        File.SetUnixFileMode(layer, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var closed = Directory.CreateDirectory(Path.Combine(_host, "closed")).FullName;
+        File.SetUnixFileMode(closed, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await using var nobody = HcsClient.Connect(new AsCaller(_fixture.Service, new ClientIdentity("t", Nobody, 0, Nobody, [])));
+
+        var byLayer = await Assert.ThrowsAsync<HcsException>(() => RunningAsync(nobody, c => c with
+        {
+            Storage = new Storage { Layers = [new Layer { Path = BusyboxLayer.Path }, new Layer { Path = layer }] },
+        }));
+        var byScratch = await Assert.ThrowsAsync<HcsException>(() => RunningAsync(nobody, c => c with
+        {
+            Storage = c.Storage! with { Path = Path.Combine(closed, "scratch") },
+        }));
+        var byNetns = await Assert.ThrowsAsync<HcsException>(() => RunningAsync(nobody, c => c with
+        {
+            Networking = new Networking { Namespace = "/proc/1/ns/net" },
+        }));
+
+        Assert.Equal(HResults.E_ACCESSDENIED, byLayer.HResult);
+        Assert.Contains("$.Container.Storage.Layers[1].Path", byLayer.Message, StringComparison.Ordinal);
+        Assert.Contains(layer, byLayer.Message, StringComparison.Ordinal);
+        Assert.Equal(HResults.E_ACCESSDENIED, byScratch.HResult);
+        Assert.Contains("$.Container.Storage.Path", byScratch.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(closed));
+        Assert.Equal(HResults.E_ACCESSDENIED, byNetns.HResult);
+        Assert.Contains("$.Container.Networking.Namespace", byNetns.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(MountTable.Under(_fixture.RuntimeRoot), p => p.Contains("/rootfs", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ANonRootCallersScratch_IsMadeAsTheCaller_AndItsRemovalNeverFollowsASwappedPath()
+    {
+        var own = Directory.CreateDirectory(Path.Combine(_host, "own-scratch", "a")).Parent!.FullName;
+        Run("chown", "-R", $"{Nobody}:{Nobody}", own);
+        var scratch = Path.Combine(own, "a", "scratch");
+        // What a swapped path would lead to: a root-only directory of the same shape.
+        var victim = Directory.CreateDirectory(Path.Combine(_host, "victim-parent", "scratch")).FullName;
+        File.WriteAllText(Path.Combine(victim, "precious"), "keep");
+        File.SetUnixFileMode(Path.Combine(_host, "victim-parent"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await using var nobody = HcsClient.Connect(new AsCaller(_fixture.Service, new ClientIdentity("t", Nobody, 0, Nobody, [])));
+
+        var system = await RunningAsync(nobody, c => c with { Storage = c.Storage! with { Path = scratch } });
+        Assert.Equal(Nobody, Owner(Path.Combine(scratch, "upper")));
+        Assert.Equal(0u, (await ShAsync(system, "echo hi > /tmp/file")).Code);
+        Directory.Move(Path.Combine(own, "a"), Path.Combine(own, "moved"));
+        File.CreateSymbolicLink(Path.Combine(own, "a"), Path.Combine(_host, "victim-parent"));
+        await Within(system.TerminateAsync());
+        await system.DisposeAsync();
+        await _fixture.DisposeAsync(); // waits for every release
+        _fixtureDisposed = true;
+
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(victim, "precious")));
+    }
+
+    private static uint Owner(string path)
+    {
+        using var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%u", "--", path]) { RedirectStandardOutput = true })!;
+        var text = stat.StandardOutput.ReadToEnd();
+        stat.WaitForExit();
+        return uint.Parse(text.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static void Run(string file, params string[] arguments)
     {
         using var process = Process.Start(file, arguments);
