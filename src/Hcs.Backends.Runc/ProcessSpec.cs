@@ -241,7 +241,7 @@ internal static class ProcessSpec
     /// <summary>
     /// Resolves <c>User</c>: null or empty → 0:0; <c>uid</c> or <c>name</c> (group: the passwd entry's, else 0);
     /// <c>uid:gid</c>, <c>name:group</c> or mixed. Names come from <c>ROOTFS/etc/passwd</c> and <c>ROOTFS/etc/group</c>
-    /// (resolved inside the container's root; regular files only, at most 4 MiB: anything else is <c>E_INVALIDARG</c>). Unknown → <c>HCS_E_INVALID_JSON</c> at <c>$.User</c>.
+    /// (resolved inside the container's root; regular files only, at most 4 MiB: anything else is refused). Unknown → <c>HCS_E_INVALID_JSON</c> at <c>$.User</c>.
     /// </summary>
     public static (uint Uid, uint Gid) ResolveUser(string? user, string rootfsPath)
     {
@@ -300,14 +300,22 @@ internal static class ProcessSpec
     /// The colon-separated entries of the container's <c>/etc/NAME</c>, resolved inside the root
     /// (<see cref="ContainerRoot"/>); none when it does not exist. One that is a symbolic link, a FIFO, a device or
     /// anything but a regular file, or larger than <see cref="ContainerRoot.MaxDatabaseBytes"/>, is refused
-    /// (<c>E_INVALIDARG</c> at <c>$.User</c>) without being read, so a planted FIFO cannot block the service.
+    /// (<c>HCS_E_INVALID_JSON</c> at <c>$.User</c>) without being read, so a planted FIFO cannot block the service.
     /// </summary>
     private static IEnumerable<string[]> ReadDatabase(string rootfsPath, string name)
     {
         byte[]? bytes;
-        using (var root = ContainerRoot.Open(rootfsPath))
+        try
         {
+            using var root = ContainerRoot.Open(rootfsPath);
             bytes = root.ReadRegularFile("/etc/" + name, ContainerRoot.MaxDatabaseBytes, "$.User");
+        }
+        catch (HcsException e) when (e.HResult == HResults.E_INVALIDARG)
+        {
+            // As every other failure of User: HCS_E_INVALID_JSON at $.User, with the reason.
+            var message = e.Result.ErrorMessage ?? "";
+            var at = message.IndexOf("$.User: ", StringComparison.Ordinal);
+            throw HcsException.InvalidJson("$.User", at < 0 ? message : message[(at + "$.User: ".Length)..]);
         }
 
         if (bytes is null)

@@ -164,7 +164,7 @@ public sealed class RuncContainerRootTests : IAsyncLifetime
         })));
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
-        Assert.Equal(HResults.E_INVALIDARG, e.HResult);
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, e.HResult);
         Assert.Contains("$.User", e.Message, StringComparison.Ordinal);
         Assert.Contains("FIFO", e.Message, StringComparison.Ordinal);
     }
