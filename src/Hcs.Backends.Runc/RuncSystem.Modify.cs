@@ -95,8 +95,12 @@ internal sealed partial class RuncSystem
                 staged = new Dictionary<int, string>(_stagedSources);
             }
 
-            var config = OciSpec.Build(new ContainerBundle(_layout.Name, updated, _layout.Rootfs, _backend.ShimPath, _layout.CgroupsPath,
-                NetnsOf(updated), Environment.ProcessorCount) { StagedSources = staged });
+            var bundle = new ContainerBundle(_layout.Name, updated, _layout.Rootfs, _backend.ShimPath, _layout.CgroupsPath,
+                NetnsOf(updated), Environment.ProcessorCount)
+            {
+                StagedSources = staged,
+            };
+            var config = OciSpec.Build(bundle);
             await File.WriteAllTextAsync(Path.Combine(_layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
         }
         else
