@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using Hcs.Engine.Backends;
+using Hcs.Schema;
 
 namespace Hcs.Backends.Runc;
 
@@ -58,8 +59,35 @@ internal static class MountTable
 
             foreach (var point in points.Reverse())
             {
-                await RootFs.UnmountAsync(point, cancellationToken).ConfigureAwait(false);
+                await UnmountAsync(directory, point, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// Unmounts <paramref name="point"/> of the runtime directory <paramref name="directory"/>. A point inside the
+    /// container's root (<c>DIRECTORY/rootfs/…</c>) is resolved inside that root (<see cref="ContainerRoot.Unmount"/>):
+    /// the workload may have swapped a component of its path for a symbolic link since, and an unmount by path would
+    /// follow it onto the host. Anything else (the root itself, staging points) is under the root-only runtime
+    /// directory and unmounted by path.
+    /// </summary>
+    public static async Task UnmountAsync(string directory, string point, CancellationToken cancellationToken)
+    {
+        var rootfs = Path.Combine(directory, "rootfs");
+        if (!point.StartsWith(rootfs + "/", StringComparison.Ordinal))
+        {
+            await RootFs.UnmountAsync(point, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            using var root = ContainerRoot.Open(rootfs);
+            root.Unmount(point[rootfs.Length..]);
+        }
+        catch (HcsException)
+        {
+            // The root is gone or the point cannot be unmounted: the root's own (lazy) unmount takes what is left.
         }
     }
 }

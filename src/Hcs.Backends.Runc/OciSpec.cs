@@ -15,7 +15,14 @@ namespace Hcs.Backends.Runc;
 /// <param name="NetnsPath">An existing network namespace to join, or null for a new, empty one.</param>
 /// <param name="HostCpuCount">Processors of the host (<see cref="Environment.ProcessorCount"/>), for the CPU quota.</param>
 internal sealed record ContainerBundle(string Id, Container Container, string RootfsPath, string InitPath, string CgroupsPath,
-    string? NetnsPath, int HostCpuCount);
+    string? NetnsPath, int HostCpuCount)
+{
+    /// <summary>
+    /// Mapped directories whose source runc takes from a staging point rather than <c>HostPath</c> (index → path; for a
+    /// caller that is not root, see <c>RuncBackend.StageSource</c>).
+    /// </summary>
+    public IReadOnlyDictionary<int, string>? StagedSources { get; init; }
+}
 
 /// <summary>
 /// Writes the OCI runtime configuration (<c>config.json</c>) of a container, modelled on runc 1.1's <c>runc spec</c>
@@ -203,9 +210,12 @@ internal static class OciSpec
             Mount("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"),
             Mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev", "relatime", "ro"),
             Mount(InitMountPoint, "bind", bundle.InitPath, "rbind", "ro"));
-        foreach (var directory in bundle.Container.MappedDirectories ?? [])
+        var directories = bundle.Container.MappedDirectories ?? [];
+        for (var i = 0; i < directories.Count; i++)
         {
-            mounts.Add((JsonNode)Mount(directory.ContainerPath!, "bind", directory.HostPath!, "rbind", "rprivate", directory.ReadOnly == true ? "ro" : "rw"));
+            var directory = directories[i];
+            var source = bundle.StagedSources is { } staged && staged.TryGetValue(i, out var stage) ? stage : directory.HostPath!;
+            mounts.Add((JsonNode)Mount(directory.ContainerPath!, "bind", source, "rbind", "rprivate", directory.ReadOnly == true ? "ro" : "rw"));
         }
 
         return mounts;

@@ -241,7 +241,7 @@ internal static class ProcessSpec
     /// <summary>
     /// Resolves <c>User</c>: null or empty → 0:0; <c>uid</c> or <c>name</c> (group: the passwd entry's, else 0);
     /// <c>uid:gid</c>, <c>name:group</c> or mixed. Names come from <c>ROOTFS/etc/passwd</c> and <c>ROOTFS/etc/group</c>
-    /// (regular files only: a symbolic link could point out of the container). Unknown → <c>HCS_E_INVALID_JSON</c> at <c>$.User</c>.
+    /// (resolved inside the container's root; regular files only, at most 4 MiB: anything else is refused). Unknown → <c>HCS_E_INVALID_JSON</c> at <c>$.User</c>.
     /// </summary>
     public static (uint Uid, uint Gid) ResolveUser(string? user, string rootfsPath)
     {
@@ -296,31 +296,35 @@ internal static class ProcessSpec
     private static bool TryId(string text, out uint id) =>
         uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out id) && id != uint.MaxValue;
 
-    /// <summary>The colon-separated entries of <c>ROOTFS/etc/NAME</c>; none when it is missing, unreadable or not a regular file.</summary>
+    /// <summary>
+    /// The colon-separated entries of the container's <c>/etc/NAME</c>, resolved inside the root
+    /// (<see cref="ContainerRoot"/>); none when it does not exist. One that is a symbolic link, a FIFO, a device or
+    /// anything but a regular file, or larger than <see cref="ContainerRoot.MaxDatabaseBytes"/>, is refused
+    /// (<c>HCS_E_INVALID_JSON</c> at <c>$.User</c>) without being read, so a planted FIFO cannot block the service.
+    /// </summary>
     private static IEnumerable<string[]> ReadDatabase(string rootfsPath, string name)
     {
-        var path = Path.Combine(rootfsPath, "etc", name);
-        string[] lines;
+        byte[]? bytes;
         try
         {
-            var info = new FileInfo(path);
-            if (!info.Exists || info.LinkTarget is not null || new DirectoryInfo(Path.Combine(rootfsPath, "etc")).LinkTarget is not null)
-            {
-                return [];
-            }
-
-            lines = File.ReadAllLines(path);
+            using var root = ContainerRoot.Open(rootfsPath);
+            bytes = root.ReadRegularFile("/etc/" + name, ContainerRoot.MaxDatabaseBytes, "$.User");
         }
-        catch (IOException)
+        catch (HcsException e) when (e.HResult == HResults.E_INVALIDARG)
+        {
+            // As every other failure of User: HCS_E_INVALID_JSON at $.User, with the reason.
+            var message = e.Result.ErrorMessage ?? "";
+            var at = message.IndexOf("$.User: ", StringComparison.Ordinal);
+            throw HcsException.InvalidJson("$.User", at < 0 ? message : message[(at + "$.User: ".Length)..]);
+        }
+
+        if (bytes is null)
         {
             return [];
         }
-        catch (UnauthorizedAccessException)
-        {
-            return [];
-        }
 
-        return lines.Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(':'));
+        var lines = Encoding.UTF8.GetString(bytes).Split('\n');
+        return lines.Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(':'));
     }
 
     private static HcsException Unbalanced(string jsonPath, string what, int at) =>

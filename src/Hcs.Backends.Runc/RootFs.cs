@@ -3,6 +3,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Hcs.Schema;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hcs.Backends.Runc;
 
@@ -107,6 +108,57 @@ internal static class RootFs
                 throw Failure(HResults.E_FAIL, $"making the bind of '{source}' on '{target}' read-only failed: {stderr}");
             }
         }
+    }
+
+    /// <summary>
+    /// Binds the directory open as <paramref name="source"/> onto the directory open as <paramref name="target"/>, by
+    /// descriptor (the new mount API, Linux 5.12 for read-only): <c>open_tree(OPEN_TREE_CLONE)</c> makes a detached copy
+    /// of the source's mount (with the mounts under it when <paramref name="recursive"/>), <c>mount_setattr</c> makes it
+    /// read-only before anyone can see it, <c>move_mount</c> attaches it at the target (where it propagates as any new
+    /// mount does). No path is resolved again. A refusal is <c>E_FAIL</c> (<c>ERROR_NOT_SUPPORTED</c> on a kernel
+    /// without the calls) naming <paramref name="what"/>.
+    /// </summary>
+    public static void Bind(SafeFileHandle source, SafeFileHandle target, bool readOnly, bool recursive, string what)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        using var tree = LinuxCalls.Handle(LinuxCalls.OpenTree(source, LinuxCalls.OPEN_TREE_CLONE | (recursive ? LinuxCalls.AT_RECURSIVE : 0)))
+            ?? throw MountFailure(LinuxCalls.Errno, "copy the source mount (open_tree)", what);
+        if (readOnly && LinuxCalls.MountSetattr(tree, recursive ? LinuxCalls.AT_RECURSIVE : 0, LinuxCalls.MOUNT_ATTR_RDONLY) != 0)
+        {
+            throw MountFailure(LinuxCalls.Errno, "make the copy read-only (mount_setattr)", what);
+        }
+
+        if (LinuxCalls.MoveMount(tree, target) != 0)
+        {
+            throw MountFailure(LinuxCalls.Errno, "attach the copy at its target (move_mount)", what);
+        }
+    }
+
+    /// <summary>
+    /// Mounts the overlay at <paramref name="target"/> from descriptors (<c>lowerdir=/proc/self/fd/N:…</c>, top first,
+    /// i.e. the reverse of <paramref name="layersParentFirst"/>; <c>upperdir</c>, <c>workdir</c>), by hcsd itself with
+    /// <c>mount(2)</c>: the kernel resolves each descriptor to what was opened, never a path a client could swap.
+    /// </summary>
+    public static void MountOverlay(IReadOnlyList<SafeFileHandle> layersParentFirst, SafeFileHandle upper, SafeFileHandle work, string target)
+    {
+        ArgumentNullException.ThrowIfNull(layersParentFirst);
+        ArgumentNullException.ThrowIfNull(upper);
+        ArgumentNullException.ThrowIfNull(work);
+        Absolute(target);
+        Directory.CreateDirectory(target);
+        static string Fd(SafeFileHandle h) => "/proc/self/fd/" + h.DangerousGetHandle().ToString(CultureInfo.InvariantCulture);
+        var options = $"lowerdir={string.Join(':', layersParentFirst.Reverse().Select(Fd))},upperdir={Fd(upper)},workdir={Fd(work)}";
+        if (LinuxCalls.Mount("overlay", target, "overlay", options) != 0)
+        {
+            throw Failure(HResults.E_FAIL, $"mounting the overlay root file system at '{target}' failed: {LinuxCalls.Describe(LinuxCalls.Errno)}");
+        }
+    }
+
+    private static HcsException MountFailure(int errno, string step, string what)
+    {
+        var hr = errno == LinuxCalls.ENOSYS ? HResults.ERROR_NOT_SUPPORTED : HResults.E_FAIL;
+        return Failure(hr, $"{what}: could not {step}: {LinuxCalls.Describe(errno)}");
     }
 
     private static string MountTool => Tool("mount");

@@ -62,6 +62,7 @@ public sealed partial class RuncBackend
                 "runc"));
         }
 
+        scratch = scratch with { Owner = facts.ScratchOwner?.ToCaller() };
         var systemContext = new BackendSystemContext(context.Id, context.Document, context.Events, context.Time);
         var monitor = FindMonitor(facts, layout);
         var initPid = facts.InitPid ?? ReadInitPid(layout.Directory);
@@ -266,7 +267,7 @@ public sealed partial class RuncBackend
         await KillAndDeleteAsync(layout.Name, state, cancellationToken).ConfigureAwait(false);
         await StopMonitorAsync(monitor, time).ConfigureAwait(false);
         await MountTable.UnmountAllUnderAsync(layout.Directory, cancellationToken).ConfigureAwait(false);
-        scratch.Remove();
+        await scratch.RemoveAsync().ConfigureAwait(false);
         TryDeleteDirectory(layout.Directory);
         CgroupParents.RemoveEmpty(layout.CgroupsPath);
     }

@@ -3,6 +3,7 @@
 using System.Text;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hcs.Backends.Runc;
 
@@ -96,9 +97,18 @@ public sealed partial class RuncBackend : IComputeBackend
         try
         {
             Directory.CreateDirectory(layout.Rootfs);
-            scratch = Scratch.Prepare(container.Storage?.Path, layout, context.Id);
+            await CheckNetnsAsync(container, context.Id).ConfigureAwait(false);
+            scratch = await Scratch.PrepareAsync(container.Storage?.Path, layout, context.Id).ConfigureAwait(false);
             var layers = container.Storage!.Layers!.Select(l => l.Path!).ToList();
-            await RootFs.MountAsync(layers, scratch.Upper, scratch.Work, layout.Rootfs, cancellationToken).ConfigureAwait(false);
+            if (HostCaller.Current is null)
+            {
+                await RootFs.MountAsync(layers, scratch.Upper, scratch.Work, layout.Rootfs, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await MountAsCallerAsync(layers, scratch, layout.Rootfs, context.Id).ConfigureAwait(false);
+            }
+
             mounted = true;
             // Shared, so a directory mapped while the container runs (bound on the host under the rootfs) reaches the
             // container, whose root is a slave of this mount (rootfsPropagation rslave).
@@ -110,9 +120,13 @@ public sealed partial class RuncBackend : IComputeBackend
                     $"$.Container.Networking.Namespace: the network namespace '{netns}' does not exist", "runc"));
             }
 
-            var config = OciSpec.Build(new ContainerBundle(name, container, layout.Rootfs, ShimPath, layout.CgroupsPath, netns, Environment.ProcessorCount));
+            var staged = await StageSourcesAsync(layout, container, context.Id).ConfigureAwait(false);
+            var config = OciSpec.Build(new ContainerBundle(name, container, layout.Rootfs, ShimPath, layout.CgroupsPath, netns, Environment.ProcessorCount)
+            {
+                StagedSources = staged,
+            });
             await File.WriteAllTextAsync(Path.Combine(layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
-            var system = new RuncSystem(context, this, layout, scratch);
+            var system = new RuncSystem(context, this, layout, scratch, staged);
             system.ReportFacts();
             return system;
         }
@@ -125,7 +139,12 @@ public sealed partial class RuncBackend : IComputeBackend
 
             // Only what this Create made: the runtime directory is its own (claimed exclusively above), and so is the
             // scratch it prepared. No runc container exists before Start.
-            scratch?.Remove();
+            await MountTable.UnmountAllUnderAsync(layout.Directory, CancellationToken.None).ConfigureAwait(false);
+            if (scratch is not null)
+            {
+                await scratch.RemoveAsync().ConfigureAwait(false);
+            }
+
             TryDeleteDirectory(layout.Directory);
             throw;
         }
@@ -139,6 +158,152 @@ public sealed partial class RuncBackend : IComputeBackend
     /// </summary>
     internal Task<HostCommand.Result> RuncAsync(string subcommand, string name, string[] options, string[] arguments, CancellationToken cancellationToken) =>
         HostCommand.RunAsync(_settings.RuncPath, RuncArguments(subcommand, name, options, arguments), cancellationToken);
+
+    /// <summary>
+    /// For a caller that is not root: the overlay from descriptors the caller opened — each layer readable by it
+    /// (<c>ReadDirectory</c>), <c>upper</c> and <c>work</c> of its <c>Storage.Path</c> (<see cref="Scratch.OpenAsync"/>)
+    /// — so no path it named is resolved again as root (<see cref="RootFs.MountOverlay"/>).
+    /// </summary>
+    private static async Task MountAsCallerAsync(List<string> layers, Scratch scratch, string target, string id)
+    {
+        var handles = new List<SafeFileHandle>();
+        try
+        {
+            for (var i = 0; i < layers.Count; i++)
+            {
+                var what = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"$.Container.Storage.Layers[{i}].Path");
+                RuncPaths.Overlay(layers[i], what);
+                handles.Add(await HostFiles.OpenAsync(layers[i], HostOpen.ReadDirectory, what).ConfigureAwait(false));
+            }
+
+            SafeFileHandle upper, work;
+            if (scratch.Owner is null)
+            {
+                // The scratch inside the root-only runtime directory.
+                upper = LinuxCalls.Handle(LinuxCalls.Openat(null, scratch.Upper, LinuxCalls.O_RDONLY | LinuxCalls.O_DIRECTORY | LinuxCalls.O_NOFOLLOW | LinuxCalls.O_CLOEXEC))!;
+                work = LinuxCalls.Handle(LinuxCalls.Openat(null, scratch.Work, LinuxCalls.O_RDONLY | LinuxCalls.O_DIRECTORY | LinuxCalls.O_NOFOLLOW | LinuxCalls.O_CLOEXEC))!;
+            }
+            else
+            {
+                (upper, work) = await scratch.OpenAsync().ConfigureAwait(false);
+            }
+
+            handles.Add(upper);
+            handles.Add(work);
+            RootFs.MountOverlay(handles[..layers.Count], upper, work, target);
+        }
+        catch (HcsException e) when (e.SystemId is null)
+        {
+            throw new HcsException(e.HResult, "RuncBackend.Create", id, result: e.Result);
+        }
+        finally
+        {
+            foreach (var handle in handles)
+            {
+                handle.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A caller that is not root may name only a network namespace under <see cref="RuncSettings.NetnsDirectory"/>
+    /// (runc joins it as root; the administrator's directory lists what non-root callers are offered), and one it can
+    /// open for reading; never <c>/proc/PID/ns/net</c> or any other path. <c>E_ACCESSDENIED</c> names the member.
+    /// </summary>
+    private async Task CheckNetnsAsync(Container container, string id)
+    {
+        if (HostCaller.Current is not { } caller || container.Networking?.Namespace is not { } ns)
+        {
+            return;
+        }
+
+        const string What = "$.Container.Networking.Namespace";
+        var path = ContainerValidation.NetnsPath(ns, _settings.NetnsDirectory);
+        if (Path.GetDirectoryName(path) != _settings.NetnsDirectory.TrimEnd('/'))
+        {
+            throw new HcsException(HResults.E_ACCESSDENIED, "RuncBackend.Create", id, result: ResultError.From(HResults.E_ACCESSDENIED,
+                $"{What}: {caller} may name only a network namespace under {_settings.NetnsDirectory}, not '{(ns.Length > 256 ? ns[..256] + "…" : ns)}'", "runc"));
+        }
+
+        try
+        {
+            using var handle = await HostFiles.OpenAsync(path, HostOpen.ReadFile, What).ConfigureAwait(false);
+        }
+        catch (HcsException e) when (e.SystemId is null)
+        {
+            throw new HcsException(e.HResult, "RuncBackend.Create", id, result: e.Result);
+        }
+    }
+
+    /// <summary>
+    /// For a caller that is not root (<see cref="HostCaller.Current"/>), opens the host directory of each mapped
+    /// directory with the caller's credentials (read-only → readable, read-write → writable by the caller) and binds it by
+    /// descriptor onto a staging point in the root-only runtime directory (<see cref="StageSource"/>); runc is given
+    /// that point, so it never resolves a path the client named. Root callers: nothing is staged (runc binds
+    /// <c>HostPath</c>, as always). Index → staging point.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<int, string>> StageSourcesAsync(ContainerLayout layout, Container container, string id)
+    {
+        var staged = new Dictionary<int, string>();
+        if (HostCaller.Current is null)
+        {
+            return staged;
+        }
+
+        var mappings = container.MappedDirectories ?? [];
+        for (var i = 0; i < mappings.Count; i++)
+        {
+            var what = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"$.Container.MappedDirectories[{i}].HostPath");
+            var readOnly = mappings[i].ReadOnly == true;
+            SafeFileHandle source;
+            try
+            {
+                source = await HostFiles.OpenAsync(mappings[i].HostPath!, readOnly ? HostOpen.ReadDirectory : HostOpen.ReadWriteDirectory, what).ConfigureAwait(false);
+            }
+            catch (HcsException e) when (e.SystemId is null)
+            {
+                throw new HcsException(e.HResult, "RuncBackend.Create", id, result: e.Result);
+            }
+
+            using (source)
+            {
+                staged[i] = StageSource(layout, i, source, readOnly, what);
+            }
+        }
+
+        return staged;
+    }
+
+    /// <summary>
+    /// Binds the opened <paramref name="source"/> (recursively, read-only when asked) onto
+    /// <c>RUNDIR/mapped/INDEX</c>, a directory of the root-only runtime directory, and returns that path.
+    /// </summary>
+    internal static string StageSource(ContainerLayout layout, int index, SafeFileHandle source, bool readOnly, string what)
+    {
+        var stage = Path.Combine(layout.Directory, "mapped", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(stage, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var target = LinuxCalls.Handle(LinuxCalls.Openat(null, stage, LinuxCalls.O_PATH | LinuxCalls.O_DIRECTORY | LinuxCalls.O_NOFOLLOW | LinuxCalls.O_CLOEXEC))
+            ?? throw new HcsException(HResults.E_FAIL, result: ResultError.From(HResults.E_FAIL, $"{what}: cannot open the staging point '{stage}': {LinuxCalls.Describe(LinuxCalls.Errno)}", "runc"));
+        RootFs.Bind(source, target, readOnly, recursive: true, what);
+        return stage;
+    }
+
+    /// <summary>Staging points of mapped directories (<see cref="StageSource"/>) mounted under a runtime directory, by index.</summary>
+    internal static Dictionary<int, string> StagedIn(ContainerLayout layout)
+    {
+        var prefix = Path.Combine(layout.Directory, "mapped") + "/";
+        var staged = new Dictionary<int, string>();
+        foreach (var point in MountTable.Under(layout.Directory))
+        {
+            if (point.StartsWith(prefix, StringComparison.Ordinal)
+                && int.TryParse(point[prefix.Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
+            {
+                staged[index] = point;
+            }
+        }
+
+        return staged;
+    }
 
     /// <summary>Runs <c>runc --root ROOT SUBCOMMAND -- NAME</c>.</summary>
     internal Task<HostCommand.Result> RuncAsync(string subcommand, string name, CancellationToken cancellationToken) =>
@@ -180,13 +345,18 @@ internal sealed record ContainerLayout(string Directory, string Name, string Cgr
 
 /// <summary>
 /// The writable layer: <c>upper</c> and <c>work</c> of the overlay, inside <c>Storage.Path</c> (which must be absent or
-/// empty, because it is removed with the system) or, without one, inside the runtime directory.
+/// empty, because it is removed with the system) or, without one, inside the runtime directory. <see cref="Owner"/> is
+/// the caller that is not root who named <c>Storage.Path</c>: it is checked, made and removed with that caller's
+/// credentials (<see cref="HostFiles"/>).
 /// </summary>
 internal sealed record Scratch(string Root)
 {
     public string Upper => Path.Combine(Root, "upper");
 
     public string Work => Path.Combine(Root, "work");
+
+    /// <summary>Whose credentials make and remove <c>Storage.Path</c>; null: the service's.</summary>
+    public HostCaller? Owner { get; init; }
 
     public static Scratch Prepare(string? path, ContainerLayout layout, string id)
     {
@@ -206,12 +376,85 @@ internal sealed record Scratch(string Root)
                     "runc"));
         }
 
-        var scratch = new Scratch(path);
+        var scratch = new Scratch(path) { Owner = HostCaller.Current };
         Directory.CreateDirectory(scratch.Upper);
         Directory.CreateDirectory(scratch.Work);
         return scratch;
     }
 
-    /// <summary>Deletes the scratch directory with its contents (it was new or empty at Create).</summary>
-    public void Remove() => RuncBackend.TryDeleteDirectory(Root);
+    /// <summary>
+    /// <see cref="Prepare"/> with the credentials of <see cref="HostCaller.Current"/> when <paramref name="path"/> is
+    /// given (a refusal is <c>E_ACCESSDENIED</c> naming <c>$.Container.Storage.Path</c>).
+    /// </summary>
+    public static async Task<Scratch> PrepareAsync(string? path, ContainerLayout layout, string id)
+    {
+        if (path is null || HostCaller.Current is null)
+        {
+            return Prepare(path, layout, id);
+        }
+
+        try
+        {
+            return await HostFiles.AsCallerAsync(() => Prepare(path, layout, id)).ConfigureAwait(false);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new HcsException(HResults.E_ACCESSDENIED, "RuncBackend.Create", id, result: ResultError.From(HResults.E_ACCESSDENIED,
+                $"$.Container.Storage.Path: {HostCaller.Current} may not create the scratch directory '{path}'", "runc"));
+        }
+    }
+
+    /// <summary>
+    /// Opens <c>upper</c> and <c>work</c> for the overlay: as <see cref="Owner"/> and without following a link in
+    /// <c>Storage.Path</c>, so a path swapped since <see cref="PrepareAsync"/> cannot make the overlay write elsewhere.
+    /// </summary>
+    public async Task<(SafeFileHandle Upper, SafeFileHandle Work)> OpenAsync()
+    {
+        using var scope = HostCaller.Enter(Owner);
+        return await HostFiles.AsCallerAsync(() =>
+        {
+            using var root = HostFiles.Open(Root, HostOpen.ReadWriteDirectory, "$.Container.Storage.Path");
+            var upper = Sub(root, "upper");
+            try
+            {
+                return (upper, Sub(root, "work"));
+            }
+            catch
+            {
+                upper.Dispose();
+                throw;
+            }
+        }).ConfigureAwait(false);
+
+        SafeFileHandle Sub(SafeFileHandle root, string name) =>
+            LinuxCalls.Handle(LinuxCalls.Openat(root, name, LinuxCalls.O_RDONLY | LinuxCalls.O_DIRECTORY | LinuxCalls.O_NOFOLLOW | LinuxCalls.O_CLOEXEC))
+            ?? throw HostFiles.Failure(LinuxCalls.Errno, Path.Combine(Root, name), "open the scratch directory", "$.Container.Storage.Path");
+    }
+
+    /// <summary>
+    /// Deletes the scratch directory with its contents (it was new or empty at Create), with the credentials of
+    /// <see cref="Owner"/>: a path swapped for a link reaches only what that caller could delete itself.
+    /// </summary>
+    public async Task RemoveAsync()
+    {
+        if (Owner is null)
+        {
+            RuncBackend.TryDeleteDirectory(Root);
+            return;
+        }
+
+        using var scope = HostCaller.Enter(Owner);
+        try
+        {
+            await HostFiles.AsCallerAsync(() =>
+            {
+                RuncBackend.TryDeleteDirectory(Root);
+                return true;
+            }).ConfigureAwait(false);
+        }
+        catch (HcsException)
+        {
+            // Best effort, as TryDeleteDirectory.
+        }
+    }
 }

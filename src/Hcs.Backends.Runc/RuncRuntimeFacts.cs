@@ -36,6 +36,9 @@ internal sealed record RuncRuntimeFacts(
     int? InitPid,
     IReadOnlyList<string> RuntimeMounts)
 {
+    /// <summary>Who made <c>Storage.Path</c> when it was a caller that is not root: it is removed with its credentials.</summary>
+    public RuncScratchOwner? ScratchOwner { get; init; }
+
     /// <summary>The current format.</summary>
     public const int CurrentVersion = 1;
 
@@ -62,6 +65,16 @@ internal sealed record RuncRuntimeFacts(
             return null;
         }
     }
+}
+
+/// <summary>The caller whose credentials make and remove a scratch directory (<see cref="Hcs.Engine.Backends.HostCaller"/>).</summary>
+/// <param name="Uid">Its uid.</param>
+/// <param name="Gid">Its gid.</param>
+/// <param name="Groups">Its supplementary groups.</param>
+internal sealed record RuncScratchOwner(uint Uid, uint Gid, IReadOnlyList<uint> Groups)
+{
+    /// <summary>The caller these facts name.</summary>
+    public Hcs.Engine.Backends.HostCaller ToCaller() => new(Uid, Gid, Groups ?? []);
 }
 
 /// <summary>The container's monitor process.</summary>

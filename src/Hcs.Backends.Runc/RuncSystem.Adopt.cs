@@ -44,7 +44,10 @@ internal sealed partial class RuncSystem
 
         return new RuncRuntimeFacts(RuncRuntimeFacts.CurrentVersion, _layout.Directory, _layout.Name, _backend.RuncRoot, _layout.Rootfs, _scratch.Root,
             _layout.CgroupsPath, _runcStarted, _monitorProcess is { } m ? new RuncMonitorFacts(m.Pid, m.StartTime, ShimSocket) : null,
-            _initPid == 0 ? null : _initPid, mounts);
+            _initPid == 0 ? null : _initPid, mounts)
+        {
+            ScratchOwner = _scratch.Owner is { } owner ? new RuncScratchOwner(owner.Uid, owner.Gid, owner.Groups) : null,
+        };
     }
 
     /// <summary>Reports <see cref="Facts"/> to the engine, which keeps the latest with the system's record.</summary>

@@ -1,6 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
@@ -18,7 +17,7 @@ internal sealed partial class RuncSystem
     internal const string MappedDirectoriesPath = "Container/MappedDirectories";
 
     private readonly List<string> _runtimeMounts = []; // guarded by _gate: targets under the rootfs, in mount order
-    private int _nextMapping;
+    private readonly Dictionary<int, string> _stagedSources = []; // guarded by _gate: mapped directory index → staging point
 
     /// <summary>
     /// <c>Container/Memory/SizeInMB</c> (Update: the memory limit), <c>Container/Processor</c> (Update: Count, Maximum or
@@ -90,8 +89,18 @@ internal sealed partial class RuncSystem
         ContainerValidation.Validate(new ComputeSystem { Container = updated }, _backend.Settings.NetnsDirectory);
         if (!Started)
         {
-            var config = OciSpec.Build(new ContainerBundle(_layout.Name, updated, _layout.Rootfs, _backend.ShimPath, _layout.CgroupsPath,
-                NetnsOf(updated), Environment.ProcessorCount));
+            Dictionary<int, string> staged;
+            lock (_gate)
+            {
+                staged = new Dictionary<int, string>(_stagedSources);
+            }
+
+            var bundle = new ContainerBundle(_layout.Name, updated, _layout.Rootfs, _backend.ShimPath, _layout.CgroupsPath,
+                NetnsOf(updated), Environment.ProcessorCount)
+            {
+                StagedSources = staged,
+            };
+            var config = OciSpec.Build(bundle);
             await File.WriteAllTextAsync(Path.Combine(_layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
         }
         else
@@ -119,10 +128,14 @@ internal sealed partial class RuncSystem
         container.Networking?.Namespace is { } ns ? ContainerValidation.NetnsPath(ns, _backend.Settings.NetnsDirectory) : null;
 
     /// <summary>
-    /// Adds a mapped directory to a running container. The rootfs is a shared mount and the container's root is its
-    /// slave (<c>rootfsPropagation: rslave</c>), so a bind mount made on the host under the rootfs appears inside. A
-    /// read-only mapping is first bound read-only at a private staging point, and that mount is bound into the rootfs,
-    /// so the copy the container receives is read-only from the start (a remount would not propagate).
+    /// Adds a mapped directory to a container. The host directory is opened with the caller's credentials
+    /// (<see cref="HostFiles"/>: read-only → readable, read-write → writable by the caller), so a client maps only what
+    /// it could use itself. Before Start it joins the bundle (staged for a caller that is not root, see
+    /// <c>RuncBackend.StageSource</c>). In a running container the target is resolved inside the container's
+    /// root (<see cref="ContainerRoot"/>: a symbolic link the workload planted cannot lead out of it), made if missing,
+    /// and the opened source is bound onto it by descriptor (<see cref="RootFs.Bind"/>, read-only before it is
+    /// attached). The rootfs is a shared mount and the container's root is its slave (<c>rootfsPropagation: rslave</c>),
+    /// so the new mount appears inside the container.
     /// </summary>
     private async Task AddMappingAsync(MappedDirectory mapping, string label, CancellationToken cancellationToken)
     {
@@ -133,42 +146,57 @@ internal sealed partial class RuncSystem
         }
 
         ContainerValidation.Validate(new ComputeSystem { Container = updated }, _backend.Settings.NetnsDirectory);
-        if (!Directory.Exists(mapping.HostPath))
-        {
-            throw new HcsException(HResults.ERROR_PATH_NOT_FOUND, label, Id,
-                result: ResultError.From(HResults.ERROR_PATH_NOT_FOUND, $"$.Settings.HostPath: '{mapping.HostPath}' does not exist", "runc"));
-        }
-
+        var readOnly = mapping.ReadOnly == true;
+        using var source = await LabelledAsync(HostFiles.OpenAsync(mapping.HostPath!, readOnly ? HostOpen.ReadDirectory : HostOpen.ReadWriteDirectory,
+            "$.Settings.HostPath"), label).ConfigureAwait(false);
         if (!Started)
         {
+            var index = updated.MappedDirectories!.Count - 1;
+            if (HostCaller.Current is not null)
+            {
+                var stage = RuncBackend.StageSource(_layout, index, source, readOnly, "$.Settings.HostPath");
+                lock (_gate)
+                {
+                    _stagedSources[index] = stage;
+                }
+            }
+
             await UpdateAsync(_ => updated, label, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        var target = Path.Combine(_layout.Rootfs, mapping.ContainerPath!.TrimStart('/'));
-        Directory.CreateDirectory(target);
-        var source = mapping.HostPath!;
-        if (mapping.ReadOnly == true)
+        var containerPath = "/" + string.Join('/', mapping.ContainerPath!.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        try
         {
-            var stage = Path.Combine(_layout.Directory, "stage", Interlocked.Increment(ref _nextMapping).ToString(CultureInfo.InvariantCulture));
-            Directory.CreateDirectory(stage);
-            await RootFs.BindAsync(source, stage, readOnly: true, cancellationToken).ConfigureAwait(false);
-            lock (_gate)
-            {
-                _runtimeMounts.Add(stage);
-            }
-
-            source = stage;
+            using var root = ContainerRoot.Open(_layout.Rootfs);
+            using var target = root.MakeDirectory(containerPath, "$.Settings.ContainerPath");
+            RootFs.Bind(source, target, readOnly, recursive: false, "$.Settings");
+        }
+        catch (HcsException e) when (e.SystemId is null)
+        {
+            throw new HcsException(e.HResult, label, Id, result: e.Result);
         }
 
-        await RootFs.BindAsync(source, target, readOnly: mapping.ReadOnly == true, cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
-            _runtimeMounts.Add(target);
+            _runtimeMounts.Add(_layout.Rootfs + containerPath);
             _container = updated;
         }
 
         ReportFacts();
+    }
+
+    /// <summary>A failure of <paramref name="open"/> carries <paramref name="label"/> and this system's id.</summary>
+    private async Task<T> LabelledAsync<T>(Task<T> open, string label)
+    {
+        try
+        {
+            return await open.ConfigureAwait(false);
+        }
+        catch (HcsException e) when (e.SystemId is null)
+        {
+            throw new HcsException(e.HResult, label, Id, result: e.Result);
+        }
     }
 
     private async Task UnmountRuntimeMappingsAsync()
@@ -182,7 +210,7 @@ internal sealed partial class RuncSystem
 
         foreach (var target in targets.Reverse())
         {
-            await RootFs.UnmountAsync(target, CancellationToken.None).ConfigureAwait(false);
+            await MountTable.UnmountAsync(_layout.Directory, target, CancellationToken.None).ConfigureAwait(false);
         }
     }
 }

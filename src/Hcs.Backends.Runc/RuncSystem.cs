@@ -44,7 +44,8 @@ internal sealed partial class RuncSystem : IBackendSystem
     private Task _starting = Task.CompletedTask;
     private readonly Lazy<ContainerCgroup> _cgroup; // the hierarchies are found once, not on every property query
 
-    public RuncSystem(BackendSystemContext context, RuncBackend backend, ContainerLayout layout, Scratch scratch)
+    public RuncSystem(BackendSystemContext context, RuncBackend backend, ContainerLayout layout, Scratch scratch,
+        IReadOnlyDictionary<int, string>? stagedSources = null)
     {
         _context = context;
         _backend = backend;
@@ -52,6 +53,10 @@ internal sealed partial class RuncSystem : IBackendSystem
         _scratch = scratch;
         _container = context.Document.Container!;
         _cgroup = new(() => ContainerCgroup.Find(layout.CgroupsPath));
+        foreach (var (index, stage) in stagedSources ?? RuncBackend.StagedIn(layout))
+        {
+            _stagedSources[index] = stage;
+        }
     }
 
     private string Id => _context.Id;
@@ -472,7 +477,9 @@ internal sealed partial class RuncSystem : IBackendSystem
 
         await UnmountRuntimeMappingsAsync().ConfigureAwait(false);
         await RootFs.UnmountAsync(_layout.Rootfs, CancellationToken.None).ConfigureAwait(false);
-        _scratch.Remove();
+        // Staging points of mapped directories (and anything else left): never delete through a mount.
+        await MountTable.UnmountAllUnderAsync(_layout.Directory, CancellationToken.None).ConfigureAwait(false);
+        await _scratch.RemoveAsync().ConfigureAwait(false);
         RuncBackend.TryDeleteDirectory(_layout.Directory);
         CgroupParents.RemoveEmpty(_layout.CgroupsPath);
     }
