@@ -26,7 +26,7 @@ public static class QemuCommandLine
     /// <summary>The console socket (live attach).</summary>
     public const string ConsoleSocket = "console.sock";
 
-    /// <summary>The console log (crash logs are read from it).</summary>
+    /// <summary>The console log, written by hcs from QEMU's log FIFO and bounded (crash logs are read from its tail).</summary>
     public const string ConsoleLog = "console.log";
 
     /// <summary>The per-VM copy of the OVMF variable store.</summary>
@@ -85,7 +85,7 @@ public static class QemuCommandLine
             "-S", "-no-shutdown", "-action", "panic=pause",
             "-qmp", QmpOption(run),
             "-pidfile", $"{run}/{PidFile}",
-            "-chardev", $"socket,id=console,path={run}/{ConsoleSocket},server=on,wait=off,logfile={run}/{ConsoleLog},logappend=on",
+            "-chardev", $"socket,id=console,path={run}/{ConsoleSocket},server=on,wait=off,logfile={run}/{Hcs.Backends.Qemu.ConsoleLog.Fifo},logappend=on",
             "-serial", "chardev:console",
         };
 

@@ -74,6 +74,7 @@ internal sealed class QemuSystem : IBackendSystem
     private CpuCgroup? _cgroup; // guarded by _gate
     private bool _released; // guarded by _gate
     private readonly string? _consoleEndpoint;
+    private readonly ConsoleLog? _console; // the console log's pump (null for a VM adopted from an older layout)
     private readonly Dictionary<string, (string Key, VirtioSerialPort Port)> _ports = new(StringComparer.Ordinal);
     private static readonly TimeSpan s_statsLifetime = TimeSpan.FromMilliseconds(10);
     private readonly Lock _statsGate = new();
@@ -88,9 +89,10 @@ internal sealed class QemuSystem : IBackendSystem
     /// attachments, balloon target, guest connection and whether it was started come from them); null for a new VM.
     /// </summary>
     public QemuSystem(BackendSystemContext context, QemuBackend backend, QemuWorker worker, QmpClient qmp, string runtimeDirectory,
-        SavedStateFile? restore, CpuControls controls, CpuCgroup? cgroup, QemuRuntimeFacts? adopted = null)
+        SavedStateFile? restore, CpuControls controls, CpuCgroup? cgroup, QemuRuntimeFacts? adopted = null, ConsoleLog? console = null)
     {
         _context = context;
+        _console = console;
         _backend = backend;
         _worker = worker;
         _qmp = qmp;
@@ -376,7 +378,7 @@ internal sealed class QemuSystem : IBackendSystem
             ReportFacts();
             try
             {
-                file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+                file = PrivateFiles.Open(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileOptions.Asynchronous, 1 << 20); // guest RAM: 0600
             }
             catch (UnauthorizedAccessException)
             {
@@ -1172,17 +1174,8 @@ internal sealed class QemuSystem : IBackendSystem
     /// <summary>The console log's last 64 KiB, after giving the guest a moment to finish printing its panic.</summary>
     private async Task<string> ConsoleTailAsync()
     {
-        var path = Path.Combine(_runtimeDirectory, QemuCommandLine.ConsoleLog);
         await Task.Delay(TimeSpan.FromMilliseconds(200), _context.Time).ConfigureAwait(false);
-        try
-        {
-            var text = await File.ReadAllTextAsync(path).ConfigureAwait(false);
-            return text.Length > 65536 ? text[^65536..] : text;
-        }
-        catch (IOException)
-        {
-            return "";
-        }
+        return await ConsoleLog.ReadTailAsync(_runtimeDirectory).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -1218,6 +1211,12 @@ internal sealed class QemuSystem : IBackendSystem
 
         await _ended.CancelAsync().ConfigureAwait(false);
         await _events.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_console is not null)
+        {
+            // QEMU is gone: the pump reads what it wrote last, reaches EOF and ends (bounded, in case it is stuck).
+            await _console.Completion.WaitAsync(TimeSpan.FromSeconds(5), _context.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _console.Dispose();
+        }
         if (Volatile.Read(ref _restoring) is { } restoring)
         {
             // A failed restore makes QEMU exit: let Start fail with QEMU's reason before the engine hears of the stop
@@ -1278,6 +1277,7 @@ internal sealed class QemuSystem : IBackendSystem
         await _qmp.DisposeAsync().ConfigureAwait(false);
         await _events.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _exit.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _console?.Dispose(); // the next service instance reads the console from here on
         lock (_gate)
         {
             _restore?.Dispose();
@@ -1309,6 +1309,7 @@ internal sealed class QemuSystem : IBackendSystem
             _restore = null;
         }
 
+        _console?.Dispose();
         try
         {
             Directory.Delete(_runtimeDirectory, recursive: true);

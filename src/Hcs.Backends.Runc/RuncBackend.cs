@@ -94,8 +94,8 @@ public sealed partial class RuncBackend : IComputeBackend
 
         await RemoveLeftoversAsync(layout, cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(_settings.RuntimeRoot);
-        Directory.CreateDirectory(RuncRoot);
-        Directory.CreateDirectory(layout.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(RuncRoot, PrivateFiles.DirectoryMode); // runc's state (each container's config): made 0700
+        PrivateFiles.CreateDirectory(layout.Directory);
         Directory.CreateDirectory(layout.Rootfs);
         var scratch = Scratch.Prepare(container.Storage?.Path, layout, context.Id);
         var mounted = false;
@@ -115,7 +115,7 @@ public sealed partial class RuncBackend : IComputeBackend
             }
 
             var config = OciSpec.Build(new ContainerBundle(name, container, layout.Rootfs, ShimPath, layout.CgroupsPath, netns, Environment.ProcessorCount));
-            await File.WriteAllTextAsync(Path.Combine(layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
+            await PrivateFiles.WriteAllTextAsync(Path.Combine(layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
             var system = new RuncSystem(context, this, layout, scratch);
             system.ReportFacts();
             return system;

@@ -92,7 +92,7 @@ internal sealed partial class RuncSystem
         {
             var config = OciSpec.Build(new ContainerBundle(_layout.Name, updated, _layout.Rootfs, _backend.ShimPath, _layout.CgroupsPath,
                 NetnsOf(updated), Environment.ProcessorCount));
-            await File.WriteAllTextAsync(Path.Combine(_layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
+            await PrivateFiles.WriteAllTextAsync(Path.Combine(_layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -105,7 +105,7 @@ internal sealed partial class RuncSystem
             }
 
             var file = Path.Combine(_layout.Directory, "update.json");
-            await File.WriteAllTextAsync(file, resources.ToJsonString(), cancellationToken).ConfigureAwait(false);
+            await PrivateFiles.WriteAllTextAsync(file, resources.ToJsonString(), cancellationToken).ConfigureAwait(false);
             await _backend.RuncCheckedAsync(label, Id, cancellationToken, "update", "--resources", file, _layout.Name).ConfigureAwait(false);
         }
 

@@ -50,7 +50,7 @@ public sealed class QemuCommandLineTests
         Assert.Contains("-no-shutdown", args);
         Assert.Equal("panic=pause", After(args, "-action"));
         Assert.Equal("unix:/run/hcs/vm1/qmp.sock,server=on,wait=off", After(args, "-qmp"));
-        Assert.Contains("logfile=/run/hcs/vm1/console.log", After(args, "-chardev"), StringComparison.Ordinal);
+        Assert.Contains("logfile=/run/hcs/vm1/console.fifo,", After(args, "-chardev"), StringComparison.Ordinal); // ConsoleLog pumps it, bounded
         Assert.Equal("chardev:console", After(args, "-serial"));
         Assert.Equal("tcg", After(args, "-accel"));
     }
@@ -301,6 +301,7 @@ public sealed class QemuCommandLineTests
                 start.ArgumentList.Add(arg);
             }
 
+            using var console = ConsoleLog.Create(run.FullName, 1 << 20, "cmdline");
             using var qemu = Process.Start(start)!;
             try
             {
@@ -325,6 +326,7 @@ public sealed class QemuCommandLineTests
                 Assert.Equal("shutdown", (await qmp.ExecuteAsync("query-status", cancellationToken: Ct)).GetProperty("status").GetString());
                 await qmp.ExecuteAsync("quit", cancellationToken: Ct);
                 await qemu.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+                await console.Completion.WaitAsync(TimeSpan.FromSeconds(10), Ct);
                 Assert.Contains("hcs-guest: powering off", await File.ReadAllTextAsync(Path.Combine(run.FullName, QemuCommandLine.ConsoleLog), Ct),
                     StringComparison.Ordinal);
             }
