@@ -146,7 +146,7 @@ public static class QemuCommandLine
         uint.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var lun) && lun <= MaxLun
             && lun.ToString(CultureInfo.InvariantCulture) == key
             ? lun
-            : throw HcsException.InvalidJson(jsonPath, $"'{key}' is not a LUN (a decimal number from 0 to {MaxLun})");
+            : throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(key)}' is not a LUN (a decimal number from 0 to {MaxLun})");
 
     /// <summary>
     /// Checks an attachment (create document or hot add) and returns its <c>blockdev-add</c> arguments: a format node
@@ -419,7 +419,7 @@ public static class QemuCommandLine
         const string Path = Vm + ".Devices";
         foreach (var (key, port) in devices.ComPorts ?? new Dictionary<string, ComPort>())
         {
-            var where = $"{Path}.ComPorts.{key}";
+            var where = $"{Path}.ComPorts.{ErrorText.Truncate(key)}";
             if (key == "0")
             {
                 throw HcsException.InvalidJson(where, "COM1 is the captured serial console; use ComPorts.1 for another port");
@@ -435,7 +435,7 @@ public static class QemuCommandLine
             args.AddRange(["-device", "virtio-serial-pci,id=vser0"]);
             foreach (var (key, port) in ports)
             {
-                var where = $"{Path}.VirtioSerial.Ports.{key}";
+                var where = $"{Path}.VirtioSerial.Ports.{ErrorText.Truncate(key)}";
                 var name = QemuOptions.Escape(port.Name ?? throw HcsException.InvalidJson($"{where}.Name", "a port name is required"), $"{where}.Name");
                 if (port.Name == GuestConnectionPortName)
                 {
@@ -454,7 +454,7 @@ public static class QemuCommandLine
             args.AddRange(["-device", $"virtio-scsi-pci,id={bus}"]);
             foreach (var (key, attachment) in scsi.Attachments ?? new Dictionary<string, Attachment>())
             {
-                var where = $"{Path}.Scsi.{name}.Attachments.{key}";
+                var where = $"{Path}.Scsi.{ErrorText.Truncate(name)}.Attachments.{ErrorText.Truncate(key)}";
                 var lun = Lun(key, where);
                 var node = ScsiNode(bus, lun);
                 args.AddRange(["-blockdev", Blockdev(attachment, node, where).ToJsonString()]);
@@ -550,7 +550,7 @@ public static class QemuCommandLine
             "HvSocket", "Plan9", "VirtualSmb", "VirtualPci", "Battery", "VideoMonitor", "EnhancedModeVideo", "Keyboard", "Mouse");
         foreach (var (key, port) in vm.Devices?.ComPorts ?? new Dictionary<string, ComPort>())
         {
-            OnlyMembers(port, $"{Vm}.Devices.ComPorts.{key}", "NamedPipe");
+            OnlyMembers(port, $"{Vm}.Devices.ComPorts.{ErrorText.Truncate(key)}", "NamedPipe");
         }
 
         OnlyMembers(vm.Devices?.VideoMonitor, $"{Vm}.Devices.VideoMonitor", "HorizontalResolution", "VerticalResolution", "ConnectionOptions");
@@ -558,7 +558,7 @@ public static class QemuCommandLine
 
         foreach (var (name, scsi) in vm.Devices?.Scsi ?? new Dictionary<string, Scsi>())
         {
-            OnlyMembers(scsi, $"{Vm}.Devices.Scsi.{name}", "Attachments");
+            OnlyMembers(scsi, $"{Vm}.Devices.Scsi.{ErrorText.Truncate(name)}", "Attachments");
         }
 
         void Refuse(bool present, string member, string why)

@@ -79,11 +79,11 @@ internal static class QemuSavedState
         ArgumentNullException.ThrowIfNull(vm);
         const string Label = "QemuBackend.Create";
         HcsException Fail(int hr, string why) =>
-            new(hr, Label, systemId, result: ResultError.From(hr, $"{RestorePath}: '{path}' {why}", "qemu"));
+            new(hr, Label, systemId, result: ResultError.From(hr, $"{RestorePath}: '{ErrorText.Truncate(path)}' {why}", "qemu"));
 
         if (Directory.Exists(path))
         {
-            throw HcsException.InvalidJson(RestorePath, $"'{path}' is a directory, not a saved-state file");
+            throw HcsException.InvalidJson(RestorePath, $"'{ErrorText.Truncate(path)}' is a directory, not a saved-state file");
         }
 
         FileStream file;

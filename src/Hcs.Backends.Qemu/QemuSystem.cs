@@ -505,18 +505,18 @@ internal sealed class QemuSystem : IBackendSystem
         var target = QemuOptions.CheckedPath(options.SaveStateFilePath, Where);
         if (target.EndsWith('/'))
         {
-            throw HcsException.InvalidJson(Where, $"'{target}' names a directory, not a file");
+            throw HcsException.InvalidJson(Where, $"'{ErrorText.Truncate(target)}' names a directory, not a file");
         }
 
         if (Directory.Exists(target))
         {
-            throw HcsException.InvalidJson(Where, $"'{target}' is a directory");
+            throw HcsException.InvalidJson(Where, $"'{ErrorText.Truncate(target)}' is a directory");
         }
 
         var directory = Path.GetDirectoryName(target);
         if (string.IsNullOrEmpty(directory) || !Directory.Exists(directory))
         {
-            throw HcsException.InvalidJson(Where, $"the directory '{directory}' does not exist");
+            throw HcsException.InvalidJson(Where, $"the directory '{ErrorText.Truncate(directory)}' does not exist");
         }
 
         return target;
@@ -687,7 +687,7 @@ internal sealed class QemuSystem : IBackendSystem
             }
         }
 
-        throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{path}' is not supported by the QEMU backend");
+        throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{ErrorText.Truncate(path)}' is not supported by the QEMU backend");
     }
 
     private async Task SetMemoryAsync(ModifySettingRequest request, CancellationToken cancellationToken)
@@ -723,7 +723,7 @@ internal sealed class QemuSystem : IBackendSystem
         if (!_scsiBuses.TryGetValue(controller, out var bus))
         {
             throw HcsException.InvalidJson("$.ResourcePath",
-                $"there is no SCSI controller '{controller}' in the create document (VirtualMachine.Devices.Scsi); controllers cannot be hot-added");
+                $"there is no SCSI controller '{ErrorText.Truncate(controller)}' in the create document (VirtualMachine.Devices.Scsi); controllers cannot be hot-added");
         }
 
         var lun = QemuCommandLine.Lun(lunKey, "$.ResourcePath");
@@ -739,7 +739,7 @@ internal sealed class QemuSystem : IBackendSystem
                 {
                     if (!_attached.TryAdd(node, new ScsiSlot(bus, lun, QemuCommandLine.ScsiDriver(attachment))))
                     {
-                        throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{controller}' is already in use");
+                        throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{ErrorText.Truncate(controller)}' is already in use");
                     }
                 }
 
@@ -764,7 +764,7 @@ internal sealed class QemuSystem : IBackendSystem
                 {
                     if (!_attached.ContainsKey(node))
                     {
-                        throw Failure(HResults.ERROR_NOT_FOUND, Label, $"nothing is attached at LUN {lun} of SCSI controller '{controller}'");
+                        throw Failure(HResults.ERROR_NOT_FOUND, Label, $"nothing is attached at LUN {lun} of SCSI controller '{ErrorText.Truncate(controller)}'");
                     }
                 }
 

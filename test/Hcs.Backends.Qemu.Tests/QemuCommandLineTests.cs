@@ -290,6 +290,20 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void HugeOffendingValues_AreQuotedTruncated()
+    {
+        var huge = "relative/" + new string('p', 1_000_000);
+        var e = Assert.Throws<HcsException>(() => Build(WithDevices(new Devices
+        {
+            Scsi = new Dictionary<string, Scsi> { [new string('c', 1_000_000)] = new() { Attachments = new Dictionary<string, Attachment> { ["0"] = new() { Path = huge } } } },
+        })));
+
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, e.HResult);
+        Assert.True(e.Message.Length < 1000, $"a {e.Message.Length}-char message");
+        Assert.Contains("…(1000009 chars)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BuiltCommandLine_BootsTheTestGuest_WhichPowersOff()
     {
         var run = Directory.CreateTempSubdirectory("hcs-cmdline-");
@@ -311,7 +325,20 @@ public sealed class QemuCommandLineTests
                     await Task.Delay(10, Ct);
                 }
 
-                await using var qmp = await QmpClient.ConnectAsync(Path.Combine(run.FullName, QemuCommandLine.QmpSocket), Ct);
+                QmpClient? connected = null;
+                while (connected is null)
+                {
+                    try
+                    {
+                        connected = await QmpClient.ConnectAsync(Path.Combine(run.FullName, QemuCommandLine.QmpSocket), Ct);
+                    }
+                    catch (System.Net.Sockets.SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(10))
+                    {
+                        await Task.Delay(10, Ct); // bound, not yet listening
+                    }
+                }
+
+                await using var qmp = connected;
                 Assert.Equal("prelaunch", (await qmp.ExecuteAsync("query-status", cancellationToken: Ct)).GetProperty("status").GetString());
                 await qmp.ExecuteAsync("cont", cancellationToken: Ct);
                 QmpEvent e;
