@@ -99,22 +99,39 @@ public sealed class FakeBackend : IComputeBackend
         return Task.FromResult(system.Adopt(context));
     }
 
-    /// <summary>Terminates every live fake system whose id is not in <paramref name="knownIds"/>.</summary>
-    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reports every live fake system whose id is not in <paramref name="knownIds"/> as left running
+    /// (<see cref="OrphanLines.LeftRunning"/>); a live system is never ended for lack of a record.
+    /// </summary>
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
+        CleanOrphansAsync(knownIds, new HashSet<string>(), cancellationToken);
+
+    /// <summary>As the two-argument overload, but live systems of <paramref name="endedIds"/> are terminated.</summary>
+    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(knownIds);
-        var cleaned = new List<string>();
+        ArgumentNullException.ThrowIfNull(endedIds);
+        var lines = new List<string>();
         foreach (var (id, system) in _systems)
         {
-            if (!system.IsDead && !knownIds.Contains(id))
+            if (system.IsDead || knownIds.Contains(id))
+            {
+                continue;
+            }
+
+            if (endedIds.Contains(id))
             {
                 await system.TerminateAsync(cancellationToken).ConfigureAwait(false);
-                cleaned.Add($"fake system {id} (instance {system.InstanceId}) terminated");
+                lines.Add($"fake system {id} (instance {system.InstanceId}) terminated");
+            }
+            else
+            {
+                lines.Add($"{OrphanLines.LeftRunning}fake system {id} (instance {system.InstanceId}) is alive with no record");
             }
         }
 
-        cleaned.Sort(StringComparer.Ordinal);
-        return cleaned;
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
     }
 
     /// <summary>Simulates the service dying (<c>kill -9</c>): every fake system keeps running and stops reporting to its engine.</summary>

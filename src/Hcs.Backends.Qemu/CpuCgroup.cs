@@ -6,7 +6,8 @@ using Hcs.Schema;
 namespace Hcs.Backends.Qemu;
 
 /// <summary>
-/// One VM's cgroup in the cpu hierarchy: <c>mount/parent/id</c> (e.g. <c>/sys/fs/cgroup/cpu/hcs/vm1</c> on v1,
+/// One VM's cgroup in the cpu hierarchy: <c>mount/parent/name</c>, the name being the VM's runtime name
+/// (<see cref="Hcs.Engine.Backends.LinuxHost.RuntimeName"/>: the id, or <c>h-HASH</c>) (e.g. <c>/sys/fs/cgroup/cpu/hcs/vm1</c> on v1,
 /// <c>/sys/fs/cgroup/hcs/vm1</c> on v2). Created with the VM's <see cref="CpuControls"/> written before QEMU is
 /// spawned; QEMU's pid is then written to <c>cgroup.procs</c>, which moves all its threads (v1 and v2), and it is
 /// still paused (<c>-S</c>), so the guest never runs outside its limits. On v2, <c>+cpu</c> is written to the
@@ -23,16 +24,16 @@ public sealed class CpuCgroup
     private readonly string[] _parent;
     private readonly string _operation;
 
-    private CpuCgroup(CgroupHierarchy hierarchy, string[] parent, string id, string operation)
+    private CpuCgroup(CgroupHierarchy hierarchy, string[] parent, string id, string operation, string? name)
     {
         _hierarchy = hierarchy;
         _parent = parent;
         _operation = operation;
         Id = id;
-        Path = System.IO.Path.Combine([hierarchy.MountPoint, .. parent, id]);
+        Path = System.IO.Path.Combine([hierarchy.MountPoint, .. parent, name ?? id]);
     }
 
-    /// <summary>The system id (the cgroup's name).</summary>
+    /// <summary>The system id (named in errors).</summary>
     public string Id { get; }
 
     /// <summary>The cgroup's directory.</summary>
@@ -61,14 +62,15 @@ public sealed class CpuCgroup
     }
 
     /// <summary>
-    /// Creates (or reuses, when it exists with no processes) the cgroup <c>parent/id</c> and writes
-    /// <paramref name="controls"/>. Failures name <paramref name="member"/> and carry <paramref name="operation"/>.
+    /// Creates (or reuses, when it exists with no processes) the cgroup <c>parent/name</c> (<paramref name="name"/>
+    /// defaults to <paramref name="id"/>) and writes <paramref name="controls"/>. Failures name
+    /// <paramref name="member"/> and carry <paramref name="operation"/>.
     /// </summary>
-    public static CpuCgroup Create(CgroupHierarchy hierarchy, string parent, string id, CpuControls controls, string member, string operation)
+    public static CpuCgroup Create(CgroupHierarchy hierarchy, string parent, string id, CpuControls controls, string member, string operation, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(hierarchy);
         ArgumentNullException.ThrowIfNull(controls);
-        var cgroup = new CpuCgroup(hierarchy, ParseParent(parent), id, operation);
+        var cgroup = new CpuCgroup(hierarchy, ParseParent(parent), id, operation, name);
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -101,13 +103,13 @@ public sealed class CpuCgroup
     }
 
     /// <summary>
-    /// The existing cgroup <c>parent/id</c> (of a VM adopted after a service restart), or null when there is none.
-    /// Nothing is created or written.
+    /// The existing cgroup <c>parent/name</c> (<paramref name="name"/> defaults to <paramref name="id"/>) of a VM
+    /// adopted after a service restart, or null when there is none. Nothing is created or written.
     /// </summary>
-    public static CpuCgroup? Existing(CgroupHierarchy hierarchy, string parent, string id, string operation)
+    public static CpuCgroup? Existing(CgroupHierarchy hierarchy, string parent, string id, string operation, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(hierarchy);
-        var cgroup = new CpuCgroup(hierarchy, ParseParent(parent), id, operation);
+        var cgroup = new CpuCgroup(hierarchy, ParseParent(parent), id, operation, name);
         return Directory.Exists(cgroup.Path) ? cgroup : null;
     }
 

@@ -20,7 +20,8 @@ public sealed partial class QemuBackend
 
     /// <summary>Marker files of a runtime directory this backend made (orphan cleaning leaves other directories alone).</summary>
     private static readonly string[] s_runtimeFiles =
-        [QemuCommandLine.PidFile, QemuCommandLine.QmpSocket, QemuCommandLine.QemuLog, QemuCommandLine.ConsoleLog, QemuCommandLine.ConsoleSocket, ConsoleLog.Fifo, ConsoleLog.Rotated];
+        [QemuCommandLine.PidFile, QemuCommandLine.QmpSocket, QemuCommandLine.QemuLog, QemuCommandLine.ConsoleLog, QemuCommandLine.ConsoleSocket,
+            LinuxHost.RuntimeDirectoryClaim, ConsoleLog.Fifo, ConsoleLog.Rotated];
 
     /// <summary>
     /// Re-attaches to a VM from the <see cref="QemuRuntimeFacts"/> it reported. The QEMU must be alive and be ours:
@@ -125,7 +126,7 @@ public sealed partial class QemuBackend
 
             var controls = CpuControls.From(vm.ComputeTopology?.Processor) with { Limit = facts.CpuLimit, Weight = facts.CpuWeight };
             var cgroup = facts.HasCgroup && _cpuHierarchy.Value is { } hierarchy
-                ? CpuCgroup.Existing(hierarchy, _settings.CgroupParent, context.Id, Label)
+                ? CpuCgroup.Existing(hierarchy, _settings.CgroupParent, context.Id, Label, Path.GetFileName(run))
                 : null;
             var system = new QemuSystem(new BackendSystemContext(context.Id, context.Document, context.Events, context.Time), this, worker, qmp, run,
                 restore, cgroup is null ? controls with { Limit = null, Weight = null } : controls, cgroup, facts,
@@ -148,12 +149,32 @@ public sealed partial class QemuBackend
     }
 
     /// <summary>
-    /// Stops and removes runtime directories under the runtime root that belong to none of <paramref name="knownIds"/>:
-    /// a live QEMU named by the directory's <c>qemu.pid</c> whose command line references that directory is killed
-    /// (SIGKILL, then waited for), then the directory is removed. Only direct subdirectories of our runtime root that
-    /// this backend made (empty, or holding one of its files) are touched; symbolic links are never followed.
+    /// Removes runtime directories under the runtime root that belong to none of <paramref name="knownIds"/> and
+    /// whose QEMU is gone. A directory whose <c>qemu.pid</c> names a live QEMU with that directory on its command line
+    /// is a VM still running: it is left untouched and reported (<see cref="OrphanLines.LeftRunning"/>), since a
+    /// missing or stale record is no reason to end it. Only direct subdirectories of our runtime root that this
+    /// backend made (empty, or holding one of its files) are touched; symbolic links are never followed.
     /// </summary>
-    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
+        SweepAsync(knownIds, _ => false, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endedIds);
+        var ended = endedIds.Select(id => Path.GetFileName(RuntimeDirectoryOf(_runtimeRoot, id))).ToHashSet(StringComparer.Ordinal);
+        return SweepAsync(knownIds, ended.Contains, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="CleanOrphansAsync(IReadOnlySet{string}, CancellationToken)"/>, and with <paramref name="killRunning"/>
+    /// a live QEMU is killed (SIGKILL, then waited for) and its directory removed too (tests, and an operator who wants
+    /// every unknown VM gone).
+    /// </summary>
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, bool killRunning, CancellationToken cancellationToken) =>
+        SweepAsync(knownIds, _ => killRunning, cancellationToken);
+
+    private async Task<IReadOnlyList<string>> SweepAsync(IReadOnlySet<string> knownIds, Func<string, bool> endLive, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(knownIds);
         var lines = new List<string>();
@@ -169,6 +190,13 @@ public sealed partial class QemuBackend
             cancellationToken.ThrowIfCancellationRequested();
             if (known.Contains(entry.Name) || entry.LinkTarget is not null || !IsRuntimeDirectory(entry))
             {
+                continue;
+            }
+
+            if (!endLive(entry.Name) && await LiveQemuOfAsync(entry.FullName).ConfigureAwait(false) is { } live)
+            {
+                lines.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{OrphanLines.LeftRunning}qemu: {entry.FullName}: its QEMU (pid {live.Pid}) is running with no record"));
                 continue;
             }
 
@@ -237,6 +265,18 @@ public sealed partial class QemuBackend
     /// </summary>
     private static async Task<int?> KillQemuOfAsync(string run, TimeProvider time)
     {
+        if (await LiveQemuOfAsync(run).ConfigureAwait(false) is not { } live)
+        {
+            return null;
+        }
+
+        await KillAsync(QemuWorker.Adopted(live.Pid, live.StartTime), null, time).ConfigureAwait(false);
+        return live.Pid;
+    }
+
+    /// <summary>The QEMU that <c>run/qemu.pid</c> names if it is alive (not a zombie) and its command line references <paramref name="run"/>.</summary>
+    private static async Task<(int Pid, ulong StartTime)?> LiveQemuOfAsync(string run)
+    {
         int pid;
         try
         {
@@ -256,8 +296,7 @@ public sealed partial class QemuBackend
             return null;
         }
 
-        await KillAsync(QemuWorker.Adopted(pid, stat.StartTime), null, time).ConfigureAwait(false);
-        return pid;
+        return (pid, stat.StartTime);
     }
 
     /// <summary>SIGKILL to an adopted QEMU, then waits for its QMP EOF (when connected) and its leaving procfs.</summary>
@@ -342,7 +381,7 @@ public sealed partial class QemuBackend
             // Best effort: CleanOrphans reports and retries it.
         }
 
-        if (_cpuHierarchy.Value is { } hierarchy && CpuCgroup.Existing(hierarchy, _settings.CgroupParent, id, "QemuBackend.Adopt") is { } cgroup)
+        if (_cpuHierarchy.Value is { } hierarchy && CpuCgroup.Existing(hierarchy, _settings.CgroupParent, id, "QemuBackend.Adopt", Path.GetFileName(run)) is { } cgroup)
         {
             await cgroup.RemoveAsync(time).ConfigureAwait(false);
         }

@@ -3,7 +3,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
@@ -34,7 +33,7 @@ public sealed partial class QemuBackend : IComputeBackend
     {
         _settings = settings ?? throw new ArgumentNullException(nameof(settings));
         _runtimeRoot = runtimeRoot ?? throw new ArgumentNullException(nameof(runtimeRoot));
-        if (Encoding.UTF8.GetByteCount(Path.Combine(runtimeRoot, HashedName("x"))) + 1 + SocketNameReserve > QemuOptions.MaxSocketPath)
+        if (Encoding.UTF8.GetByteCount(runtimeRoot.TrimEnd('/')) + 1 + LinuxHost.HashedNameLength + 1 + SocketNameReserve > QemuOptions.MaxSocketPath)
         {
             throw new ArgumentException($"the runtime root '{runtimeRoot}' is too long for the Unix sockets of its VMs", nameof(runtimeRoot));
         }
@@ -50,17 +49,15 @@ public sealed partial class QemuBackend : IComputeBackend
     private const int SocketNameReserve = 24;
 
     /// <summary>
-    /// The runtime directory of system <paramref name="id"/>: <c>runtimeRoot/id</c>, or <c>runtimeRoot/h-HASH</c> when the
-    /// id is too long for the Unix socket paths inside it (at most 107 bytes).
+    /// The runtime directory of system <paramref name="id"/>: <c>runtimeRoot/NAME</c>, NAME being
+    /// <see cref="LinuxHost.RuntimeName"/> — the id, or <c>h-HASH</c> when the id is too long for the Unix socket paths
+    /// inside it (at most 107 bytes) or has the shape of a hashed name. The VM's cgroup has the same name.
     /// </summary>
-    public static string RuntimeDirectoryOf(string runtimeRoot, string id)
-    {
-        var direct = Path.Combine(runtimeRoot, id);
-        return Encoding.UTF8.GetByteCount(direct) + 1 + SocketNameReserve <= QemuOptions.MaxSocketPath ? direct : Path.Combine(runtimeRoot, HashedName(id));
-    }
+    public static string RuntimeDirectoryOf(string runtimeRoot, string id) =>
+        Path.Combine(runtimeRoot, LinuxHost.RuntimeName(id, i => Encoding.UTF8.GetByteCount(Path.Combine(runtimeRoot, i)) + 1 + SocketNameReserve <= QemuOptions.MaxSocketPath));
 
-    private static string HashedName(string id) =>
-        "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..24];
+    /// <summary>Mode of a new runtime directory (before the umask).</summary>
+    private const UnixFileMode RuntimeDirectoryMode = PrivateFiles.DirectoryMode; // 0700: the VM's console, logs and sockets
 
     /// <inheritdoc />
     public string Name => "qemu";
@@ -83,10 +80,15 @@ public sealed partial class QemuBackend : IComputeBackend
         var vm = context.Document.VirtualMachine!;
         var controls = CpuControls.From(vm.ComputeTopology?.Processor);
         var member = $"$.VirtualMachine.ComputeTopology.Processor.{(controls.Limit is not null ? "Limit" : "Weight")}";
-        var cgroup = controls.IsSet ? CreateCgroup(context.Id, controls, member, Label) : null;
+        var run = RuntimeDirectoryOf(_runtimeRoot, context.Id);
+        // Never clear what is there: a directory of this name is another VM's (or an orphan's, for the cleaner). Claimed
+        // first, so the cgroup of the same name is this Create's too.
+        LinuxHost.CreateRuntimeDirectory(run, context.Id, RuntimeDirectoryMode, Label);
+        CpuCgroup? cgroup = null;
         try
         {
-            return await CreateInCgroupAsync(context, vm, controls, cgroup, member, cancellationToken).ConfigureAwait(false);
+            cgroup = controls.IsSet ? CreateCgroup(context.Id, controls, member, Label) : null;
+            return await CreateInCgroupAsync(context, vm, controls, cgroup, member, run, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -95,6 +97,7 @@ public sealed partial class QemuBackend : IComputeBackend
                 await cgroup.RemoveAsync(context.Time).ConfigureAwait(false);
             }
 
+            Directory.Delete(run, recursive: true); // this Create's own (claimed above)
             throw;
         }
     }
@@ -109,20 +112,13 @@ public sealed partial class QemuBackend : IComputeBackend
             result: ResultError.From(HResults.ERROR_NOT_SUPPORTED,
                 $"{member}: cannot be honoured: no cgroup hierarchy with the cpu controller is mounted (looked in {_settings.CgroupMountInfo})",
                 "qemu.cgroup"));
-        return CpuCgroup.Create(hierarchy, _settings.CgroupParent, id, controls, member, operation);
+        return CpuCgroup.Create(hierarchy, _settings.CgroupParent, id, controls, member, operation, Path.GetFileName(RuntimeDirectoryOf(_runtimeRoot, id)));
     }
 
     private async Task<IBackendSystem> CreateInCgroupAsync(BackendSystemContext context, VirtualMachine vm, CpuControls controls, CpuCgroup? cgroup,
-        string member, CancellationToken cancellationToken)
+        string member, string run, CancellationToken cancellationToken)
     {
         const string Label = "QemuBackend.Create";
-        var run = RuntimeDirectoryOf(_runtimeRoot, context.Id);
-        if (Directory.Exists(run))
-        {
-            Directory.Delete(run, recursive: true);
-        }
-
-        PrivateFiles.CreateDirectory(run);
         SavedStateFile? restore = null;
         ConsoleLog? console = null;
         try
@@ -210,7 +206,6 @@ public sealed partial class QemuBackend : IComputeBackend
         {
             restore?.Dispose();
             console?.Dispose();
-            Directory.Delete(run, recursive: true);
             throw;
         }
     }

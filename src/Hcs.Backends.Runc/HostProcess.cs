@@ -117,10 +117,19 @@ internal readonly record struct HostProcess(int Pid, ulong StartTime)
                 continue;
             }
 
-            var state = Array.IndexOf(args, "--state");
-            if (state > 0 && state + 1 < args.Length && Path.GetDirectoryName(args[state + 1]) == runtimeRoot.TrimEnd('/') && Of(pid) is { } process)
+            // Option and value pairs, as the monitor reads them: an id may itself be spelt "--state".
+            string? state = null;
+            for (var i = 2; i + 1 < args.Length; i += 2)
             {
-                found[args[state + 1]] = process;
+                if (args[i] == "--state")
+                {
+                    state = args[i + 1];
+                }
+            }
+
+            if (state is not null && Path.GetDirectoryName(state) == runtimeRoot.TrimEnd('/') && Of(pid) is { } process)
+            {
+                found[state] = process;
             }
         }
 

@@ -176,11 +176,33 @@ public sealed partial class RuncBackend
 
     /// <summary>
     /// Finds runtime directories, runc containers and monitors under this backend's roots that belong to none of
-    /// <paramref name="knownIds"/>, kills them (runc delete --force, the monitor), unmounts and removes them. A scratch
-    /// directory outside the runtime root (<c>Storage.Path</c>) is not known without the record, so it is left.
-    /// Call it before creating systems: a container being created by this process would look like an orphan.
+    /// <paramref name="knownIds"/>, kills them (runc delete --force, the monitor), unmounts and removes them. A
+    /// container runc says is running or paused is a workload still alive: it is left untouched (monitor, mounts,
+    /// directory) and reported (<see cref="OrphanLines.LeftRunning"/>), since a missing or stale record is no reason
+    /// to end it. A scratch directory outside the runtime root (<c>Storage.Path</c>) is not known without the record,
+    /// so it is left. Call it before creating systems: a container being created by this process would look like an
+    /// orphan.
     /// </summary>
-    public async Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
+        SweepAsync(knownIds, _ => false, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endedIds);
+        var ended = endedIds.Select(HostNameOf).ToHashSet(StringComparer.Ordinal);
+        return SweepAsync(knownIds, ended.Contains, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="CleanOrphansAsync(IReadOnlySet{string}, CancellationToken)"/>, and with <paramref name="killRunning"/>
+    /// running and paused containers are killed and removed too (tests, and an operator who wants every unknown
+    /// container gone).
+    /// </summary>
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, bool killRunning, CancellationToken cancellationToken) =>
+        SweepAsync(knownIds, _ => killRunning, cancellationToken);
+
+    private async Task<IReadOnlyList<string>> SweepAsync(IReadOnlySet<string> knownIds, Func<string, bool> endLive, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(knownIds);
         var known = knownIds.Select(HostNameOf).ToHashSet(StringComparer.Ordinal);
@@ -212,13 +234,20 @@ public sealed partial class RuncBackend
         }
 
         var lines = new List<string>();
-        foreach (var name in names.Where(n => !known.Contains(n) && !n.StartsWith('-')))
+        foreach (var name in names.Where(n => !known.Contains(n)))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var directory = Path.Combine(root, name);
             var state = await RuncStatusAsync(name, cancellationToken).ConfigureAwait(false);
             HostProcess? monitor = monitors.TryGetValue(directory, out var found) ? found : null;
             var hadDirectory = Directory.Exists(directory);
+            if (state is "running" or "paused" && !endLive(name))
+            {
+                lines.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{OrphanLines.LeftRunning}runc container '{name}' is {state} with no record (monitor: {(monitor is { } live ? live.Pid.ToString(CultureInfo.InvariantCulture) : "none")}; runtime directory: {(hadDirectory ? directory : "none")})"));
+                continue;
+            }
+
             await KillAndDeleteAsync(name, state, cancellationToken).ConfigureAwait(false);
             await StopMonitorAsync(monitor, TimeProvider.System).ConfigureAwait(false);
             await MountTable.UnmountAllUnderAsync(directory, cancellationToken).ConfigureAwait(false);
@@ -252,10 +281,10 @@ public sealed partial class RuncBackend
 
         if (state == "paused")
         {
-            await RuncAsync(cancellationToken, "resume", name).ConfigureAwait(false);
+            await RuncAsync("resume", name, cancellationToken).ConfigureAwait(false);
         }
 
-        await RuncAsync(cancellationToken, "delete", "--force", name).ConfigureAwait(false);
+        await RuncAsync("delete", name, ["--force"], [], cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A monitor whose init is gone exits by itself once it has reaped everything; one that does not is killed.</summary>
@@ -293,10 +322,42 @@ public sealed partial class RuncBackend
         }
     }
 
+    /// <summary>
+    /// <c>runc delete --force</c> of this layout's container only when it is the one this system made: runc's record of
+    /// it names this runtime directory as its bundle (as given, or resolved: a bundle holding this directory's claim,
+    /// <see cref="LinuxHost.HoldsClaimOf"/>). A container of
+    /// the same name that another system or service made (another runtime root over a shared runc root, a leftover) is
+    /// left alone.
+    /// </summary>
+    internal async Task DeleteOwnContainerAsync(ContainerLayout layout, CancellationToken cancellationToken)
+    {
+        var result = await RuncAsync("state", layout.Name, cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+        {
+            return;
+        }
+
+        string? bundle;
+        try
+        {
+            using var state = JsonDocument.Parse(result.StandardOutput);
+            bundle = state.RootElement.TryGetProperty("bundle", out var b) ? b.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        if (bundle == layout.Directory || (bundle is not null && LinuxHost.HoldsClaimOf(bundle, layout.Directory)))
+        {
+            await RuncAsync("delete", layout.Name, ["--force"], [], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>runc's status of container <paramref name="name"/> (<c>created</c>, <c>running</c>, <c>paused</c>, <c>stopped</c>); null when runc does not know it.</summary>
     internal async Task<string?> RuncStatusAsync(string name, CancellationToken cancellationToken)
     {
-        var result = await RuncAsync(cancellationToken, "state", name).ConfigureAwait(false);
+        var result = await RuncAsync("state", name, cancellationToken).ConfigureAwait(false);
         if (result.ExitCode != 0)
         {
             return null;

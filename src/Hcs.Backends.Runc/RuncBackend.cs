@@ -1,6 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Security.Cryptography;
 using System.Text;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
@@ -31,7 +30,7 @@ public sealed partial class RuncBackend : IComputeBackend
         _settings = settings ?? new RuncSettings();
         ShimPath = _settings.ShimPath ?? LinuxHost.LocateShim();
         RuncRoot = _settings.RuncRoot ?? Path.Combine(_settings.RuntimeRoot, ".runc");
-        if (Encoding.UTF8.GetByteCount(Path.Combine(_settings.RuntimeRoot, HashedName("x"))) + 1 + SocketNameReserve > MaxSocketPath)
+        if (Encoding.UTF8.GetByteCount(_settings.RuntimeRoot.TrimEnd('/')) + 1 + LinuxHost.HashedNameLength + 1 + SocketNameReserve > MaxSocketPath)
         {
             throw new ArgumentException($"the runtime root '{_settings.RuntimeRoot}' is too long for the Unix sockets of its containers", nameof(settings));
         }
@@ -57,16 +56,16 @@ public sealed partial class RuncBackend : IComputeBackend
     }
 
     /// <summary>
-    /// The name of system <paramref name="id"/> on the host (runtime directory, runc container id, cgroup): the id
-    /// itself when runc accepts it and the socket paths stay short enough, else <c>h-HASH</c>.
+    /// The name of system <paramref name="id"/> on the host (runtime directory, runc container id, cgroup):
+    /// <see cref="LinuxHost.RuntimeName"/>, which keeps the id when runc accepts it and the socket paths stay short
+    /// enough, else (and for every id shaped like a hashed name) <c>h-HASH</c>. An id beginning with <c>-</c> keeps
+    /// its name: every runc command line puts <c>--</c> before it.
     /// </summary>
-    internal string HostNameOf(string id)
-    {
-        var plain = id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+');
-        return plain && Encoding.UTF8.GetByteCount(Path.Combine(_settings.RuntimeRoot, id)) + 1 + SocketNameReserve <= MaxSocketPath
-            ? id
-            : HashedName(id);
-    }
+    internal string HostNameOf(string id) => LinuxHost.RuntimeName(id, FitsRunc);
+
+    private bool FitsRunc(string id) =>
+        id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+')
+        && Encoding.UTF8.GetByteCount(Path.Combine(_settings.RuntimeRoot, id)) + 1 + SocketNameReserve <= MaxSocketPath;
 
     /// <summary>Where system <paramref name="id"/>'s files are on the host.</summary>
     internal ContainerLayout LayoutOf(string id)
@@ -74,9 +73,6 @@ public sealed partial class RuncBackend : IComputeBackend
         var name = HostNameOf(id);
         return new ContainerLayout(Path.Combine(_settings.RuntimeRoot, name), name, $"/{_settings.CgroupParent}/{name}");
     }
-
-    private static string HashedName(string id) =>
-        "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..24];
 
     /// <inheritdoc />
     public async Task<IBackendSystem> CreateAsync(BackendSystemContext context, CancellationToken cancellationToken)
@@ -92,15 +88,15 @@ public sealed partial class RuncBackend : IComputeBackend
                 result: ResultError.From(HResults.ERROR_FILE_NOT_FOUND, $"the container monitor {ShimPath} is missing: run ./build.sh", "runc"));
         }
 
-        await RemoveLeftoversAsync(layout, cancellationToken).ConfigureAwait(false);
-        Directory.CreateDirectory(_settings.RuntimeRoot);
+        // Never clear what is there: a directory of this name is another system's (or an orphan's, for the cleaner).
         Directory.CreateDirectory(RuncRoot, PrivateFiles.DirectoryMode); // runc's state (each container's config): made 0700
-        PrivateFiles.CreateDirectory(layout.Directory);
-        Directory.CreateDirectory(layout.Rootfs);
-        var scratch = Scratch.Prepare(container.Storage?.Path, layout, context.Id);
+        LinuxHost.CreateRuntimeDirectory(layout.Directory, context.Id, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, Label);
+        Scratch? scratch = null;
         var mounted = false;
         try
         {
+            Directory.CreateDirectory(layout.Rootfs);
+            scratch = Scratch.Prepare(container.Storage?.Path, layout, context.Id);
             var layers = container.Storage!.Layers!.Select(l => l.Path!).ToList();
             await RootFs.MountAsync(layers, scratch.Upper, scratch.Work, layout.Rootfs, cancellationToken).ConfigureAwait(false);
             mounted = true;
@@ -127,32 +123,34 @@ public sealed partial class RuncBackend : IComputeBackend
                 await RootFs.UnmountAsync(layout.Rootfs, CancellationToken.None).ConfigureAwait(false);
             }
 
-            scratch.Remove();
+            // Only what this Create made: the runtime directory is its own (claimed exclusively above), and so is the
+            // scratch it prepared. No runc container exists before Start.
+            scratch?.Remove();
             TryDeleteDirectory(layout.Directory);
             throw;
         }
     }
 
-    /// <summary>Removes what a previous container of the same name left behind (a crashed engine): runc state, mount, directory.</summary>
-    private async Task RemoveLeftoversAsync(ContainerLayout layout, CancellationToken cancellationToken)
-    {
-        if (!Directory.Exists(layout.Directory))
-        {
-            return;
-        }
+    /// <summary>
+    /// Runs <c>runc --root ROOT SUBCOMMAND [OPTIONS] -- NAME [ARGS]</c>: the container name always follows <c>--</c>, so
+    /// a name beginning with <c>-</c> is never read as an option (runc 1.1 accepts <c>--</c> in every subcommand).
+    /// <paramref name="options"/> are the subcommand's options (before <c>--</c>), <paramref name="arguments"/> the
+    /// positional arguments after the name.
+    /// </summary>
+    internal Task<HostCommand.Result> RuncAsync(string subcommand, string name, string[] options, string[] arguments, CancellationToken cancellationToken) =>
+        HostCommand.RunAsync(_settings.RuncPath, RuncArguments(subcommand, name, options, arguments), cancellationToken);
 
-        await RuncAsync(cancellationToken, "delete", "--force", layout.Name).ConfigureAwait(false);
-        await RootFs.UnmountAsync(layout.Rootfs, cancellationToken).ConfigureAwait(false);
-        TryDeleteDirectory(layout.Directory);
-    }
+    /// <summary>Runs <c>runc --root ROOT SUBCOMMAND -- NAME</c>.</summary>
+    internal Task<HostCommand.Result> RuncAsync(string subcommand, string name, CancellationToken cancellationToken) =>
+        RuncAsync(subcommand, name, [], [], cancellationToken);
 
-    /// <summary>Runs <c>runc --root ROOT ARGS</c>.</summary>
-    internal Task<HostCommand.Result> RuncAsync(CancellationToken cancellationToken, params string[] arguments) =>
-        HostCommand.RunAsync(_settings.RuncPath, ["--root", RuncRoot, .. arguments], cancellationToken);
+    /// <summary>As <see cref="RuncAsync(string, string, string[], string[], CancellationToken)"/>, and fails with runc's message.</summary>
+    internal Task<HostCommand.Result> RuncCheckedAsync(string operation, string systemId, string subcommand, string name, string[] options,
+        CancellationToken cancellationToken) =>
+        HostCommand.RunCheckedAsync(_settings.RuncPath, RuncArguments(subcommand, name, options, []), operation, systemId, cancellationToken);
 
-    /// <summary>Runs <c>runc --root ROOT ARGS</c> and fails with runc's message.</summary>
-    internal Task<HostCommand.Result> RuncCheckedAsync(string operation, string systemId, CancellationToken cancellationToken, params string[] arguments) =>
-        HostCommand.RunCheckedAsync(_settings.RuncPath, ["--root", RuncRoot, .. arguments], operation, systemId, cancellationToken);
+    private string[] RuncArguments(string subcommand, string name, string[] options, string[] arguments) =>
+        ["--root", RuncRoot, subcommand, .. options, "--", name, .. arguments];
 
     internal static void TryDeleteDirectory(string path)
     {

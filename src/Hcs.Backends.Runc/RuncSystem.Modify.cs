@@ -106,7 +106,7 @@ internal sealed partial class RuncSystem
 
             var file = Path.Combine(_layout.Directory, "update.json");
             await PrivateFiles.WriteAllTextAsync(file, resources.ToJsonString(), cancellationToken).ConfigureAwait(false);
-            await _backend.RuncCheckedAsync(label, Id, cancellationToken, "update", "--resources", file, _layout.Name).ConfigureAwait(false);
+            await _backend.RuncCheckedAsync(label, Id, "update", _layout.Name, ["--resources", file], cancellationToken).ConfigureAwait(false);
         }
 
         lock (_gate)

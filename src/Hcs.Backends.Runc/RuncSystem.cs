@@ -127,7 +127,7 @@ internal sealed partial class RuncSystem : IBackendSystem
                 ["InitProcessId"] = _initPid,
                 ["RuntimeId"] = _layout.Name,
             }.ToJsonString());
-            await _backend.RuncCheckedAsync(Label, Id, cancellationToken, "start", _layout.Name).ConfigureAwait(false);
+            await _backend.RuncCheckedAsync(Label, Id, "start", _layout.Name, [], cancellationToken).ConfigureAwait(false);
             await WaitInitReadyAsync(shim, cancellationToken).ConfigureAwait(false);
             _runcStarted = true;
             _watch = WatchAsync(shim, monitor);
@@ -180,7 +180,8 @@ internal sealed partial class RuncSystem : IBackendSystem
 
         _monitor = null;
         _monitorProcess = null;
-        await _backend.RuncAsync(CancellationToken.None, "delete", "--force", _layout.Name).ConfigureAwait(false);
+        // Only the container this Start made: when runc create failed because the name is taken, it is another's.
+        await _backend.DeleteOwnContainerAsync(_layout, CancellationToken.None).ConfigureAwait(false);
         _hasContainer = false;
         if (!_disposed)
         {
@@ -231,7 +232,7 @@ internal sealed partial class RuncSystem : IBackendSystem
                 adopted.Kill();
             }
 
-            await _backend.RuncAsync(CancellationToken.None, "kill", _layout.Name, "KILL").ConfigureAwait(false);
+            await _backend.RuncAsync("kill", _layout.Name, [], ["KILL"], CancellationToken.None).ConfigureAwait(false);
             exit = new BackendExit(BackendExitCause.WorkerDied, code is { } c ? unchecked((uint)c) : null,
                 code is { } known
                     ? string.Create(CultureInfo.InvariantCulture, $"the container monitor died ({known}); the container was killed")
@@ -306,7 +307,7 @@ internal sealed partial class RuncSystem : IBackendSystem
         catch (ShimErrorException)
         {
             // Exited already, or the monitor is gone: runc kills what is left.
-            await _backend.RuncAsync(CancellationToken.None, "kill", _layout.Name, "KILL").ConfigureAwait(false);
+            await _backend.RuncAsync("kill", _layout.Name, [], ["KILL"], CancellationToken.None).ConfigureAwait(false);
         }
 
         bool paused;
@@ -318,7 +319,7 @@ internal sealed partial class RuncSystem : IBackendSystem
         if (paused)
         {
             // A frozen task cannot die (cgroup v1 freezer): thaw it so the SIGKILL lands.
-            await _backend.RuncAsync(CancellationToken.None, "resume", _layout.Name).ConfigureAwait(false);
+            await _backend.RuncAsync("resume", _layout.Name, CancellationToken.None).ConfigureAwait(false);
         }
 
         await WaitStoppedAsync().ConfigureAwait(false);
@@ -347,7 +348,7 @@ internal sealed partial class RuncSystem : IBackendSystem
                 _monitorProcess?.Kill();
             }
 
-            await _backend.RuncAsync(CancellationToken.None, "kill", _layout.Name, "KILL").ConfigureAwait(false);
+            await _backend.RuncAsync("kill", _layout.Name, [], ["KILL"], CancellationToken.None).ConfigureAwait(false);
             await _stopped.Task.ConfigureAwait(false);
         }
     }
@@ -362,7 +363,7 @@ internal sealed partial class RuncSystem : IBackendSystem
         const string Label = "ComputeSystem.Pause";
         for (var attempt = 1; ; attempt++)
         {
-            var result = await _backend.RuncAsync(cancellationToken, "pause", _layout.Name).ConfigureAwait(false);
+            var result = await _backend.RuncAsync("pause", _layout.Name, cancellationToken).ConfigureAwait(false);
             if (result.ExitCode == 0)
             {
                 break;
@@ -385,7 +386,7 @@ internal sealed partial class RuncSystem : IBackendSystem
 
     public async Task ResumeAsync(CancellationToken cancellationToken)
     {
-        await _backend.RuncCheckedAsync("ComputeSystem.Resume", Id, cancellationToken, "resume", _layout.Name).ConfigureAwait(false);
+        await _backend.RuncCheckedAsync("ComputeSystem.Resume", Id, "resume", _layout.Name, [], cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             _paused = false;
@@ -466,7 +467,7 @@ internal sealed partial class RuncSystem : IBackendSystem
                 await shim.DisposeAsync().ConfigureAwait(false);
             }
 
-            await _backend.RuncAsync(CancellationToken.None, "delete", "--force", _layout.Name).ConfigureAwait(false);
+            await _backend.RuncAsync("delete", _layout.Name, ["--force"], [], CancellationToken.None).ConfigureAwait(false);
         }
 
         await UnmountRuntimeMappingsAsync().ConfigureAwait(false);

@@ -20,4 +20,6 @@ public interface IComputeService : IAsyncDisposable
 /// <param name="Name">Client name (process name), used for logs.</param>
 /// <param name="Uid">The peer's uid (SO_PEERCRED in hcsd; the current uid when embedded).</param>
 /// <param name="Pid">The peer's pid, when known.</param>
-public sealed record ClientIdentity(string Name, uint Uid = 0, int Pid = 0);
+/// <param name="Gid">The peer's gid (SO_PEERCRED in hcsd).</param>
+/// <param name="Groups">The peer's supplementary groups (SO_PEERGROUPS in hcsd); null when not known.</param>
+public sealed record ClientIdentity(string Name, uint Uid = 0, int Pid = 0, uint Gid = 0, IReadOnlyList<uint>? Groups = null);

@@ -77,7 +77,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         var name = string.IsNullOrWhiteSpace(open.ClientName) ? "client" : open.ClientName;
         try
         {
-            inner = _service.OpenSession(new ClientIdentity(name, peer.Uid, peer.Pid));
+            inner = _service.OpenSession(new ClientIdentity(name, peer.Uid, peer.Pid, peer.Gid, peer.Groups));
         }
         catch (HcsException e)
         {

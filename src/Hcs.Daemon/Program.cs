@@ -67,6 +67,12 @@ internal static partial class Daemon
                 Log.RecoveredSystem(log, line);
             }
 
+            if (await ServiceHost.CheckStateWritableAsync(engine).ConfigureAwait(false) is { } readOnly)
+            {
+                // Serve anyway: queries work, and every call that needs a durable record fails with this error.
+                Log.ReadOnly(log, Hcs.Schema.HResults.NameOf(readOnly.HResult), readOnly.Result.ErrorMessage ?? readOnly.Message);
+            }
+
             server = await DaemonServer.StartAsync(engine, new DaemonOptions { Socket = settings.Socket, SocketGroup = settings.SocketGroup }, logs)
                 .ConfigureAwait(false);
         }
@@ -105,6 +111,9 @@ internal static partial class Daemon
 
         [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "recovery: {Line}")]
         public static partial void RecoveredSystem(ILogger logger, string line);
+
+        [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "hcsd serves read-only: its state cannot be written ({HResult}): {Reason}; queries are served, calls that need a durable record fail until it can be written")]
+        public static partial void ReadOnly(ILogger logger, string hresult, string reason);
 
         [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "hcsd stopped")]
         public static partial void Stopped(ILogger logger);

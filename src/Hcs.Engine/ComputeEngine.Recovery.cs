@@ -62,6 +62,7 @@ public sealed partial class ComputeEngine
         var expired = new List<RecoveredSystem>();
         var backendMissing = new List<RecoveredSystem>();
         var problems = new List<RecoveredSystem>();
+        var ended = new HashSet<string>(StringComparer.Ordinal);
         var logger = Options.Logger;
         var now = Time.GetUtcNow();
 
@@ -95,9 +96,15 @@ public sealed partial class ComputeEngine
 
             if (record.State == SystemRecordState.Stopped && now - (record.StoppedAt ?? record.UpdatedAt) > Options.StoppedRecordRetention)
             {
-                await journal.DeleteAsync(record.Id).ConfigureAwait(false);
+                journal.DeleteInBackground(record.Id);
                 expired.Add(new RecoveredSystem(record.Id, record.Backend, $"stopped at {record.StoppedAt ?? record.UpdatedAt:O}"));
                 continue;
+            }
+
+            if (record.State is SystemRecordState.Creating or SystemRecordState.Starting or SystemRecordState.Stopping)
+            {
+                // Half-started or terminating: its record says it must not run on, so a live leftover of it is ended.
+                ended.Add(record.Id);
             }
 
             var system = new SystemInstance(this, record, document, backend);
@@ -138,14 +145,23 @@ public sealed partial class ComputeEngine
 
         // Every runtime leftover that is not a live system goes: stopped systems keep only their record.
         var orphans = new List<string>();
+        var leftRunning = new List<string>();
         var live = Snapshot().Where(s => s.IsLive).ToList();
         foreach (var backend in _backends)
         {
             var known = live.Where(s => ReferenceEquals(s.Backend, backend)).Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
             try
             {
-                foreach (var line in await backend.CleanOrphansAsync(known, cancellationToken).ConfigureAwait(false))
+                foreach (var line in await backend.CleanOrphansAsync(known, ended, cancellationToken).ConfigureAwait(false))
                 {
+                    if (line.StartsWith(Backends.OrphanLines.LeftRunning, StringComparison.Ordinal))
+                    {
+                        var what = line[Backends.OrphanLines.LeftRunning.Length..];
+                        leftRunning.Add($"{backend.Name}: {what}");
+                        EngineLog.LeftRunning(logger, backend.Name, what);
+                        continue;
+                    }
+
                     orphans.Add($"{backend.Name}: {line}");
                     EngineLog.OrphanCleaned(logger, backend.Name, line);
                 }
@@ -169,6 +185,7 @@ public sealed partial class ComputeEngine
             Expired = expired,
             BackendMissing = backendMissing,
             OrphansCleaned = orphans,
+            LeftRunning = leftRunning,
             Problems = problems,
         };
     }

@@ -7,7 +7,7 @@ namespace Hcs.Engine;
 /// <summary>The engine's log messages (stable event ids; <c>SystemId</c> names the system).</summary>
 internal static partial class EngineLog
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "State store: writing the record of {SystemId} ({State}) failed; the engine goes on")]
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "State store: writing the record of {SystemId} ({State}) failed; a call that needed it fails")]
     public static partial void StateWriteFailed(ILogger logger, string systemId, string state, Exception exception);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "State store: a write for {SystemId} arrived after the store was closed and is lost")]
@@ -30,6 +30,9 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "Recovery: orphan cleaned by the {Backend} backend: {Orphan}")]
     public static partial void OrphanCleaned(ILogger logger, string backend, string orphan);
+
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Error, Message = "Recovery: the {Backend} backend found a live system this service has no live record of; it was left running (stop it by hand if it is not wanted): {What}")]
+    public static partial void LeftRunning(ILogger logger, string backend, string what);
 
     [LoggerMessage(EventId = 1015, Level = LogLevel.Error, Message = "Recovery: {SystemId}: {Problem}")]
     public static partial void RecoveryProblem(ILogger logger, string systemId, string problem, Exception? exception);

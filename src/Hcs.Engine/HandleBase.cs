@@ -3,6 +3,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Hcs.Contracts;
+using Hcs.Engine.Backends;
 using Hcs.Schema;
 
 namespace Hcs.Engine;
@@ -89,6 +90,7 @@ internal abstract class HandleBase : ISessionHandle
         try
         {
             ThrowIfNotOpen(label);
+            using var caller = HostCaller.Enter(Caller);
             return call();
         }
         catch (Exception e)
@@ -103,6 +105,7 @@ internal abstract class HandleBase : ISessionHandle
         try
         {
             ThrowIfNotOpen(label);
+            using var caller = HostCaller.Enter(Caller);
             return call();
         }
         catch (Exception e)
@@ -110,6 +113,9 @@ internal abstract class HandleBase : ISessionHandle
             return Task.FromException<T>(HcsException.Wrap(e, label, SystemId, ProcessIdForErrors));
         }
     }
+
+    /// <summary>The client whose calls this handle makes: the backend uses host paths with its credentials.</summary>
+    protected virtual HostCaller? Caller => null;
 
     /// <summary>Closed → <c>E_HANDLE</c>; after a service disconnect → <c>HCS_E_SERVICE_DISCONNECT</c>.</summary>
     protected void ThrowIfNotOpen(string label)

@@ -3,6 +3,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Hcs.Contracts;
+using Hcs.Engine.Backends;
 using Hcs.Schema;
 
 namespace Hcs.Engine;
@@ -25,6 +26,8 @@ internal sealed class ProcessHandle : HandleBase, IProcessHandle
     public ProcessStdio? Stdio { get; }
 
     protected override string SystemId => _process.SystemId;
+
+    protected override HostCaller? Caller => _session.Caller;
 
     protected override uint? ProcessIdForErrors => _process.ProcessId;
 

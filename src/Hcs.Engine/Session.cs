@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using Hcs.Contracts;
+using Hcs.Engine.Backends;
 using Hcs.Schema;
 
 namespace Hcs.Engine;
@@ -18,9 +19,13 @@ internal sealed class Session : IComputeSession
     {
         _engine = engine;
         Client = client;
+        Caller = HostCaller.Of(client);
     }
 
     public ClientIdentity Client { get; }
+
+    /// <summary>The client as the backends see it when they use host paths it named; null for root.</summary>
+    public HostCaller? Caller { get; }
 
     public CancellationToken Disconnected => _disconnected.Token;
 
@@ -29,6 +34,7 @@ internal sealed class Session : IComputeSession
         try
         {
             ThrowIfClosed("ComputeSystem.Create", id);
+            using var caller = HostCaller.Enter(Caller);
             return Task.FromResult<ISystemHandle>(Track(_engine.CreateSystem(this, id, configuration)));
         }
         catch (Exception e)

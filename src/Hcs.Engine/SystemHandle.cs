@@ -3,6 +3,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Hcs.Contracts;
+using Hcs.Engine.Backends;
 using Hcs.Schema;
 
 namespace Hcs.Engine;
@@ -27,6 +28,8 @@ internal sealed class SystemHandle : HandleBase, ISystemHandle
     public string Id => _system.Id;
 
     protected override string SystemId => _system.Id;
+
+    protected override HostCaller? Caller => _session.Caller;
 
     protected override uint? ProcessIdForErrors => null;
 

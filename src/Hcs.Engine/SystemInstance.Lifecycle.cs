@@ -1,5 +1,6 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using System.Runtime.ExceptionServices;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
 
@@ -92,7 +93,7 @@ internal sealed partial class SystemInstance
 
             _intent = intent;
             _terminating = TerminateWorkAsync();
-            _ = PersistAsync();
+            PersistInBackground();
             return _terminating;
         }
     }
@@ -315,10 +316,26 @@ internal sealed partial class SystemInstance
                 }
             }
 
-            Task backendWork;
             try
             {
                 await recorded.ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Starting could not be recorded (a full or read-only state directory): nothing was started, the
+                // system stays Created, and the call fails with the store's error.
+                lock (_gate)
+                {
+                    _starting = false;
+                }
+
+                finished.TrySetResult();
+                throw RecordFailed(e, label);
+            }
+
+            Task backendWork;
+            try
+            {
                 backendWork = body(backend, linked.Token);
             }
             catch (Exception e)
@@ -344,6 +361,10 @@ internal sealed partial class SystemInstance
             try
             {
                 await work.ConfigureAwait(false);
+            }
+            catch (RecordNotDurableException e)
+            {
+                throw RecordFailed(e.InnerException!, label);
             }
             catch (Exception) when (StopUnderway() && !IsBackendVerdict(backendWork))
             {
@@ -379,6 +400,7 @@ internal sealed partial class SystemInstance
     /// </summary>
     private async Task CompleteAsync(Task work, SystemVerb verb, SystemPhase? onSuccess)
     {
+        ExceptionDispatchInfo? failure = null;
         try
         {
             await work.ConfigureAwait(false);
@@ -397,23 +419,50 @@ internal sealed partial class SystemInstance
                 }
             }
         }
-        finally
+        catch (Exception e)
         {
-            if (verb == SystemVerb.Start || onSuccess is not null)
-            {
-                Task recorded;
-                lock (_gate)
-                {
-                    _starting = false;
-                    recorded = PersistAsync();
-                }
+            failure = ExceptionDispatchInfo.Capture(e);
+        }
 
+        if (verb == SystemVerb.Start || onSuccess is not null)
+        {
+            Task recorded;
+            lock (_gate)
+            {
+                _starting = false;
+                recorded = PersistAsync();
+            }
+
+            if (verb == SystemVerb.Start && failure is null)
+            {
                 // The call completes once its outcome is durable: a client told "Running" never finds the system
-                // treated as half-started after a crash of the service.
-                await recorded.ConfigureAwait(false);
+                // treated as half-started after a crash of the service. If Running cannot be recorded, the record
+                // still says Starting and a restart would end the system as half-started; a running worker cannot
+                // be put back to Created, so it is terminated now (ServiceStop) and the Start fails with the
+                // store's error: memory, the record and a later restart all agree that it did not run on.
+                try
+                {
+                    await recorded.ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    await TerminateCoreAsync(StopIntent.ServiceStop).ConfigureAwait(false);
+                    throw new RecordNotDurableException(e);
+                }
+            }
+            else
+            {
+                // A failed Start (the record goes back to Created) and Pause/Resume: the backend's real state is
+                // what recovery adopts, so the record is a hint and its failure only logged.
+                await QuietlyAsync(recorded).ConfigureAwait(false);
             }
         }
+
+        failure?.Throw();
     }
+
+    /// <summary>A call's outcome happened in the backend but could not be recorded (<see cref="CompleteAsync"/>).</summary>
+    private sealed class RecordNotDurableException(Exception inner) : Exception("the outcome could not be recorded", inner);
 
     private void ThrowIfRefused(SystemVerb verb, string label)
     {
@@ -473,7 +522,7 @@ internal sealed partial class SystemInstance
                 _phase = state == SystemState.Paused ? SystemPhase.Paused : state == SystemState.Running ? SystemPhase.Running : _phase;
                 if (_phase != before)
                 {
-                    _ = PersistAsync();
+                    PersistInBackground();
                 }
             }
         }
@@ -489,7 +538,7 @@ internal sealed partial class SystemInstance
             }
 
             _runtimeFacts = json;
-            _ = PersistAsync();
+            PersistInBackground();
         }
     }
 

@@ -137,7 +137,8 @@ internal sealed partial class SystemInstance
             return (RecoveryKind.TerminatedNoHandles, $"recorded {record.State}; {found}; every handle closed with the old service");
         }
 
-        await PersistAsync().ConfigureAwait(false);
+        // A read-only service (full or read-only state directory) still adopts: the record it has is what it found.
+        await QuietlyAsync(PersistAsync()).ConfigureAwait(false);
         return (RecoveryKind.Adopted, $"recorded {record.State}; {found}");
     }
 
@@ -232,7 +233,7 @@ internal sealed partial class SystemInstance
             return;
         }
 
-        await PersistAsync().ConfigureAwait(false);
+        await QuietlyAsync(PersistAsync()).ConfigureAwait(false);
         try
         {
             await backend.DetachAsync().ConfigureAwait(false);

@@ -10,7 +10,10 @@ internal sealed partial class SystemInstance
 {
     /// <summary>
     /// Queues the current record. Takes <c>_gate</c> (re-entrant), so records are queued in transition order and a
-    /// record is never queued after its delete (<see cref="ForgetRecord"/>). The task completes once it is written.
+    /// record is never queued after its delete (<see cref="ForgetRecord"/>). The task completes once it is durable and
+    /// faults (an <see cref="HcsException"/> such as <c>ERROR_DISK_FULL</c>) if it could not be written: a call whose
+    /// outcome must be durable awaits it and fails. Every record is a whole snapshot, so a later successful write
+    /// also carries whatever an earlier failed one had.
     /// </summary>
     private Task PersistAsync()
     {
@@ -22,6 +25,29 @@ internal sealed partial class SystemInstance
         lock (_gate)
         {
             return _recordDeleted || _constructionFailed ? Task.CompletedTask : journal.SaveAsync(ToRecord());
+        }
+    }
+
+    /// <summary>Queues the current record for a write whose failure is only logged (what the record says there is re-read from the backend on recovery).</summary>
+    private void PersistInBackground() => StateJournal.Observe(PersistAsync());
+
+    /// <summary>The error of call <paramref name="label"/> whose record could not be written: the store's HRESULT and message under the call's label.</summary>
+    private HcsException RecordFailed(Exception e, string label)
+    {
+        var error = e as HcsException ?? HcsException.Wrap(e, label, Id);
+        return new HcsException(error.HResult, label, Id, result: error.Result, inner: e);
+    }
+
+    /// <summary>Awaits a write whose failure is only logged (by the journal).</summary>
+    private static async Task QuietlyAsync(Task write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Logged by the journal (EngineLog 1001); what the record would have said is re-read on recovery.
         }
     }
 
@@ -38,7 +64,7 @@ internal sealed partial class SystemInstance
             if (!_recordDeleted)
             {
                 _recordDeleted = true;
-                _ = journal.DeleteAsync(Id);
+                journal.DeleteInBackground(Id);
             }
         }
     }

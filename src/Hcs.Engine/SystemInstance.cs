@@ -110,12 +110,36 @@ internal sealed partial class SystemInstance : IBackendEventSink
         }
     }
 
-    /// <summary>Lets <paramref name="uid"/> open the system; the task completes once the grant is recorded.</summary>
-    public Task GrantAsync(uint uid)
+    /// <summary>
+    /// Lets <paramref name="uid"/> open the system; the task completes once the grant is durable. If it cannot be
+    /// recorded the grant is withdrawn and the call fails with the store's error (a grant a restart would forget is
+    /// never acknowledged).
+    /// </summary>
+    public async Task GrantAsync(uint uid)
     {
+        Task recorded;
         lock (_gate)
         {
-            return _grants.Add(uid) ? PersistAsync() : Task.CompletedTask;
+            if (!_grants.Add(uid))
+            {
+                return;
+            }
+
+            recorded = PersistAsync();
+        }
+
+        try
+        {
+            await recorded.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            lock (_gate)
+            {
+                _grants.Remove(uid);
+            }
+
+            throw RecordFailed(e, "ComputeSystem.GrantAccess");
         }
     }
 
@@ -258,8 +282,18 @@ internal sealed partial class SystemInstance : IBackendEventSink
         try
         {
             // The record exists before the backend builds anything, so a service that dies during construction
-            // finds the system half-started on restart instead of leaving an unrecorded worker behind.
-            await PersistAsync().ConfigureAwait(false);
+            // finds the system half-started on restart instead of leaving an unrecorded worker behind. If it cannot be
+            // written (a full or read-only state directory), nothing is built and Create fails with the store's error.
+            try
+            {
+                await PersistAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                FailConstruction(RecordFailed(e, "ComputeSystem.Create"));
+                return;
+            }
+
             var context = new BackendSystemContext(Id, Document, this, _engine.Time);
             IBackendSystem backend;
             try
@@ -286,7 +320,18 @@ internal sealed partial class SystemInstance : IBackendEventSink
                 }
             }
 
-            await recorded.ConfigureAwait(false);
+            try
+            {
+                await recorded.ConfigureAwait(false);
+            }
+            catch (Exception e) when (keep)
+            {
+                // Built but not recorded: a restart would not know it. Undo it (its runtime leftovers go with the
+                // release) and fail Create, so an acknowledged system is always a recorded one.
+                await ReleaseAsync(backend).ConfigureAwait(false);
+                FailConstruction(RecordFailed(e, "ComputeSystem.Create"));
+                return;
+            }
 
             if (!keep)
             {
@@ -391,7 +436,10 @@ internal sealed partial class SystemInstance : IBackendEventSink
             _stoppedAt = _engine.Time.GetUtcNow();
             backend = _backend;
             forget = _handles.Count == 0 && !_retainStopped;
-            _ = PersistAsync();
+
+            // Not awaited by anyone: a stop that is not recorded is found on restart as what it is (the backend finds
+            // the worker gone), so only the precise exit type could be lost.
+            PersistInBackground();
             var record = new HcsEventRecord(HcsEventType.SystemExited, HcsJson.Serialize(status));
             foreach (var handle in _handles)
             {

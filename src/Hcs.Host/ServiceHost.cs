@@ -57,4 +57,15 @@ public static class ServiceHost
 
         return new ComputeEngine(backends ?? CreateBackends(settings), options);
     }
+
+    /// <summary>
+    /// Null if <paramref name="engine"/>'s state store can be written now, else why not (a full or read-only state
+    /// directory: <c>ERROR_DISK_FULL</c>, <c>ERROR_WRITE_PROTECT</c>). Such a service still recovers and serves queries;
+    /// every call that needs a durable record fails with that error until the store can be written again.
+    /// </summary>
+    public static async Task<Schema.HcsException?> CheckStateWritableAsync(ComputeEngine engine, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        return engine.Options.Store is SqliteStateStore store ? await store.CheckWritableAsync(cancellationToken).ConfigureAwait(false) : null;
+    }
 }

@@ -67,7 +67,7 @@ internal sealed class ExecSession
             string[] args =
             [
                 _options.Runc, "--root", _options.RuncRoot, "--log", _log, "--log-format", "json",
-                "exec", "-d", "--pid-file", _pidFile, "--process", spec, _options.Id,
+                "exec", "-d", "--pid-file", _pidFile, "--process", spec, "--", _options.Id,
             ];
             int raw = await StartRuncAsync(args, Fd(stdin), Fd(stdout), Fd(stderr)).ConfigureAwait(false);
             return raw != 0 ? Failed(raw) : ReadPid(null);
@@ -102,7 +102,7 @@ internal sealed class ExecSession
             string[] args =
             [
                 _options.Runc, "--root", _options.RuncRoot, "--log", _log, "--log-format", "json",
-                "exec", "-d", "-t", "--console-socket", _consolePath, "--pid-file", _pidFile, "--process", spec, _options.Id,
+                "exec", "-d", "-t", "--console-socket", _consolePath, "--pid-file", _pidFile, "--process", spec, "--", _options.Id,
             ];
             int raw = await StartRuncAsync(args, _devNull, _devNull, _devNull).ConfigureAwait(false);
             if (raw != 0)

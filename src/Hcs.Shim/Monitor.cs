@@ -165,7 +165,7 @@ internal sealed class Monitor : IDisposable
         string[] args =
         [
             _options.Runc, "--root", _options.RuncRoot, "--log", log, "--log-format", "json",
-            "create", "--bundle", _options.Bundle, "--pid-file", pidFile, _options.Id,
+            "create", "--bundle", _options.Bundle, "--pid-file", pidFile, "--", _options.Id,
         ];
         int raw;
         try

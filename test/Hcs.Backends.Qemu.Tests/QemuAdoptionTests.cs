@@ -312,7 +312,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CleanOrphans_KillsTheQemuOfAnUnknownRuntimeDirectory_RemovesIt_AndLeavesKnownAndForeignDirectoriesAlone()
+    public async Task CleanOrphans_LeavesALiveQemuWithNoRecordRunning_RemovesDirectoriesWithNothingAlive_AndLeavesKnownAndForeignOnes()
     {
         var (first, created) = await CreateAsync(NewBackend(), "orphan", Document("idle"));
         await first.DetachAsync();
@@ -326,14 +326,21 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
         var lines = await NewBackend().CleanOrphansAsync(new HashSet<string> { "known" }, Ct);
 
         Assert.Equal(2, lines.Count);
-        Assert.Contains(lines, l => l.Contains(RuntimeDirectory("orphan"), StringComparison.Ordinal)
+        Assert.Contains(lines, l => l.StartsWith(OrphanLines.LeftRunning, StringComparison.Ordinal)
+                                   && l.Contains(RuntimeDirectory("orphan"), StringComparison.Ordinal)
                                    && l.Contains($"pid {facts.Pid}", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains(stale.FullName, StringComparison.Ordinal) && l.Contains("no QEMU", StringComparison.Ordinal));
-        await WaitGoneAsync(facts.Pid, facts.StartTime);
-        Assert.False(Directory.Exists(RuntimeDirectory("orphan")));
+        Assert.True(ProcStat.IsAlive(facts.Pid, facts.StartTime), "a live QEMU is never killed for lack of a record");
+        Assert.True(Directory.Exists(RuntimeDirectory("orphan")));
         Assert.False(stale.Exists || Directory.Exists(stale.FullName));
         Assert.True(Directory.Exists(known.FullName));
         Assert.True(File.Exists(Path.Combine(foreign.FullName, "notes.txt")));
+
+        // Asked explicitly, the sweep kills it and removes its directory.
+        var killed = await NewBackend().CleanOrphansAsync(new HashSet<string> { "known" }, killRunning: true, Ct);
+        Assert.Contains($"pid {facts.Pid}", Assert.Single(killed), StringComparison.Ordinal);
+        await WaitGoneAsync(facts.Pid, facts.StartTime);
+        Assert.False(Directory.Exists(RuntimeDirectory("orphan")));
     }
 
     [Fact]

@@ -41,8 +41,8 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
             await system.DisposeAsync();
         }
 
-        // A failed test may leave containers: the orphan sweep of this test's own runtime root removes them.
-        await NewBackend().CleanOrphansAsync(new HashSet<string>(), CancellationToken.None);
+        // A failed test may leave containers: the orphan sweep of this test's own runtime root removes them, running or not.
+        await NewBackend().CleanOrphansAsync(new HashSet<string>(), killRunning: true, CancellationToken.None);
         try
         {
             Directory.Delete(_root, recursive: true);
@@ -359,7 +359,7 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task CleanOrphans_KillsAndRemovesContainersWithNoRecord_AndLeavesKnownOnes()
+    public async Task CleanOrphans_LeavesARunningContainerWithNoRecordRunning_RemovesOneWithNothingAlive_AndLeavesKnownOnes()
     {
         var known = NewId("known");
         var orphan = NewId("orphan");
@@ -376,7 +376,17 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
 
         var lines = await Within(NewBackend().CleanOrphansAsync(new HashSet<string> { known }, Bound));
         Assert.Equal(2, lines.Count);
-        Assert.Contains(lines, l => l.Contains(orphan, StringComparison.Ordinal) && l.Contains("running", StringComparison.Ordinal));
+        var left = Assert.Single(lines, l => l.StartsWith(OrphanLines.LeftRunning, StringComparison.Ordinal));
+        Assert.Contains(orphan, left, StringComparison.Ordinal);
+        Assert.Contains("is running with no record", left, StringComparison.Ordinal);
+        Assert.True(orphanInit.IsAlive && orphanMonitor.IsAlive, "a running container is never killed for lack of a record");
+        Assert.Equal("running", await RuncStateAsync(NewBackend(), orphan));
+        Assert.Contains(lines, l => l.Contains("unstarted", StringComparison.Ordinal) && l.Contains("killed and removed", StringComparison.Ordinal));
+        Assert.Equal(2, Directory.GetDirectories(_root).Count(d => Path.GetFileName(d) != ".runc"));
+
+        // Asked explicitly, the sweep ends it too.
+        var killed = await Within(NewBackend().CleanOrphansAsync(new HashSet<string> { known }, killRunning: true, Bound));
+        Assert.Contains(orphan, Assert.Single(killed), StringComparison.Ordinal);
         AssertReleased(orphan, orphanMonitor, orphanInit);
         Assert.Single(Directory.GetDirectories(_root), d => Path.GetFileName(d) != ".runc");
 

@@ -336,7 +336,14 @@ public sealed class RuncContainerTests : IAsyncLifetime
     {
         await using var system = await RunningAsync();
         await using var sleeper = await Within(system.CreateProcessAsync(new ProcessParameters { CommandArgs = ["sleep", "30"] }));
-        var properties = await Within(system.GetPropertiesAsync([SystemPropertyType.Statistics, SystemPropertyType.ProcessList]));
+        // runc exec -d returns once the process runs, possibly before its execve of sleep: until then procfs names it
+        // otherwise. So the list is read until the sleeper shows up as sleep (bounded by the fixture's timeout).
+        Properties properties = null!;
+        await EventuallyAsync(async () =>
+        {
+            properties = await Within(system.GetPropertiesAsync([SystemPropertyType.Statistics, SystemPropertyType.ProcessList]));
+            return properties.ProcessList!.Any(p => p.ImageName == "sleep" && p.ProcessId == sleeper.ProcessId);
+        });
         Assert.True(properties.Statistics!.Memory!.MemoryUsageCommitBytes > 0);
         Assert.Contains(properties.ProcessList!, p => p.ImageName == "sleep" && p.ProcessId == sleeper.ProcessId);
         Assert.Contains(properties.ProcessList!, p => p.ProcessId == 1);

@@ -19,7 +19,7 @@ public sealed class RuncInitReadyTests : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await new RuncBackend(new RuncSettings { RuntimeRoot = _root, CgroupParent = RuncAdoptionTests.CgroupParent })
-            .CleanOrphansAsync(new HashSet<string>(), CancellationToken.None);
+            .CleanOrphansAsync(new HashSet<string>(), killRunning: true, CancellationToken.None);
         if (Directory.Exists(_root))
         {
             Directory.Delete(_root, recursive: true);

@@ -71,6 +71,10 @@ public sealed class ScriptedRuncBackend(RuncBackend inner) : IComputeBackend
         inner.CleanOrphansAsync(knownIds, cancellationToken);
 
     /// <inheritdoc />
+    public Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken) =>
+        inner.CleanOrphansAsync(knownIds, endedIds, cancellationToken);
+
+    /// <inheritdoc />
     public async Task<IBackendSystem> CreateAsync(BackendSystemContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

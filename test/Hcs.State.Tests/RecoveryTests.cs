@@ -169,7 +169,7 @@ public sealed class RecoveryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SystemTheBackendCannotReadopt_IsEnded_AndItsLeftoversCleanedAsAnOrphan()
+    public async Task SystemTheBackendCannotReadopt_IsEnded_ButItsLiveWorkerIsLeftRunningAndReported()
     {
         _lives.Fake.Script("stubborn", new FakeScript { FailAdopt = HResults.E_FAIL });
         await RunningAsync("stubborn");
@@ -177,8 +177,9 @@ public sealed class RecoveryTests : IAsyncLifetime
         var report = await _lives.CrashAndRestartAsync();
 
         Assert.Contains("re-adoption failed", Assert.Single(report.TerminatedHalfStarted).Detail, StringComparison.Ordinal);
-        Assert.Contains(report.OrphansCleaned, o => o.StartsWith("fake: fake system stubborn ", StringComparison.Ordinal));
-        Assert.True(_lives.Fake.Get("stubborn").IsDead);
+        Assert.Empty(report.OrphansCleaned);
+        Assert.StartsWith("fake: fake system stubborn ", Assert.Single(report.LeftRunning), StringComparison.Ordinal);
+        Assert.True(_lives.Fake.Get("stubborn").IsRunning);
         await using var handle = await Within(_lives.Session().OpenSystemAsync("stubborn", Ct));
         Assert.Equal(NotificationType.UnexpectedExit, (await ExitOf(handle)).ExitType);
     }
@@ -303,7 +304,23 @@ public sealed class RecoveryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task LiveSystemWithoutARecord_IsCleanedAsAnOrphan()
+    public async Task HalfStartedSystemTheBackendCannotReadopt_IsEndedByTheOrphanSweep_AsItsRecordSaysItMustNotRunOn()
+    {
+        _lives.Fake.Script("halfway", new FakeScript { FailAdopt = HResults.E_FAIL });
+        await RunningAsync("halfway");
+        await _lives.CrashAsync();
+        var record = (await _lives.RecordsAsync()).Single(r => r.Id == "halfway");
+        await _lives.WriteRecordAsync(record with { State = SystemRecordState.Starting });
+
+        var report = await _lives.RestartAsync();
+
+        Assert.StartsWith("fake: fake system halfway ", Assert.Single(report.OrphansCleaned), StringComparison.Ordinal);
+        Assert.Empty(report.LeftRunning);
+        Assert.True(_lives.Fake.Get("halfway").IsDead);
+    }
+
+    [Fact]
+    public async Task LiveSystemWithoutARecord_IsLeftRunning_AndReported_NeverKilledAsAnOrphan()
     {
         await RunningAsync("kept");
         await RunningAsync("stray");
@@ -312,8 +329,11 @@ public sealed class RecoveryTests : IAsyncLifetime
 
         var report = await _lives.RestartAsync();
 
-        Assert.Equal("fake: fake system stray (instance " + _lives.Fake.Get("stray").InstanceId + ") terminated", Assert.Single(report.OrphansCleaned));
-        Assert.True(_lives.Fake.Get("stray").IsDead);
+        Assert.Empty(report.OrphansCleaned);
+        Assert.Equal("fake: fake system stray (instance " + _lives.Fake.Get("stray").InstanceId + ") is alive with no record", Assert.Single(report.LeftRunning));
+        Assert.Contains("left running: fake: fake system stray", report.Describe(), StringComparison.Ordinal);
+        Assert.Contains(_lives.Log.Entries, e => e.Id.Id == 1016 && e.Message.Contains("stray", StringComparison.Ordinal));
+        Assert.True(_lives.Fake.Get("stray").IsRunning);
         Assert.True(_lives.Fake.Get("kept").IsRunning);
     }
 

@@ -15,10 +15,18 @@ namespace Hcs.State.Tests;
 public sealed class ServiceLives : IAsyncDisposable
 {
     private readonly TempDirectory _dir = new();
+    private readonly string? _stateDirectory;
     private readonly List<ComputeEngine> _abandoned = [];
     private CrashableStore _store = null!;
 
     public ServiceLives() => Engine = Start();
+
+    /// <summary>Lives over <paramref name="stateDirectory"/> (e.g. on a <c>SmallDisk</c>) instead of a temporary directory.</summary>
+    public ServiceLives(string stateDirectory)
+    {
+        _stateDirectory = stateDirectory;
+        Engine = Start();
+    }
 
     public FakeBackend Fake { get; } = new();
 
@@ -27,7 +35,7 @@ public sealed class ServiceLives : IAsyncDisposable
     /// <summary>The current life's engine.</summary>
     public ComputeEngine Engine { get; private set; }
 
-    public string StateDirectory => _dir.StateDirectory;
+    public string StateDirectory => _stateDirectory ?? _dir.StateDirectory;
 
     public IComputeSession Session(uint uid = 1000, string name = "client") => Engine.OpenSession(new ClientIdentity(name, uid));
 

@@ -82,6 +82,59 @@ public sealed class FailingStore : IStateStore
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
 
+/// <summary>
+/// An in-memory store whose writes fail (<c>ERROR_DISK_FULL</c>, as the SQLite store reports a full state directory)
+/// while <see cref="Fail"/> says so for the record being written: the engine caught with its disk filling up at one
+/// precise transition.
+/// </summary>
+public sealed class FaultyStore(Func<SystemRecord, bool> fail) : IStateStore
+{
+    private readonly Dictionary<string, SystemRecord> _records = [];
+
+    public Func<SystemRecord, bool> Fail { get; set; } = fail;
+
+    public IReadOnlyList<SystemRecord> Records
+    {
+        get
+        {
+            lock (_records)
+            {
+                return [.. _records.Values];
+            }
+        }
+    }
+
+    public Task<IReadOnlyList<SystemRecord>> LoadAsync(CancellationToken cancellationToken = default) => Task.FromResult(Records);
+
+    public Task SaveAsync(SystemRecord record, CancellationToken cancellationToken = default)
+    {
+        if (Fail(record))
+        {
+            return Task.FromException(new HcsException(HResults.ERROR_DISK_FULL, "Service.WriteState",
+                result: ResultError.From(HResults.ERROR_DISK_FULL, $"the state directory /faulty cannot be written (no space is left on its file system): {record.State}")));
+        }
+
+        lock (_records)
+        {
+            _records[record.Id] = record;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        lock (_records)
+        {
+            _records.Remove(id);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
 /// <summary>Collects log entries.</summary>
 public sealed class ListLogger : ILogger
 {
@@ -112,6 +165,14 @@ public static class Docs
         var e = await Assert.ThrowsAsync<HcsException>(() => call().WaitAsync(TimeSpan.FromSeconds(10), Ct));
         Assert.True(hresult == e.HResult, $"expected {HResults.NameOf(hresult)}, got {HResults.NameOf(e.HResult)}: {e.Message}");
         return e;
+    }
+
+    /// <summary>Creates a system and waits until it is constructed (Create's outcome, as a client of computecore sees it).</summary>
+    public static async Task<ISystemHandle> CreatedAsync(IComputeSession session, string id, string? document = null)
+    {
+        var handle = await session.CreateSystemAsync(id, document ?? Vm(), Ct);
+        await handle.WaitForCreatedAsync(Ct);
+        return handle;
     }
 
     public static async Task<SystemState?> StateOf(ISystemHandle handle) =>

@@ -108,24 +108,20 @@ public sealed class WriteThroughTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task StoreWriteFailures_AreLogged_AndTheEngineGoesOn()
+    public async Task AStoreThatCannotWrite_FailsCreate_WithItsErrorWrapped_AndLogsIt()
     {
         var store = new FailingStore();
         var log = new ListLogger();
         var fake = new FakeBackend();
         await using var engine = new ComputeEngine([fake], new EngineOptions { Store = store, Logger = log });
         var session = engine.OpenSession(new ClientIdentity("t", 1000));
-        var handle = await Within(session.CreateSystemAsync("resilient", Vm(), Ct));
 
-        await Within(handle.StartAsync(null, Ct));
-        await Within(handle.PauseAsync(null, Ct));
-        await Within(handle.ResumeAsync(null, Ct));
-        await Within(session.GrantAccessAsync("resilient", 1001, Ct));
-        await Within(handle.ShutDownAsync(null, Ct));
+        var e = await FailsWith(HResults.E_FAIL, () => CreatedAsync(session, "unrecorded"));
 
-        Assert.Equal(NotificationType.GracefulExit, (await ExitOf(handle)).ExitType);
-        Assert.True(store.Writes >= 6, $"{store.Writes} writes attempted");
-        Assert.Contains(log.Entries, e => e.Level == LogLevel.Error && e.Id.Id == 1001 && e.Message.Contains("resilient", StringComparison.Ordinal) && e.Exception is IOException);
+        Assert.Equal("ComputeSystem.Create", e.Operation);
+        Assert.Contains("disk full", e.Message, StringComparison.Ordinal);
+        Assert.Throws<KeyNotFoundException>(() => fake.Get("unrecorded"));
+        Assert.Contains(log.Entries, l => l.Level == LogLevel.Error && l.Id.Id == 1001 && l.Message.Contains("unrecorded", StringComparison.Ordinal) && l.Exception is IOException);
     }
 
     [Fact]
@@ -169,7 +165,7 @@ public sealed class WriteThroughTests : IAsyncLifetime
 
         var report = await second.RecoverAsync(Ct);
 
-        Assert.Equal("adopted 0, exited while down 0, terminated half-started 0, terminate completed 0, terminated without handles 0, stopped kept 0, expired 0, backend missing 0, orphans cleaned 0, problems 0",
+        Assert.Equal("adopted 0, exited while down 0, terminated half-started 0, terminate completed 0, terminated without handles 0, stopped kept 0, expired 0, backend missing 0, orphans cleaned 0, left running 0, problems 0",
             report.ToString());
         Assert.True(fake.Get("alive").IsRunning);
     }

@@ -43,10 +43,20 @@ public interface IComputeBackend
     /// <summary>
     /// Finds runtime leftovers of this backend (a QEMU with our runtime directory, a runc container or monitor, a
     /// runtime directory) whose system id is not in <paramref name="knownIds"/>, stops and removes them, and
-    /// returns a line per orphan for the log.
+    /// returns a line per orphan for the log. A leftover whose workload is still alive (a running or paused
+    /// container, a live QEMU) is never killed here: a missing or stale record is not a reason to end a running
+    /// system. It is left untouched and reported with a line beginning with <see cref="OrphanLines.LeftRunning"/>.
     /// </summary>
     Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>([]);
+
+    /// <summary>
+    /// <see cref="CleanOrphansAsync(IReadOnlySet{string}, CancellationToken)"/>, except that the leftovers of
+    /// <paramref name="endedIds"/> (systems whose record says they must not run on: a Create, Start or Terminate was in
+    /// flight when the old service died, and the engine has ended them) are ended even if alive.
+    /// </summary>
+    Task<IReadOnlyList<string>> CleanOrphansAsync(IReadOnlySet<string> knownIds, IReadOnlySet<string> endedIds, CancellationToken cancellationToken) =>
+        CleanOrphansAsync(knownIds, cancellationToken);
 }
 
 /// <summary>What a backend gets to re-attach to one system after a service restart.</summary>
@@ -70,3 +80,13 @@ public sealed record BackendAdoption(IBackendSystem? System, SystemState State, 
 /// <param name="Events">Where the backend reports guest and worker events.</param>
 /// <param name="Time">The engine's clock.</param>
 public sealed record BackendSystemContext(string Id, ComputeSystem Document, IBackendEventSink Events, TimeProvider Time);
+
+/// <summary>How <see cref="IComputeBackend.CleanOrphansAsync(IReadOnlySet{string}, CancellationToken)"/> words its lines.</summary>
+public static class OrphanLines
+{
+    /// <summary>
+    /// The beginning of a line about a live system that has no live record (its record is missing, or the engine could
+    /// not re-adopt it): it was left running, untouched, for an operator to look at.
+    /// </summary>
+    public const string LeftRunning = "left running: ";
+}

@@ -42,6 +42,12 @@ public sealed record RecoveryReport
     /// <summary>Runtime leftovers without a live system, cleaned by their backend, as <c>backend: what</c>.</summary>
     public IReadOnlyList<string> OrphansCleaned { get; init; } = [];
 
+    /// <summary>
+    /// Live systems a backend found with no live record (the record is missing or stale, or re-adoption failed), left
+    /// running and untouched, as <c>backend: what</c>: an operator decides what becomes of them.
+    /// </summary>
+    public IReadOnlyList<string> LeftRunning { get; init; } = [];
+
     /// <summary>Records that could not be recovered (unreadable) and backend failures while cleaning orphans.</summary>
     public IReadOnlyList<RecoveredSystem> Problems { get; init; } = [];
 
@@ -49,7 +55,7 @@ public sealed record RecoveryReport
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"adopted {Adopted.Count}, exited while down {ExitedWhileDown.Count}, terminated half-started {TerminatedHalfStarted.Count}, " +
         $"terminate completed {TerminateCompleted.Count}, terminated without handles {TerminatedNoHandles.Count}, stopped kept {Stopped.Count}, " +
-        $"expired {Expired.Count}, backend missing {BackendMissing.Count}, orphans cleaned {OrphansCleaned.Count}, problems {Problems.Count}");
+        $"expired {Expired.Count}, backend missing {BackendMissing.Count}, orphans cleaned {OrphansCleaned.Count}, left running {LeftRunning.Count}, problems {Problems.Count}");
 
     /// <summary>Every entry, one per line, for a detailed log.</summary>
     public string Describe()
@@ -74,6 +80,11 @@ public sealed record RecoveryReport
         foreach (var orphan in OrphansCleaned)
         {
             text.Append("orphan cleaned: ").Append(orphan).Append('\n');
+        }
+
+        foreach (var line in LeftRunning)
+        {
+            text.Append("left running: ").Append(line).Append('\n');
         }
 
         Add("problem", Problems);

@@ -104,10 +104,14 @@ public static class HResults
     public const int ERROR_PATH_NOT_FOUND = unchecked((int)0x80070003);
     /// <summary>HRESULT_FROM_WIN32(ERROR_INVALID_DATA).</summary>
     public const int ERROR_INVALID_DATA = unchecked((int)0x8007000D);
+    /// <summary>HRESULT_FROM_WIN32(ERROR_WRITE_PROTECT): the service's state cannot be written (a read-only file system).</summary>
+    public const int ERROR_WRITE_PROTECT = unchecked((int)0x80070013);
     /// <summary>HRESULT_FROM_WIN32(ERROR_NOT_SUPPORTED).</summary>
     public const int ERROR_NOT_SUPPORTED = unchecked((int)0x80070032);
     /// <summary>HRESULT_FROM_WIN32(ERROR_BUSY): the resource is in use.</summary>
     public const int ERROR_BUSY = unchecked((int)0x800700AA);
+    /// <summary>HRESULT_FROM_WIN32(ERROR_DISK_FULL): the service's state cannot be written (no space left on its disk).</summary>
+    public const int ERROR_DISK_FULL = unchecked((int)0x80070070);
     /// <summary>HRESULT_FROM_WIN32(ERROR_ALREADY_EXISTS).</summary>
     public const int ERROR_ALREADY_EXISTS = unchecked((int)0x800700B7);
     /// <summary>HRESULT_FROM_WIN32(ERROR_NOT_FOUND): e.g. a process id that is not known.</summary>
@@ -186,8 +190,10 @@ public static class HResults
         [ERROR_FILE_NOT_FOUND] = "The system cannot find the file specified.",
         [ERROR_PATH_NOT_FOUND] = "The system cannot find the path specified.",
         [ERROR_INVALID_DATA] = "The data is invalid.",
+        [ERROR_WRITE_PROTECT] = "The media is write protected.",
         [ERROR_NOT_SUPPORTED] = "The request is not supported.",
         [ERROR_BUSY] = "The requested resource is in use.",
+        [ERROR_DISK_FULL] = "There is not enough space on the disk.",
         [ERROR_ALREADY_EXISTS] = "Cannot create a file when that file already exists.",
         [ERROR_NOT_FOUND] = "Element not found.",
         [ERROR_CANCELLED] = "The operation was canceled by the user.",

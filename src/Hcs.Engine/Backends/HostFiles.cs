@@ -1,0 +1,206 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+using System.Runtime.InteropServices;
+using Hcs.Schema;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hcs.Engine.Backends;
+
+/// <summary>How a host path named by a client is opened on its behalf (<see cref="HostFiles.OpenAsync"/>).</summary>
+public enum HostOpen
+{
+    /// <summary>A directory the caller may list and enter (read + search), e.g. a read-only mapped directory.</summary>
+    ReadDirectory,
+
+    /// <summary>A directory the caller may also write (read + write + search), e.g. a read-write mapped directory.</summary>
+    ReadWriteDirectory,
+
+    /// <summary>A file (or device) the caller may read, e.g. a read-only disk image.</summary>
+    ReadFile,
+
+    /// <summary>A file (or device) the caller may read and write, e.g. a disk image.</summary>
+    ReadWriteFile,
+}
+
+/// <summary>
+/// Host paths named by a client, used with that client's file system credentials. For a <see cref="HostCaller"/>
+/// (a non-root client of hcsd) the work runs on a thread of its own whose file system uid, gid and supplementary
+/// groups are the caller's (<c>setfsuid</c>, <c>setfsgid</c> and the raw <c>setgroups</c> system call are per thread on
+/// Linux; the kernel drops the file-system capabilities of a thread whose fsuid is not 0), so the kernel itself checks
+/// each open, create, unlink and bind as it would for the caller: there is no check-then-use window, and what is
+/// opened is then used by descriptor. The thread ends with the work, so no other code ever runs with those
+/// credentials. For no caller (root, the embedded engine) the work runs as the service.
+/// </summary>
+public static partial class HostFiles
+{
+    private const int O_RDONLY = 0, O_RDWR = 2, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
+    private const int R_OK = 4, W_OK = 2, X_OK = 1;
+    private const int AT_EACCESS = 0x200, AT_EMPTY_PATH = 0x1000;
+    private const int EPERM = 1, ENOENT = 2, EACCES = 13, ENOTDIR = 20, ELOOP = 40;
+    private const long SYS_setgroups_x64 = 116, SYS_setgroups_arm64 = 159, SYS_faccessat2 = 439;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with the file system credentials of <see cref="HostCaller.Current"/> (as the
+    /// service when there is none). A service that is not root can act only for callers of its own uid; any other
+    /// caller is refused with <c>E_ACCESSDENIED</c>.
+    /// </summary>
+    public static Task<T> AsCallerAsync<T>(Func<T> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var caller = HostCaller.Current;
+        if (caller is null || caller.Uid == geteuid())
+        {
+            try
+            {
+                return Task.FromResult(work());
+            }
+            catch (Exception e)
+            {
+                return Task.FromException<T>(e);
+            }
+        }
+
+        if (geteuid() != 0)
+        {
+            return Task.FromException<T>(new HcsException(HResults.E_ACCESSDENIED, result: ResultError.From(HResults.E_ACCESSDENIED,
+                $"the service runs as uid {geteuid()}, so it cannot act on host paths for {caller}", "hcs.host")));
+        }
+
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                BecomeCaller(caller);
+                done.TrySetResult(work());
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "hcs host caller",
+        };
+        thread.Start(); // the execution context flows: errors name HostCaller.Current
+        return done.Task;
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> as <see cref="HostCaller.Current"/> would, <paramref name="how"/> says for what;
+    /// the descriptor is close-on-exec. A refusal is <c>E_ACCESSDENIED</c>, a missing path <c>ERROR_PATH_NOT_FOUND</c>,
+    /// each naming <paramref name="what"/> (the JSON path of the member that named it) and the path.
+    /// </summary>
+    public static Task<SafeFileHandle> OpenAsync(string path, HostOpen how, string what)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return AsCallerAsync(() => Open(path, how, what));
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> with the calling thread's credentials (inside <see cref="AsCallerAsync"/> they are
+    /// the caller's) and checks the access <paramref name="how"/> asks for on the descriptor.
+    /// </summary>
+    public static SafeFileHandle Open(string path, HostOpen how, string what)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var (flags, access) = how switch
+        {
+            HostOpen.ReadDirectory => (O_RDONLY | O_DIRECTORY, R_OK | X_OK),
+            HostOpen.ReadWriteDirectory => (O_RDONLY | O_DIRECTORY, R_OK | W_OK | X_OK),
+            HostOpen.ReadFile => (O_RDONLY, R_OK),
+            HostOpen.ReadWriteFile => (O_RDWR, R_OK | W_OK),
+            _ => throw new ArgumentOutOfRangeException(nameof(how)),
+        };
+        var handle = new SafeFileHandle(open(path, flags | O_CLOEXEC, 0), ownsHandle: true);
+        if (handle.IsInvalid)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            throw Failure(errno, path, how, what);
+        }
+
+        if (syscall(SYS_faccessat2, handle.DangerousGetHandle(), "", access, AT_EMPTY_PATH | AT_EACCESS) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            throw Failure(errno, path, how, what);
+        }
+
+        return handle;
+    }
+
+    /// <summary>
+    /// The error for a host path the caller may not use, or that does not exist: <c>E_ACCESSDENIED</c> for EACCES,
+    /// EPERM and ELOOP, <c>ERROR_PATH_NOT_FOUND</c> for ENOENT and ENOTDIR, else <c>E_FAIL</c>; the message names
+    /// <paramref name="what"/>, the path and the caller.
+    /// </summary>
+    public static HcsException Failure(int errno, string path, string verb, string what)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var who = HostCaller.Current is { } caller ? caller.ToString() : "the service";
+        var quoted = path.Length > 256 ? path[..256] + $"…({path.Length} chars)" : path;
+        var hr = errno switch
+        {
+            EACCES or EPERM or ELOOP => HResults.E_ACCESSDENIED,
+            ENOENT or ENOTDIR => HResults.ERROR_PATH_NOT_FOUND,
+            _ => HResults.E_FAIL,
+        };
+        var reason = hr == HResults.E_ACCESSDENIED ? $"{who} may not {verb} '{quoted}'" : $"cannot {verb} '{quoted}' for {who}";
+        return new HcsException(hr, result: ResultError.From(hr, $"{what}: {reason}: {Marshal.GetPInvokeErrorMessage(errno)}", "hcs.host"));
+    }
+
+    private static HcsException Failure(int errno, string path, HostOpen how, string what) => Failure(errno, path, how switch
+    {
+        HostOpen.ReadDirectory => "read the directory",
+        HostOpen.ReadWriteDirectory => "read and write the directory",
+        HostOpen.ReadFile => "read",
+        _ => "read and write",
+    }, what);
+
+    /// <summary>Gives the current (dedicated) thread the caller's file system credentials, and checks they took.</summary>
+    private static void BecomeCaller(HostCaller caller)
+    {
+        var groups = caller.Groups.ToArray();
+        var number = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? SYS_setgroups_arm64 : SYS_setgroups_x64;
+        unsafe
+        {
+            fixed (uint* list = groups)
+            {
+                // The raw system call: glibc's setgroups() would change every thread of the process.
+                if (syscall(number, groups.Length, (nint)list, 0, 0) != 0)
+                {
+                    throw new InvalidOperationException($"setgroups for {caller} failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+                }
+            }
+        }
+
+        _ = setfsgid(caller.Gid);
+        _ = setfsuid(caller.Uid);
+
+        // setfsuid/setfsgid report no errors: an invalid id (-1) changes nothing and returns the current one.
+        if (setfsuid(uint.MaxValue) != caller.Uid || setfsgid(uint.MaxValue) != caller.Gid)
+        {
+            throw new InvalidOperationException($"could not take the file system credentials of {caller}");
+        }
+    }
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags, int mode);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial long syscall(long number, nint fd, string path, int mode, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial long syscall(long number, long a1, nint a2, long a3, long a4);
+
+    [LibraryImport("libc")]
+    private static partial uint geteuid();
+
+    [LibraryImport("libc")]
+    private static partial int setfsuid(uint fsuid);
+
+    [LibraryImport("libc")]
+    private static partial int setfsgid(uint fsgid);
+}
