@@ -16,6 +16,11 @@ public sealed record FakeScript
     public TimeSpan StartDelay { get; init; }
     /// <summary>Start fails with this HRESULT and the system stays Created.</summary>
     public int? FailStart { get; init; }
+    /// <summary>
+    /// With <see cref="FailStart"/>: the worker's exit (status 1) is reported before Start fails, and the failure carries
+    /// a reason (a QEMU that exits because it cannot load a saved state, its exit recorded before Start's failure is mapped).
+    /// </summary>
+    public bool ExitBeforeFailingStart { get; init; }
     /// <summary>Start never completes unless cancelled or terminated (a guest that never connects).</summary>
     public bool HangStart { get; init; }
     /// <summary>The guest ignores the shutdown request (like a UEFI shell ignoring ACPI).</summary>

@@ -254,6 +254,13 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
 
         if (_script.FailStart is { } hr)
         {
+            if (_script.ExitBeforeFailingStart)
+            {
+                KillWorker(1);
+                throw new HcsException(hr, "FakeBackend.Start", _context.Id,
+                    result: ResultError.From(hr, "the worker exited during Start: scripted failure", "fake"));
+            }
+
             throw new HcsException(hr, "FakeBackend.Start", _context.Id);
         }
 

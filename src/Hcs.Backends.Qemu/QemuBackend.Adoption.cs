@@ -2,6 +2,7 @@
 
 using System.Globalization;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
@@ -20,7 +21,7 @@ public sealed partial class QemuBackend
     /// <summary>Marker files of a runtime directory this backend made (orphan cleaning leaves other directories alone).</summary>
     private static readonly string[] s_runtimeFiles =
         [QemuCommandLine.PidFile, QemuCommandLine.QmpSocket, QemuCommandLine.QemuLog, QemuCommandLine.ConsoleLog, QemuCommandLine.ConsoleSocket,
-            LinuxHost.RuntimeDirectoryClaim];
+            LinuxHost.RuntimeDirectoryClaim, ConsoleLog.Fifo, ConsoleLog.Rotated];
 
     /// <summary>
     /// Re-attaches to a VM from the <see cref="QemuRuntimeFacts"/> it reported. The QEMU must be alive and be ours:
@@ -128,7 +129,8 @@ public sealed partial class QemuBackend
                 ? CpuCgroup.Existing(hierarchy, _settings.CgroupParent, context.Id, Label, Path.GetFileName(run))
                 : null;
             var system = new QemuSystem(new BackendSystemContext(context.Id, context.Document, context.Events, context.Time), this, worker, qmp, run,
-                restore, cgroup is null ? controls with { Limit = null, Weight = null } : controls, cgroup, facts);
+                restore, cgroup is null ? controls with { Limit = null, Weight = null } : controls, cgroup, facts,
+                ConsoleLog.Resume(run, _settings.ConsoleLogMaxBytes, context.Id));
             return new BackendAdoption(system, state, null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -400,30 +402,12 @@ public sealed partial class QemuBackend
     private static BackendAdoption Ended(BackendExitCause cause, string detail) => new(null, SystemState.Stopped, new BackendExit(cause, Detail: detail));
 
     /// <summary>The console log's last 64 KiB (empty when there is none).</summary>
-    private static async Task<string> ConsoleTailAsync(string run)
-    {
-        try
-        {
-            var text = await File.ReadAllTextAsync(Path.Combine(run, QemuCommandLine.ConsoleLog)).ConfigureAwait(false);
-            return text.Length > 65536 ? text[^65536..] : text;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return "";
-        }
-    }
+    private static Task<string> ConsoleTailAsync(string run) => ConsoleLog.ReadTailAsync(run);
+
+    /// <summary>How much of <c>qemu.log</c> an error quotes (16 KiB).</summary>
+    internal const int QemuLogTailBytes = 16 * 1024;
 
     /// <summary>QEMU's stdout and stderr so far (<c>qemu.log</c> in the runtime directory; empty when unreadable).</summary>
-    internal static async Task<string> ReadQemuLogAsync(string run)
-    {
-        try
-        {
-            var text = await File.ReadAllTextAsync(Path.Combine(run, QemuCommandLine.QemuLog)).ConfigureAwait(false);
-            return text.Length > 16384 ? text[^16384..] : text;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return "";
-        }
-    }
+    internal static async Task<string> ReadQemuLogAsync(string run) =>
+        Encoding.UTF8.GetString(await ConsoleLog.ReadFileTailAsync(Path.Combine(run, QemuCommandLine.QemuLog), QemuLogTailBytes).ConfigureAwait(false));
 }

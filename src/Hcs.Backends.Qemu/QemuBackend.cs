@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -21,6 +22,9 @@ namespace Hcs.Backends.Qemu;
 public sealed partial class QemuBackend : IComputeBackend
 {
     private readonly QemuSettings _settings;
+    /// <summary>How long QEMU may take to exit once its QMP connection reset during Create.</summary>
+    private static readonly TimeSpan s_exitAfterResetTimeout = TimeSpan.FromSeconds(10);
+
     private readonly string _runtimeRoot;
     private readonly Lazy<CgroupHierarchy?> _cpuHierarchy;
 
@@ -56,7 +60,7 @@ public sealed partial class QemuBackend : IComputeBackend
         Path.Combine(runtimeRoot, LinuxHost.RuntimeName(id, i => Encoding.UTF8.GetByteCount(Path.Combine(runtimeRoot, i)) + 1 + SocketNameReserve <= QemuOptions.MaxSocketPath));
 
     /// <summary>Mode of a new runtime directory (before the umask).</summary>
-    private const UnixFileMode RuntimeDirectoryMode = (UnixFileMode)0x1FF; // 0777, as Directory.CreateDirectory
+    private const UnixFileMode RuntimeDirectoryMode = PrivateFiles.DirectoryMode; // 0700: the VM's console, logs and sockets
 
     /// <inheritdoc />
     public string Name => "qemu";
@@ -120,6 +124,7 @@ public sealed partial class QemuBackend : IComputeBackend
         const string Label = "QemuBackend.Create";
         SavedStateFile? restore = null;
         CallerPaths? opened = null;
+        ConsoleLog? console = null;
         try
         {
             if (vm.RestoreState?.SaveStateFilePath is { } saved)
@@ -133,7 +138,7 @@ public sealed partial class QemuBackend : IComputeBackend
 
             if (vm.Chipset?.Uefi is not null)
             {
-                File.Copy(_settings.OvmfVars, Path.Combine(run, QemuCommandLine.OvmfVars));
+                PrivateFiles.Copy(_settings.OvmfVars, Path.Combine(run, QemuCommandLine.OvmfVars));
             }
 
             // QEMU must outlive this service (kill -9 of hcsd included) and stay adoptable: no pipe to us, not in our
@@ -145,6 +150,8 @@ public sealed partial class QemuBackend : IComputeBackend
                     result: ResultError.From(HResults.ERROR_FILE_NOT_FOUND, $"the QEMU launcher {_launcher} is missing: run ./build.sh", "qemu"));
             }
 
+            PrivateFiles.CreateEmpty(Path.Combine(run, QemuCommandLine.QemuLog));
+            console = ConsoleLog.Create(run, _settings.ConsoleLogMaxBytes, context.Id);
             var start = new ProcessStartInfo(_launcher) { UseShellExecute = false };
             foreach (var arg in (string[])["launch", "--log", Path.Combine(run, QemuCommandLine.QemuLog), .. opened?.LauncherArguments() ?? [], "--", _settings.Binary])
             {
@@ -163,9 +170,34 @@ public sealed partial class QemuBackend : IComputeBackend
                 // (The launcher may not have exec'd yet: it is the same process, so QEMU inherits the cgroup.)
                 cgroup?.AddProcess(process.Id, member);
                 var qmp = await ConnectAsync(process, run, context.Id, cancellationToken).ConfigureAwait(false);
-                await EnableBalloonStatisticsAsync(qmp, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await EnableBalloonStatisticsAsync(qmp, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    await qmp.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+
                 opened?.Dispose();
-                return new QemuSystem(context, this, QemuWorker.Child(process), qmp, run, restore, controls, cgroup);
+                return new QemuSystem(context, this, QemuWorker.Child(process), qmp, run, restore, controls, cgroup, console: console);
+            }
+            catch (Exception e) when (e is IOException or SocketException or QmpDisconnectedException or QmpProtocolException
+                && !cancellationToken.IsCancellationRequested)
+            {
+                // QEMU listens on QMP early (while parsing its options) and may still refuse the machine afterwards (an
+                // image that does not exist, 2^63 MB of memory, …): the connection then resets under us. Its reason is
+                // in qemu.log once it has exited.
+                var exited = await ExitedDuringStartAsync(process, run, context.Id).ConfigureAwait(false);
+                if (!process.HasExited)
+                {
+                    process.Kill();
+                }
+
+                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                process.Dispose();
+                throw exited ?? HcsException.Wrap(e, Label, context.Id);
             }
             catch
             {
@@ -187,6 +219,7 @@ public sealed partial class QemuBackend : IComputeBackend
                 await opened.FailedAsync().ConfigureAwait(false);
             }
 
+            console?.Dispose();
             throw;
         }
     }
@@ -213,6 +246,32 @@ public sealed partial class QemuBackend : IComputeBackend
     }
 
     /// <summary>
+    /// After the QMP connection failed during Create: waits (bounded) for QEMU to exit and returns
+    /// <c>HCS_E_TERMINATED_DURING_START</c> with its own message, or null when it is still running.
+    /// </summary>
+    private static async Task<HcsException?> ExitedDuringStartAsync(Process process, string run, string id)
+    {
+        try
+        {
+            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(s_exitAfterResetTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+
+        return await TerminatedDuringStartAsync(process, run, id).ConfigureAwait(false);
+    }
+
+    private static async Task<HcsException> TerminatedDuringStartAsync(Process process, string run, string id)
+    {
+        var text = (await ReadQemuLogAsync(run).ConfigureAwait(false)).Trim();
+        return new HcsException(HResults.HCS_E_TERMINATED_DURING_START, "QemuBackend.Create", id,
+            result: ResultError.From(HResults.HCS_E_TERMINATED_DURING_START,
+                string.Create(CultureInfo.InvariantCulture, $"qemu exited with {process.ExitCode}: {text}"), "qemu"));
+    }
+
+    /// <summary>
     /// Connects to QEMU's QMP socket as soon as it accepts. The socket file appears when QEMU binds it, a moment before
     /// it listens, so a refused or missing socket is retried every millisecond until QEMU accepts, exits or 30 s pass.
     /// </summary>
@@ -236,9 +295,7 @@ public sealed partial class QemuBackend : IComputeBackend
 
             if (process.HasExited)
             {
-                var text = (await ReadQemuLogAsync(run).ConfigureAwait(false)).Trim();
-                throw new HcsException(HResults.HCS_E_TERMINATED_DURING_START, "QemuBackend.Create", id,
-                    result: ResultError.From(HResults.HCS_E_TERMINATED_DURING_START, $"qemu exited with {process.ExitCode}: {text}", "qemu"));
+                throw await TerminatedDuringStartAsync(process, run, id).ConfigureAwait(false);
             }
 
             if (clock.Elapsed > TimeSpan.FromSeconds(30))

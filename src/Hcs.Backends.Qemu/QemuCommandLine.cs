@@ -26,7 +26,7 @@ public static class QemuCommandLine
     /// <summary>The console socket (live attach).</summary>
     public const string ConsoleSocket = "console.sock";
 
-    /// <summary>The console log (crash logs are read from it).</summary>
+    /// <summary>The console log, written by hcs from QEMU's log FIFO and bounded (crash logs are read from its tail).</summary>
     public const string ConsoleLog = "console.log";
 
     /// <summary>The per-VM copy of the OVMF variable store.</summary>
@@ -92,7 +92,7 @@ public static class QemuCommandLine
             "-S", "-no-shutdown", "-action", "panic=pause",
             "-qmp", QmpOption(run),
             "-pidfile", $"{run}/{PidFile}",
-            "-chardev", $"socket,id=console,path={run}/{ConsoleSocket},server=on,wait=off,logfile={run}/{ConsoleLog},logappend=on",
+            "-chardev", $"socket,id=console,path={run}/{ConsoleSocket},server=on,wait=off,logfile={run}/{Hcs.Backends.Qemu.ConsoleLog.Fifo},logappend=on",
             "-serial", "chardev:console",
         };
 
@@ -153,7 +153,7 @@ public static class QemuCommandLine
         uint.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var lun) && lun <= MaxLun
             && lun.ToString(CultureInfo.InvariantCulture) == key
             ? lun
-            : throw HcsException.InvalidJson(jsonPath, $"'{key}' is not a LUN (a decimal number from 0 to {MaxLun})");
+            : throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(key)}' is not a LUN (a decimal number from 0 to {MaxLun})");
 
     /// <summary>
     /// Checks an attachment (create document or hot add) and returns its <c>blockdev-add</c> arguments: a format node
@@ -442,7 +442,7 @@ public static class QemuCommandLine
         const string Path = Vm + ".Devices";
         foreach (var (key, port) in devices.ComPorts ?? new Dictionary<string, ComPort>())
         {
-            var where = $"{Path}.ComPorts.{key}";
+            var where = $"{Path}.ComPorts.{ErrorText.Truncate(key)}";
             if (key == "0")
             {
                 throw HcsException.InvalidJson(where, "COM1 is the captured serial console; use ComPorts.1 for another port");
@@ -458,7 +458,7 @@ public static class QemuCommandLine
             args.AddRange(["-device", "virtio-serial-pci,id=vser0"]);
             foreach (var (key, port) in ports)
             {
-                var where = $"{Path}.VirtioSerial.Ports.{key}";
+                var where = $"{Path}.VirtioSerial.Ports.{ErrorText.Truncate(key)}";
                 var name = QemuOptions.Escape(port.Name ?? throw HcsException.InvalidJson($"{where}.Name", "a port name is required"), $"{where}.Name");
                 if (port.Name == GuestConnectionPortName)
                 {
@@ -477,7 +477,7 @@ public static class QemuCommandLine
             args.AddRange(["-device", $"virtio-scsi-pci,id={bus}"]);
             foreach (var (key, attachment) in scsi.Attachments ?? new Dictionary<string, Attachment>())
             {
-                var where = $"{Path}.Scsi.{name}.Attachments.{key}";
+                var where = $"{Path}.Scsi.{ErrorText.Truncate(name)}.Attachments.{ErrorText.Truncate(key)}";
                 var lun = Lun(key, where);
                 var node = ScsiNode(bus, lun);
                 args.AddRange(["-blockdev", Blockdev(attachment, node, where, opened?.FileName(where)).ToJsonString()]);
@@ -586,7 +586,7 @@ public static class QemuCommandLine
             "HvSocket", "Plan9", "VirtualSmb", "VirtualPci", "Battery", "VideoMonitor", "EnhancedModeVideo", "Keyboard", "Mouse");
         foreach (var (key, port) in vm.Devices?.ComPorts ?? new Dictionary<string, ComPort>())
         {
-            OnlyMembers(port, $"{Vm}.Devices.ComPorts.{key}", "NamedPipe");
+            OnlyMembers(port, $"{Vm}.Devices.ComPorts.{ErrorText.Truncate(key)}", "NamedPipe");
         }
 
         OnlyMembers(vm.Devices?.VideoMonitor, $"{Vm}.Devices.VideoMonitor", "HorizontalResolution", "VerticalResolution", "ConnectionOptions");
@@ -594,7 +594,7 @@ public static class QemuCommandLine
 
         foreach (var (name, scsi) in vm.Devices?.Scsi ?? new Dictionary<string, Scsi>())
         {
-            OnlyMembers(scsi, $"{Vm}.Devices.Scsi.{name}", "Attachments");
+            OnlyMembers(scsi, $"{Vm}.Devices.Scsi.{ErrorText.Truncate(name)}", "Attachments");
         }
 
         void Refuse(bool present, string member, string why)

@@ -42,12 +42,12 @@ public static class QemuOptions
 
         if (!path.StartsWith('/'))
         {
-            throw HcsException.InvalidJson(jsonPath, $"'{path}' is not an absolute path");
+            throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}' is not an absolute path");
         }
 
         if (path.Split('/').Contains(".."))
         {
-            throw HcsException.InvalidJson(jsonPath, $"'{path}' contains a '..' segment");
+            throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}' contains a '..' segment");
         }
 
         _ = Escape(path, jsonPath);
@@ -63,7 +63,7 @@ public static class QemuOptions
         var escaped = Path(path, jsonPath);
         return System.Text.Encoding.UTF8.GetByteCount(path!) <= MaxSocketPath
             ? escaped
-            : throw HcsException.InvalidJson(jsonPath, $"'{path}' is longer than the {MaxSocketPath} bytes a Unix socket path may have");
+            : throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}' is longer than the {MaxSocketPath} bytes a Unix socket path may have");
     }
 
     /// <summary>
@@ -73,7 +73,7 @@ public static class QemuOptions
     public static string PlainPath(string? path, string jsonPath)
     {
         var escaped = Path(path, jsonPath);
-        return escaped.Length == path!.Length ? path : throw HcsException.InvalidJson(jsonPath, $"'{path}': commas are not allowed in this path");
+        return escaped.Length == path!.Length ? path : throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}': commas are not allowed in this path");
     }
 
     /// <summary>

@@ -81,7 +81,7 @@ internal static class QemuSavedState
         ArgumentNullException.ThrowIfNull(vm);
         const string Label = "QemuBackend.Create";
         HcsException Fail(int hr, string why) =>
-            new(hr, Label, systemId, result: ResultError.From(hr, $"{RestorePath}: '{path}' {why}", "qemu"));
+            new(hr, Label, systemId, result: ResultError.From(hr, $"{RestorePath}: '{ErrorText.Truncate(path)}' {why}", "qemu"));
 
         // Opened with the caller's credentials (HostFiles): a caller that is not root restores only what it may read.
         SafeFileHandle handle;

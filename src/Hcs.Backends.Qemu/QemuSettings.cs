@@ -8,6 +8,12 @@ public sealed record QemuSettings
     /// <summary>The QEMU binary.</summary>
     public string Binary { get; init; } = "qemu-system-x86_64";
 
+    /// <summary>
+    /// The most bytes of a VM's serial console kept in <c>console.log</c> before it is rotated to <c>console.log.1</c>
+    /// (default 4 MiB: at most 8 MiB of console per VM on disk). See <c>ConsoleLog</c> and docs/security.md.
+    /// </summary>
+    public long ConsoleLogMaxBytes { get; init; } = 4L << 20;
+
     /// <summary>The accelerator to use (<c>tcg</c> or <c>kvm</c>; <c>auto</c> is resolved by a bounded probe before use).</summary>
     public string Accelerator { get; init; } = "tcg";
 

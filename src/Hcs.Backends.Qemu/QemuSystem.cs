@@ -75,6 +75,7 @@ internal sealed class QemuSystem : IBackendSystem
     private CpuCgroup? _cgroup; // guarded by _gate
     private bool _released; // guarded by _gate
     private readonly string? _consoleEndpoint;
+    private readonly ConsoleLog? _console; // the console log's pump (null for a VM adopted from an older layout)
     private readonly Dictionary<string, (string Key, VirtioSerialPort Port)> _ports = new(StringComparer.Ordinal);
     private static readonly TimeSpan s_statsLifetime = TimeSpan.FromMilliseconds(10);
     private readonly Lock _statsGate = new();
@@ -89,9 +90,10 @@ internal sealed class QemuSystem : IBackendSystem
     /// attachments, balloon target, guest connection and whether it was started come from them); null for a new VM.
     /// </summary>
     public QemuSystem(BackendSystemContext context, QemuBackend backend, QemuWorker worker, QmpClient qmp, string runtimeDirectory,
-        SavedStateFile? restore, CpuControls controls, CpuCgroup? cgroup, QemuRuntimeFacts? adopted = null)
+        SavedStateFile? restore, CpuControls controls, CpuCgroup? cgroup, QemuRuntimeFacts? adopted = null, ConsoleLog? console = null)
     {
         _context = context;
+        _console = console;
         _backend = backend;
         _worker = worker;
         _qmp = qmp;
@@ -557,7 +559,7 @@ internal sealed class QemuSystem : IBackendSystem
         var target = QemuOptions.CheckedPath(options.SaveStateFilePath, Where);
         if (target.EndsWith('/'))
         {
-            throw HcsException.InvalidJson(Where, $"'{target}' names a directory, not a file");
+            throw HcsException.InvalidJson(Where, $"'{ErrorText.Truncate(target)}' names a directory, not a file");
         }
 
         return target;
@@ -728,7 +730,7 @@ internal sealed class QemuSystem : IBackendSystem
             }
         }
 
-        throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{path}' is not supported by the QEMU backend");
+        throw HcsException.InvalidJson("$.ResourcePath", $"resource path '{ErrorText.Truncate(path)}' is not supported by the QEMU backend");
     }
 
     private async Task SetMemoryAsync(ModifySettingRequest request, CancellationToken cancellationToken)
@@ -764,7 +766,7 @@ internal sealed class QemuSystem : IBackendSystem
         if (!_scsiBuses.TryGetValue(controller, out var bus))
         {
             throw HcsException.InvalidJson("$.ResourcePath",
-                $"there is no SCSI controller '{controller}' in the create document (VirtualMachine.Devices.Scsi); controllers cannot be hot-added");
+                $"there is no SCSI controller '{ErrorText.Truncate(controller)}' in the create document (VirtualMachine.Devices.Scsi); controllers cannot be hot-added");
         }
 
         var lun = QemuCommandLine.Lun(lunKey, "$.ResourcePath");
@@ -786,7 +788,7 @@ internal sealed class QemuSystem : IBackendSystem
                     {
                         if (!_attached.TryAdd(node, new ScsiSlot(bus, lun, QemuCommandLine.ScsiDriver(attachment))))
                         {
-                            throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{controller}' is already in use");
+                            throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{ErrorText.Truncate(controller)}' is already in use");
                         }
                     }
 
@@ -813,7 +815,7 @@ internal sealed class QemuSystem : IBackendSystem
                 {
                     if (!_attached.ContainsKey(node))
                     {
-                        throw Failure(HResults.ERROR_NOT_FOUND, Label, $"nothing is attached at LUN {lun} of SCSI controller '{controller}'");
+                        throw Failure(HResults.ERROR_NOT_FOUND, Label, $"nothing is attached at LUN {lun} of SCSI controller '{ErrorText.Truncate(controller)}'");
                     }
                 }
 
@@ -1223,17 +1225,8 @@ internal sealed class QemuSystem : IBackendSystem
     /// <summary>The console log's last 64 KiB, after giving the guest a moment to finish printing its panic.</summary>
     private async Task<string> ConsoleTailAsync()
     {
-        var path = Path.Combine(_runtimeDirectory, QemuCommandLine.ConsoleLog);
         await Task.Delay(TimeSpan.FromMilliseconds(200), _context.Time).ConfigureAwait(false);
-        try
-        {
-            var text = await File.ReadAllTextAsync(path).ConfigureAwait(false);
-            return text.Length > 65536 ? text[^65536..] : text;
-        }
-        catch (IOException)
-        {
-            return "";
-        }
+        return await ConsoleLog.ReadTailAsync(_runtimeDirectory).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -1269,6 +1262,12 @@ internal sealed class QemuSystem : IBackendSystem
 
         await _ended.CancelAsync().ConfigureAwait(false);
         await _events.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_console is not null)
+        {
+            // QEMU is gone: the pump reads what it wrote last, reaches EOF and ends (bounded, in case it is stuck).
+            await _console.Completion.WaitAsync(TimeSpan.FromSeconds(5), _context.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _console.Dispose();
+        }
         if (Volatile.Read(ref _restoring) is { } restoring)
         {
             // A failed restore makes QEMU exit: let Start fail with QEMU's reason before the engine hears of the stop
@@ -1329,6 +1328,7 @@ internal sealed class QemuSystem : IBackendSystem
         await _qmp.DisposeAsync().ConfigureAwait(false);
         await _events.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _exit.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _console?.Dispose(); // the next service instance reads the console from here on
         lock (_gate)
         {
             _restore?.Dispose();
@@ -1360,6 +1360,7 @@ internal sealed class QemuSystem : IBackendSystem
             _restore = null;
         }
 
+        _console?.Dispose();
         try
         {
             Directory.Delete(_runtimeDirectory, recursive: true);

@@ -110,7 +110,7 @@ internal static class ContainerValidation
         if (ns.Length == 0 || ns.Length > 255 || ns is "." or ".." || !ns.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
         {
             throw HcsException.InvalidJson(jsonPath,
-                $"'{ns}' is neither the name of a network namespace (letters, digits, '.', '_', '-') under {netnsDirectory} nor an absolute path of a netns file");
+                $"'{ErrorText.Truncate(ns)}' is neither the name of a network namespace (letters, digits, '.', '_', '-') under {netnsDirectory} nor an absolute path of a netns file");
         }
 
         return Path.Combine(netnsDirectory, ns);
@@ -141,7 +141,7 @@ internal static class ContainerValidation
         if (!IsHostName(name))
         {
             throw HcsException.InvalidJson(jsonPath,
-                $"'{name}' is not a host name: 1 to {MaxHostNameLength} characters, dot-separated labels of letters, digits and '-' that neither start nor end with '-'");
+                $"'{ErrorText.Truncate(name)}' is not a host name: 1 to {MaxHostNameLength} characters, dot-separated labels of letters, digits and '-' that neither start nor end with '-'");
         }
     }
 
@@ -200,7 +200,7 @@ internal static class ContainerValidation
             Refuse(normalised == "/", $"{path}.ContainerPath", "the container's root cannot be a mapped directory");
             Refuse(normalised == "/.hcs" || normalised.StartsWith("/.hcs/", StringComparison.Ordinal), $"{path}.ContainerPath",
                 "/.hcs is reserved for the container's init");
-            Refuse(!destinations.Add(normalised), $"{path}.ContainerPath", $"'{target}' is already the target of another mapped directory");
+            Refuse(!destinations.Add(normalised), $"{path}.ContainerPath", $"'{ErrorText.Truncate(target)}' is already the target of another mapped directory");
         }
     }
 

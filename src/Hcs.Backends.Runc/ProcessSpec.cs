@@ -218,12 +218,12 @@ internal static class ProcessSpec
         {
             if (key.Length == 0 || key.Contains('=', StringComparison.Ordinal) || key.Contains('\0', StringComparison.Ordinal))
             {
-                throw HcsException.InvalidJson($"$.Environment.{key}", "a variable name must be non-empty and contain neither '=' nor NUL");
+                throw HcsException.InvalidJson($"$.Environment.{ErrorText.Truncate(key)}", "a variable name must be non-empty and contain neither '=' nor NUL");
             }
 
             if (value is null || value.Contains('\0', StringComparison.Ordinal))
             {
-                throw HcsException.InvalidJson($"$.Environment.{key}", "a value must be a string without NUL characters");
+                throw HcsException.InvalidJson($"$.Environment.{ErrorText.Truncate(key)}", "a value must be a string without NUL characters");
             }
 
             hasPath |= key == "PATH";
@@ -256,7 +256,7 @@ internal static class ProcessSpec
         var groupPart = colon < 0 ? null : user[(colon + 1)..];
         if (userPart.Length == 0 || groupPart is { Length: 0 })
         {
-            throw HcsException.InvalidJson("$.User", $"'{user}' is not a user: use uid, uid:gid, name or name:group");
+            throw HcsException.InvalidJson("$.User", $"'{ErrorText.Truncate(user)}' is not a user: use uid, uid:gid, name or name:group");
         }
 
         uint uid;
@@ -269,10 +269,10 @@ internal static class ProcessSpec
         else
         {
             var entry = ReadDatabase(rootfsPath, "passwd").FirstOrDefault(e => e.Length > 3 && e[0] == userPart)
-                ?? throw HcsException.InvalidJson("$.User", $"user '{userPart}' is not in the container's /etc/passwd");
+                ?? throw HcsException.InvalidJson("$.User", $"user '{ErrorText.Truncate(userPart)}' is not in the container's /etc/passwd");
             if (!TryId(entry[2], out uid) || !TryId(entry[3], out var entryGid))
             {
-                throw HcsException.InvalidJson("$.User", $"the /etc/passwd entry of user '{userPart}' has no valid uid and gid");
+                throw HcsException.InvalidJson("$.User", $"the /etc/passwd entry of user '{ErrorText.Truncate(userPart)}' has no valid uid and gid");
             }
 
             primaryGid = entryGid;
@@ -289,8 +289,8 @@ internal static class ProcessSpec
         }
 
         var group = ReadDatabase(rootfsPath, "group").FirstOrDefault(e => e.Length > 2 && e[0] == groupPart)
-            ?? throw HcsException.InvalidJson("$.User", $"group '{groupPart}' is not in the container's /etc/group");
-        return TryId(group[2], out gid) ? (uid, gid) : throw HcsException.InvalidJson("$.User", $"the /etc/group entry of group '{groupPart}' has no valid gid");
+            ?? throw HcsException.InvalidJson("$.User", $"group '{ErrorText.Truncate(groupPart)}' is not in the container's /etc/group");
+        return TryId(group[2], out gid) ? (uid, gid) : throw HcsException.InvalidJson("$.User", $"the /etc/group entry of group '{ErrorText.Truncate(groupPart)}' has no valid gid");
     }
 
     private static bool TryId(string text, out uint id) =>

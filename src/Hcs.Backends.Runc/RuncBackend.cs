@@ -90,7 +90,7 @@ public sealed partial class RuncBackend : IComputeBackend
         }
 
         // Never clear what is there: a directory of this name is another system's (or an orphan's, for the cleaner).
-        Directory.CreateDirectory(RuncRoot);
+        Directory.CreateDirectory(RuncRoot, PrivateFiles.DirectoryMode); // runc's state (each container's config): made 0700
         LinuxHost.CreateRuntimeDirectory(layout.Directory, context.Id, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, Label);
         Scratch? scratch = null;
         var mounted = false;
@@ -125,7 +125,7 @@ public sealed partial class RuncBackend : IComputeBackend
             {
                 StagedSources = staged,
             });
-            await File.WriteAllTextAsync(Path.Combine(layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
+            await PrivateFiles.WriteAllTextAsync(Path.Combine(layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
             var system = new RuncSystem(context, this, layout, scratch, staged);
             system.ReportFacts();
             return system;

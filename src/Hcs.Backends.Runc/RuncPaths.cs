@@ -36,12 +36,12 @@ internal static class RuncPaths
 
         if (!path.StartsWith('/'))
         {
-            throw HcsException.InvalidJson(jsonPath, $"'{path}' is not an absolute path");
+            throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}' is not an absolute path");
         }
 
         if (path.Split('/').Contains(".."))
         {
-            throw HcsException.InvalidJson(jsonPath, $"'{path}' contains a '..' segment");
+            throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}' contains a '..' segment");
         }
 
         return path;
@@ -54,6 +54,6 @@ internal static class RuncPaths
         var bad = path.AsSpan().IndexOfAny(s_reserved);
         return bad < 0
             ? path
-            : throw HcsException.InvalidJson(jsonPath, $"'{path}': the character '{path[bad]}' is not allowed in a path used as an overlay layer (it separates overlay mount options)");
+            : throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}': the character '{path[bad]}' is not allowed in a path used as an overlay layer (it separates overlay mount options)");
     }
 }

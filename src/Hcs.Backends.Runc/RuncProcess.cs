@@ -27,9 +27,9 @@ internal sealed partial class RuncSystem : IBackendProcessHost
         var spec = ProcessSpec.Build(parameters, _layout.Rootfs);
         var n = Interlocked.Increment(ref _nextExec).ToString(CultureInfo.InvariantCulture);
         var dir = Path.Combine(_layout.Directory, "exec");
-        Directory.CreateDirectory(dir);
+        PrivateFiles.CreateDirectory(dir);
         var specPath = Path.Combine(dir, n + ".json");
-        await File.WriteAllTextAsync(specPath, spec, cancellationToken).ConfigureAwait(false);
+        await PrivateFiles.WriteAllTextAsync(specPath, spec, cancellationToken).ConfigureAwait(false);
         var tty = parameters.EmulateConsole == true;
         using var stdin = StdioListener.Open(parameters.CreateStdInPipe == true, Path.Combine(dir, n + "-in.sock"));
         using var stdout = StdioListener.Open(parameters.CreateStdOutPipe == true, Path.Combine(dir, n + "-out.sock"));

@@ -101,7 +101,7 @@ internal sealed partial class RuncSystem
                 StagedSources = staged,
             };
             var config = OciSpec.Build(bundle);
-            await File.WriteAllTextAsync(Path.Combine(_layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
+            await PrivateFiles.WriteAllTextAsync(Path.Combine(_layout.Directory, "config.json"), config, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -114,7 +114,7 @@ internal sealed partial class RuncSystem
             }
 
             var file = Path.Combine(_layout.Directory, "update.json");
-            await File.WriteAllTextAsync(file, resources.ToJsonString(), cancellationToken).ConfigureAwait(false);
+            await PrivateFiles.WriteAllTextAsync(file, resources.ToJsonString(), cancellationToken).ConfigureAwait(false);
             await _backend.RuncCheckedAsync(label, Id, "update", _layout.Name, ["--resources", file], cancellationToken).ConfigureAwait(false);
         }
 

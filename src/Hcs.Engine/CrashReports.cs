@@ -66,7 +66,7 @@ internal static class CrashReports
 
         if (SystemIds.Check(report.SystemId) is { } reason)
         {
-            throw HcsException.InvalidJson("$.SystemId", $"'{report.SystemId}' is not a compute system id: {reason}", Label);
+            throw HcsException.InvalidJson("$.SystemId", $"'{ErrorText.Truncate(report.SystemId)}' is not a compute system id: {reason}", Label);
         }
 
         return report;

@@ -224,6 +224,25 @@ internal sealed partial class SystemInstance
     }
 
     /// <summary>True once the system has stopped or a Terminate (of any intent) is under way.</summary>
+    /// <summary>
+    /// True when the backend's call has already thrown its own <see cref="HcsException"/> with a reason (a detail in
+    /// its <see cref="ResultError.ErrorEvents"/>) and no Terminate was asked for: that failure is the call's outcome
+    /// even if the worker's exit was recorded before the engine mapped it (a QEMU that exits on a damaged saved state:
+    /// Start is <c>ERROR_INVALID_DATA</c> with QEMU's message, never "stopped while pending").
+    /// </summary>
+    private bool IsBackendVerdict(Task backendWork)
+    {
+        if (backendWork is not { IsFaulted: true, Exception.InnerException: HcsException { Result.ErrorEvents.Count: > 0 } })
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            return _terminating is null;
+        }
+    }
+
     private bool StopUnderway()
     {
         lock (_gate)
@@ -347,7 +366,7 @@ internal sealed partial class SystemInstance
             {
                 throw RecordFailed(e.InnerException!, label);
             }
-            catch (Exception) when (StopUnderway())
+            catch (Exception) when (StopUnderway() && !IsBackendVerdict(backendWork))
             {
                 // The stop overtook the call (its worker went away under it, e.g. QMP reset by a Terminate): the exit
                 // decides the HRESULT, as for a call still pending when the system stopped.

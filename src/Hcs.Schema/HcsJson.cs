@@ -71,7 +71,15 @@ public static class HcsJson
             throw HcsException.InvalidJson(path, "the document is missing");
         }
 
-        return Bind<T>(element, path, schemaVersion);
+        try
+        {
+            return Bind<T>(element, path, schemaVersion);
+        }
+        catch (InvalidOperationException) when (JsonSyntaxLocator.FindInvalidString(element.GetRawText(), s_documentOptions) is { } invalid)
+        {
+            // An element parsed elsewhere may hold an escaped lone surrogate: report it like Parse does.
+            throw HcsException.InvalidJson(path + invalid.Path[1..], invalid.Reason);
+        }
     }
 
     /// <summary>Like <see cref="Deserialize{T}(string)"/>, but a null, empty or blank document yields null.</summary>
@@ -137,17 +145,31 @@ public static class HcsJson
 
     private static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)SchemaShapeChecker.TypeInfoFor(typeof(T));
 
+    /// <summary>
+    /// The one place a document's text becomes a tree. Lone UTF-16 surrogates, raw or escaped, cannot become strings:
+    /// they are refused here with their path, so nothing past this point meets one.
+    /// </summary>
     private static JsonDocument Parse(string json)
     {
+        var text = JsonSyntaxLocator.EscapeLoneSurrogates(json);
+        JsonDocument document;
         try
         {
-            return JsonDocument.Parse(json, s_documentOptions);
+            document = JsonDocument.Parse(text, s_documentOptions);
         }
         catch (JsonException)
         {
-            var (path, reason) = JsonSyntaxLocator.Locate(json, s_documentOptions);
+            var (path, reason) = JsonSyntaxLocator.Locate(text, s_documentOptions);
             throw HcsException.InvalidJson(path, reason);
         }
+
+        if (JsonSyntaxLocator.MayHoldEscapedSurrogate(text) && JsonSyntaxLocator.FindInvalidString(text, s_documentOptions) is { } invalid)
+        {
+            document.Dispose();
+            throw HcsException.InvalidJson(invalid.Path, invalid.Reason);
+        }
+
+        return document;
     }
 
     private static T Bind<T>(JsonElement element, string path, Version? schemaVersion) where T : class

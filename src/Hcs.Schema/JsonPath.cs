@@ -11,8 +11,12 @@ internal static class JsonPath
     public const string Root = "$";
 
     /// <summary>Path of member (or map key) <paramref name="name"/> under <paramref name="parent"/>.</summary>
-    public static string Member(string parent, string name) =>
-        IsIdentifier(name) ? $"{parent}.{name}" : $"{parent}['{name.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}']";
+    /// <remarks>A long name is truncated (<see cref="ErrorText.Truncate"/>): paths are for messages.</remarks>
+    public static string Member(string parent, string name)
+    {
+        name = ErrorText.Truncate(name);
+        return IsIdentifier(name) ? $"{parent}.{name}" : $"{parent}['{name.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}']";
+    }
 
     /// <summary>Path of element <paramref name="index"/> under <paramref name="parent"/>.</summary>
     public static string Index(string parent, int index) => $"{parent}[{index}]";

@@ -1,5 +1,6 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -16,6 +17,54 @@ internal static class JsonSyntaxLocator
             return (JsonPath.Root, "malformed JSON: the document is empty");
         }
 
+        return Walk(json, options, checkStrings: true) ?? (JsonPath.Root, "malformed JSON");
+    }
+
+    /// <summary>
+    /// The path of the first string or member name of (syntactically valid) <paramref name="json"/> that is not valid
+    /// Unicode (an escaped lone UTF-16 surrogate such as <c>\ud800</c>), with the reason; null when there is none.
+    /// </summary>
+    public static (string Path, string Reason)? FindInvalidString(string json, JsonDocumentOptions options) =>
+        Walk(json, options, checkStrings: true);
+
+    /// <summary>
+    /// <paramref name="json"/> with every lone UTF-16 surrogate written as the <c>\uXXXX</c> escape it stands for
+    /// (the same instance when there is none). UTF-8 cannot carry a lone surrogate: inside a string the escape is then
+    /// found by <see cref="FindInvalidString"/>, anywhere else it is a syntax error, both with their JSON path.
+    /// </summary>
+    public static string EscapeLoneSurrogates(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        StringBuilder? escaped = null;
+        var copied = 0;
+        for (var i = 0; i < json.Length; i++)
+        {
+            var c = json[i];
+            if (!char.IsSurrogate(c))
+            {
+                continue;
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < json.Length && char.IsLowSurrogate(json[i + 1]))
+            {
+                i++;
+                continue;
+            }
+
+            escaped ??= new StringBuilder(json.Length + 16);
+            escaped.Append(json, copied, i - copied).Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            copied = i + 1;
+        }
+
+        return escaped is null ? json : escaped.Append(json, copied, json.Length - copied).ToString();
+    }
+
+    /// <summary>True if <paramref name="json"/> may hold an escaped surrogate (cheap test before <see cref="FindInvalidString"/>).</summary>
+    public static bool MayHoldEscapedSurrogate(string json) =>
+        json.Contains("\\ud", StringComparison.OrdinalIgnoreCase);
+
+    private static (string Path, string Reason)? Walk(string json, JsonDocumentOptions options, bool checkStrings)
+    {
         var frames = new List<Frame>();
         var utf8 = Encoding.UTF8.GetBytes(json);
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions
@@ -40,7 +89,21 @@ internal static class JsonSyntaxLocator
                         frames.RemoveAt(frames.Count - 1);
                         break;
                     case JsonTokenType.PropertyName:
-                        frames[^1].Name = reader.GetString();
+                        if (TryGetString(ref reader, out var name))
+                        {
+                            frames[^1].Name = name;
+                            break;
+                        }
+
+                        frames[^1].Name = null;
+                        return (PathOf(frames), $"a member name {InvalidUnicode}");
+                    case JsonTokenType.String:
+                        Advance(frames);
+                        if (checkStrings && reader.ValueIsEscaped && !TryGetString(ref reader, out _))
+                        {
+                            return (PathOf(frames), $"the string {InvalidUnicode}");
+                        }
+
                         break;
                     default:
                         Advance(frames);
@@ -54,7 +117,23 @@ internal static class JsonSyntaxLocator
             return (PathOf(frames), $"malformed JSON{where}: {Explain(e, utf8)}");
         }
 
-        return (PathOf(frames), "malformed JSON");
+        return null;
+    }
+
+    private const string InvalidUnicode = "is not valid Unicode: it holds a lone UTF-16 surrogate (e.g. \\ud800 without its pair)";
+
+    private static bool TryGetString(ref Utf8JsonReader reader, out string? value)
+    {
+        try
+        {
+            value = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = null;
+            return false;
+        }
     }
 
     /// <summary>Strips the position suffix and option advice that System.Text.Json appends to messages.</summary>

@@ -310,7 +310,7 @@ internal static class SchemaRules
                 if (!Enum.TryParse<ProcessSignal>(name, ignoreCase: false, out var parsed) || Enum.GetName(parsed) != name)
                 {
                     throw HcsException.InvalidJson(signalPath,
-                        $"unknown value '{name}' for ProcessSignal (expected one of {string.Join(", ", Enum.GetNames<ProcessSignal>())}, or a POSIX signal number 1–{MaxPosixSignal})");
+                        $"unknown value '{ErrorText.Truncate(name)}' for ProcessSignal (expected one of {string.Join(", ", Enum.GetNames<ProcessSignal>())}, or a POSIX signal number 1–{MaxPosixSignal})");
                 }
 
                 break;
@@ -318,7 +318,7 @@ internal static class SchemaRules
                 if (!signal.TryGetInt32(out var number) || number is < 1 or > MaxPosixSignal)
                 {
                     throw HcsException.InvalidJson(signalPath,
-                        $"signal {signal.GetRawText()} is out of range (POSIX signal numbers are 1–{MaxPosixSignal})");
+                        $"signal {ErrorText.Truncate(signal.GetRawText())} is out of range (POSIX signal numbers are 1–{MaxPosixSignal})");
                 }
 
                 break;
@@ -355,7 +355,7 @@ internal static class SchemaRules
         {
             if (!isValid(key))
             {
-                throw HcsException.InvalidJson(JsonPath.Member(path, key), $"map key '{key}' is not {what}");
+                throw HcsException.InvalidJson(JsonPath.Member(path, key), $"map key '{ErrorText.Truncate(key)}' is not {what}");
             }
         }
     }

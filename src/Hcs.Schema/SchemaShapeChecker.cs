@@ -91,7 +91,7 @@ internal static class SchemaShapeChecker
             var memberPath = JsonPath.Member(path, member.Name);
             if (!seen.Add(member.Name))
             {
-                throw HcsException.InvalidJson(memberPath, $"duplicate member '{member.Name}'");
+                throw HcsException.InvalidJson(memberPath, $"duplicate member '{ErrorText.Truncate(member.Name)}'");
             }
 
             if (!shape.Members.TryGetValue(member.Name, out var meta))
@@ -139,7 +139,7 @@ internal static class SchemaShapeChecker
 
     private static string UnknownMember(ObjectShape shape, string name)
     {
-        var reason = $"unknown member '{name}' of {shape.Name}";
+        var reason = $"unknown member '{ErrorText.Truncate(name)}' of {shape.Name}";
         foreach (var candidate in shape.Members.Keys)
         {
             if (string.Equals(candidate, name, StringComparison.OrdinalIgnoreCase))
@@ -180,7 +180,7 @@ internal static class SchemaShapeChecker
             var entryPath = JsonPath.Member(path, entry.Name);
             if (!seen.Add(entry.Name))
             {
-                throw HcsException.InvalidJson(entryPath, $"duplicate key '{entry.Name}'");
+                throw HcsException.InvalidJson(entryPath, $"duplicate key '{ErrorText.Truncate(entry.Name)}'");
             }
 
             CheckValue(entry.Value, valueType, entryPath, gate, nullAllowed: false);
@@ -206,7 +206,7 @@ internal static class SchemaShapeChecker
             if (!e.TryGetGuid(out _))
             {
                 throw HcsException.InvalidJson(path,
-                    $"'{e.GetString()}' is not a valid GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+                    $"'{ErrorText.Truncate(e.GetString())}' is not a valid GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
             }
         }
         else if (type == typeof(DateTimeOffset) || type == typeof(DateTime))
@@ -215,7 +215,7 @@ internal static class SchemaShapeChecker
             if (!e.TryGetDateTimeOffset(out _))
             {
                 throw HcsException.InvalidJson(path,
-                    $"'{e.GetString()}' is not a valid date-time (expected RFC 3339, e.g. 2024-01-31T12:00:00Z)");
+                    $"'{ErrorText.Truncate(e.GetString())}' is not a valid date-time (expected RFC 3339, e.g. 2024-01-31T12:00:00Z)");
             }
         }
         else if (type.IsEnum)
@@ -231,7 +231,7 @@ internal static class SchemaShapeChecker
             if (!names.IsDefinedName(name))
             {
                 throw HcsException.InvalidJson(path,
-                    $"unknown value '{name}' for {names.EnumName} (expected one of {string.Join(", ", names.Names)})");
+                    $"unknown value '{ErrorText.Truncate(name)}' for {names.EnumName} (expected one of {string.Join(", ", names.Names)})");
             }
         }
         else if (NumberRange.TryGet(type, out var range))
@@ -239,7 +239,7 @@ internal static class SchemaShapeChecker
             Expect(e, JsonValueKind.Number, path);
             if (!range.Fits(e))
             {
-                var raw = e.GetRawText();
+                var raw = ErrorText.Truncate(e.GetRawText());
                 throw HcsException.InvalidJson(path, raw.AsSpan().IndexOfAny(".eE") >= 0
                     ? $"expected an integer ({range.Name}), got {raw}"
                     : $"value {raw} is out of range for {range.Name} ({range.Min}–{range.Max})");

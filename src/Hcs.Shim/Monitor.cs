@@ -157,6 +157,8 @@ internal sealed class Monitor : IDisposable
         string log = Path.Combine(_options.State, "runc-create.log");
         string pidFile = Path.Combine(_options.State, "init.pid");
         File.Delete(pidFile);
+        // runc appends to its log, which it would create with the umask's mode: it is made 0600 first.
+        new FileStream(log, PrivateFile(FileMode.Append)).Dispose();
         // The init's stdout is a pipe to us: it writes "ready" once it handles SIGTERM (docs/shim-protocol.md).
         var readyPipe = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
         int readyFd = (int)readyPipe.ClientSafePipeHandle.DangerousGetHandle();
@@ -248,6 +250,14 @@ internal sealed class Monitor : IDisposable
         }
     }
 
+    /// <summary>Options to open a file the monitor writes for its container: created 0600 (never wider, not even for a moment).</summary>
+    private static FileStreamOptions PrivateFile(FileMode mode) => new()
+    {
+        Mode = mode,
+        Access = FileAccess.Write,
+        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+    };
+
     /// <summary>Exit record (temporary file + rename), then the event to the current client.</summary>
     private void ReportExit(Tracked t)
     {
@@ -255,7 +265,11 @@ internal sealed class Monitor : IDisposable
         string path = Path.Combine(_exitDir, t.Pid.ToString(CultureInfo.InvariantCulture) + ".json");
         try
         {
-            File.WriteAllBytes(path + ".tmp", ShimJson.ExitRecord(t.Pid, t.NsPid, exit, t.Time));
+            using (var record = new FileStream(path + ".tmp", PrivateFile(FileMode.Create)))
+            {
+                record.Write(ShimJson.ExitRecord(t.Pid, t.NsPid, exit, t.Time));
+            }
+
             File.Move(path + ".tmp", path, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -236,7 +236,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Adopt_AVmWhoseGuestPanickedWhileTheServiceWasDown_EndsWithGuestCrashAndTheConsoleLog()
+    public async Task Adopt_AVmWhoseGuestPanickedWhileTheServiceWasDown_EndsWithGuestCrashAndTheConsoleTail()
     {
         var document = TestGuest.Document("panic:200", new Devices { GuestCrashReporting = new GuestCrashReporting() });
         var (first, created) = await CreateAsync(NewBackend(), "panicked", document);
@@ -248,7 +248,9 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
         var (adoption, _) = await AdoptAsync(NewBackend(), "panicked", document, created.Facts);
         Assert.Null(adoption.System);
         Assert.Equal(BackendExitCause.GuestCrash, adoption.Exit!.Cause);
-        Assert.Contains("hcs-guest: panicking", adoption.Exit.Detail, StringComparison.Ordinal);
+        // The console log holds what was read while a service ran: nobody reads the console FIFO while the service is
+        // down, so what the guest printed meanwhile is not kept (the log stays bounded; docs/security.md).
+        Assert.StartsWith("the guest crashed while the service was down; console:", adoption.Exit.Detail, StringComparison.Ordinal);
         await WaitGoneAsync(facts.Pid, facts.StartTime);
         Assert.False(Directory.Exists(RuntimeDirectory("panicked")));
     }

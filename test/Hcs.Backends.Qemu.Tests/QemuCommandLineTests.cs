@@ -50,7 +50,7 @@ public sealed class QemuCommandLineTests
         Assert.Contains("-no-shutdown", args);
         Assert.Equal("panic=pause", After(args, "-action"));
         Assert.Equal("unix:/run/hcs/vm1/qmp.sock,server=on,wait=off", After(args, "-qmp"));
-        Assert.Contains("logfile=/run/hcs/vm1/console.log", After(args, "-chardev"), StringComparison.Ordinal);
+        Assert.Contains("logfile=/run/hcs/vm1/console.fifo,", After(args, "-chardev"), StringComparison.Ordinal); // ConsoleLog pumps it, bounded
         Assert.Equal("chardev:console", After(args, "-serial"));
         Assert.Equal("tcg", After(args, "-accel"));
     }
@@ -290,6 +290,20 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void HugeOffendingValues_AreQuotedTruncated()
+    {
+        var huge = "relative/" + new string('p', 1_000_000);
+        var e = Assert.Throws<HcsException>(() => Build(WithDevices(new Devices
+        {
+            Scsi = new Dictionary<string, Scsi> { [new string('c', 1_000_000)] = new() { Attachments = new Dictionary<string, Attachment> { ["0"] = new() { Path = huge } } } },
+        })));
+
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, e.HResult);
+        Assert.True(e.Message.Length < 1000, $"a {e.Message.Length}-char message");
+        Assert.Contains("…(1000009 chars)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BuiltCommandLine_BootsTheTestGuest_WhichPowersOff()
     {
         var run = Directory.CreateTempSubdirectory("hcs-cmdline-");
@@ -301,6 +315,7 @@ public sealed class QemuCommandLineTests
                 start.ArgumentList.Add(arg);
             }
 
+            using var console = ConsoleLog.Create(run.FullName, 1 << 20, "cmdline");
             using var qemu = Process.Start(start)!;
             try
             {
@@ -310,7 +325,20 @@ public sealed class QemuCommandLineTests
                     await Task.Delay(10, Ct);
                 }
 
-                await using var qmp = await QmpClient.ConnectAsync(Path.Combine(run.FullName, QemuCommandLine.QmpSocket), Ct);
+                QmpClient? connected = null;
+                while (connected is null)
+                {
+                    try
+                    {
+                        connected = await QmpClient.ConnectAsync(Path.Combine(run.FullName, QemuCommandLine.QmpSocket), Ct);
+                    }
+                    catch (System.Net.Sockets.SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(10))
+                    {
+                        await Task.Delay(10, Ct); // bound, not yet listening
+                    }
+                }
+
+                await using var qmp = connected;
                 Assert.Equal("prelaunch", (await qmp.ExecuteAsync("query-status", cancellationToken: Ct)).GetProperty("status").GetString());
                 await qmp.ExecuteAsync("cont", cancellationToken: Ct);
                 QmpEvent e;
@@ -325,6 +353,7 @@ public sealed class QemuCommandLineTests
                 Assert.Equal("shutdown", (await qmp.ExecuteAsync("query-status", cancellationToken: Ct)).GetProperty("status").GetString());
                 await qmp.ExecuteAsync("quit", cancellationToken: Ct);
                 await qemu.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+                await console.Completion.WaitAsync(TimeSpan.FromSeconds(10), Ct);
                 Assert.Contains("hcs-guest: powering off", await File.ReadAllTextAsync(Path.Combine(run.FullName, QemuCommandLine.ConsoleLog), Ct),
                     StringComparison.Ordinal);
             }

@@ -52,6 +52,7 @@ public sealed class QemuSaveRestoreTests : IAsyncLifetime
 
             Assert.Equal(SystemState.Paused, (await source.GetPropertiesAsync(cancellationToken: Ct)).State);
             Assert.Equal([state], Directory.GetFiles(_vms.Scratch)); // renamed into place, no temporary file left
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(state)); // guest RAM: the owner's only
             var again = await Assert.ThrowsAsync<HcsException>(() => source.SaveAsync(ToFile(state + ".2"), Ct));
             Assert.Equal(HResults.HCS_E_INVALID_STATE, again.HResult); // QEMU cannot save twice without running in between
             Assert.Equal([state], Directory.GetFiles(_vms.Scratch));

@@ -86,6 +86,18 @@ public sealed class ContainerValidationTests
         { "", "{'Layers':[{'Path':'/l0'}],'Path':'/scratch/../..'}", "$.Container.Storage.Path" },
     };
 
+    [Fact]
+    public void HugeOffendingValues_AreQuotedTruncated()
+    {
+        var document = Document("\"GuestOs\":{\"HostName\":\"" + new string('h', 1_000_000) + "\"}");
+
+        var e = Assert.Throws<HcsException>(() => ContainerValidation.Validate(document));
+
+        Assert.Equal(HResults.HCS_E_INVALID_JSON, e.HResult);
+        Assert.True(e.Message.Length < 1000, $"a {e.Message.Length}-char message");
+        Assert.Contains("…(1000000 chars)", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(Refused))]
     public void UnsupportedOrUnsafeMember_IsRefusedByItsExactPath(string containerMembers, string storage, string path)

@@ -57,6 +57,45 @@ public sealed class RuncContainerTests : IAsyncLifetime
         return (await stdout, await stderr, status.ExitCode);
     }
 
+    [Fact]
+    public async Task RuntimeDirectoryBundleAndProcessSpecs_AreReadableOnlyByTheirOwner()
+    {
+        var id = _fixture.NewId("private");
+        var system = await CreateAsync(RuncBackendFixture.Document(), id);
+        await Within(system.StartAsync());
+        await ShAsync(system, "true"); // an exec writes its process spec under exec/
+
+        var run = Path.Combine(_fixture.RuntimeRoot, id);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(run));
+        var checkedFiles = 0;
+        foreach (var entry in new[] { run, Path.Combine(run, "exec") }.SelectMany(Directory.EnumerateFileSystemEntries))
+        {
+            var info = new FileInfo(entry);
+            if (info.Attributes.HasFlag(FileAttributes.Directory))
+            {
+                if (Path.GetFileName(entry) == "exec")
+                {
+                    Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(entry));
+                }
+
+                continue; // rootfs and the overlay's upper/work belong to the container
+            }
+
+            if (Path.GetExtension(entry) == ".sock" || Path.GetFileName(entry) == "init.pid")
+            {
+                continue; // sockets, and the pid file runc writes itself (a pid, no data): the 0700 directory guards them
+            }
+
+            var other = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+            Assert.True((File.GetUnixFileMode(entry) & other) == 0, $"{entry} is {File.GetUnixFileMode(entry)}");
+            checkedFiles++;
+        }
+
+        Assert.True(File.Exists(Path.Combine(run, "config.json")));
+        Assert.True(checkedFiles >= 2, $"only {checkedFiles} files checked");
+        await Within(system.TerminateAsync());
+    }
+
     /// <summary>Waits, up to the fixture's timeout, for <paramref name="condition"/> (work the engine finishes in the background).</summary>
     private Task Eventually(Func<bool> condition) => EventuallyAsync(() => Task.FromResult(condition()));
 

@@ -34,6 +34,25 @@ public sealed class FakeScriptedFaultTests : FakeTestBase
     }
 
     [Fact]
+    public async Task Start_FailingWithAReasonAfterTheWorkersExitWasRecorded_FailsWithTheBackendsError()
+    {
+        // The backend's Start had already thrown its own error (with QEMU's reason) when the engine mapped it; the exit
+        // recorded just before must not turn it into "stopped while pending" (HCS_E_TERMINATED_DURING_START).
+        for (var i = 0; i < 20; i++)
+        {
+            var id = Fixture.NewId();
+            var system = await CreateFromAsync(id, Fake.Scripted(id,
+                new FakeScript { FailStart = HResults.ERROR_INVALID_DATA, ExitBeforeFailingStart = true }));
+
+            var ex = await AssertFailsAsync(HResults.ERROR_INVALID_DATA, () => system.StartAsync(Ct));
+
+            Assert.Contains("scripted failure", ex.Message, StringComparison.Ordinal);
+            Assert.Equal("ComputeSystem.Start", ex.Operation);
+            await Within(system.WaitForExitAsync(Ct));
+        }
+    }
+
+    [Fact]
     public async Task Start_Hanging_ThenTerminated_KillsTheFakeWithOneTerminate()
     {
         var id = Fixture.NewId();
