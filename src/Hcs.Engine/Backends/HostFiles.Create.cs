@@ -41,7 +41,8 @@ public static partial class HostFiles
 {
     private const int O_PATH = 0x200000, O_CREAT = 0x40, O_EXCL = 0x80, O_NOFOLLOW = 0x20000;
     private const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
-    private const int S_IFMT = 0xF000, S_IFREG = 0x8000, S_IFDIR = 0x4000, S_IFSOCK = 0xC000, S_IFBLK = 0x6000;
+    // st_mode file types (S_IFMT, S_IFREG, S_IFDIR, S_IFSOCK, S_IFBLK).
+    private const int TypeMask = 0xF000, TypeRegular = 0x8000, TypeDirectory = 0x4000, TypeSocket = 0xC000, TypeBlockDevice = 0x6000;
     private const uint STATX_TYPE = 1;
     private const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000;
 
@@ -246,12 +247,12 @@ public static partial class HostFiles
             result: ResultError.From(HResults.E_ACCESSDENIED, $"{what}: {who} may not {verb} '{quoted}': {reason}", "hcs.host"));
     }
 
-    private static HostFileType TypeOf(int mode) => mode < 0 ? HostFileType.Missing : (mode & S_IFMT) switch
+    private static HostFileType TypeOf(int mode) => mode < 0 ? HostFileType.Missing : (mode & TypeMask) switch
     {
-        S_IFREG => HostFileType.Regular,
-        S_IFDIR => HostFileType.Directory,
-        S_IFSOCK => HostFileType.Socket,
-        S_IFBLK => HostFileType.BlockDevice,
+        TypeRegular => HostFileType.Regular,
+        TypeDirectory => HostFileType.Directory,
+        TypeSocket => HostFileType.Socket,
+        TypeBlockDevice => HostFileType.BlockDevice,
         _ => HostFileType.Other,
     };
 
