@@ -229,7 +229,14 @@ public sealed class QemuCallerPathsTests : IAsyncLifetime
         }
         finally
         {
-            await vm.TerminateAsync(null, Ct);
+            // A VM that already ended must not hide why the test failed.
+            try
+            {
+                await vm.TerminateAsync(null, Ct);
+            }
+            catch (HcsException e) when (e.HResult == HResults.HCS_E_SYSTEM_ALREADY_STOPPED)
+            {
+            }
         }
     }
 
@@ -260,7 +267,7 @@ public sealed class QemuCallerPathsTests : IAsyncLifetime
     }
 
     /// <summary>The test guest's document with a COM port, a virtio-serial port and a SCSI disk when given.</summary>
-    private static JsonObject Document(string? com = null, string? virtioSerial = null, string? scsi = null, bool readOnly = false)
+    private JsonObject Document(string? com = null, string? virtioSerial = null, string? scsi = null, bool readOnly = false)
     {
         var devices = new Devices
         {
@@ -271,7 +278,28 @@ public sealed class QemuCallerPathsTests : IAsyncLifetime
                 ["disks"] = new() { Attachments = new Dictionary<string, Attachment> { ["0"] = new() { Type = AttachmentType.VirtualDisk, Path = scsi, ReadOnly = readOnly } } },
             },
         };
-        return JsonNode.Parse(HcsJson.Serialize(TestGuest.Document("idle", devices)))!.AsObject();
+        var document = JsonNode.Parse(HcsJson.Serialize(TestGuest.Document("idle", devices)))!.AsObject();
+
+        // The guest's kernel and initrd as uid 65534 may read them: the checkout they come from may be private (a
+        // clone in a 0700 temporary directory), and a non-root caller's kernel is opened with its credentials.
+        var direct = document["VirtualMachine"]!["Chipset"]!["LinuxKernelDirect"]!.AsObject();
+        foreach (var member in (string[])["KernelFilePath", "InitRdPath"])
+        {
+            if (direct[member]?.GetValue<string>() is { } source)
+            {
+                var copy = Path.Combine(_data.FullName, "guest", Path.GetFileName(source));
+                if (!File.Exists(copy))
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+                    File.Copy(source, copy);
+                    File.SetUnixFileMode(copy, (UnixFileMode)0b110_100_100); // 0644
+                }
+
+                direct[member] = copy;
+            }
+        }
+
+        return document;
     }
 
     private string Dir(string name, int mode, uint owner)

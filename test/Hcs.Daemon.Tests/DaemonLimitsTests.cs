@@ -86,8 +86,15 @@ public sealed class DaemonLimitsTests : IAsyncDisposable
         Assert.InRange(stats.PeakQueuedRequests, 1, s_small.MaxQueuedRequests + PerFrame);
         Assert.True(stats.ReadPauses >= 1);
 
+        // The flooding writer ends: cancelled inside a write that back-pressure holds, or between two writes.
         await stopFlood.CancelAsync();
-        await Assert.ThrowsAnyAsync<Exception>(() => writing);
+        try
+        {
+            await writing;
+        }
+        catch (Exception e) when (e is OperationCanceledException or RpcException)
+        {
+        }
     }
 
     [Fact]
