@@ -2,6 +2,7 @@
 
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
@@ -31,6 +32,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
     private readonly DaemonLimits _limits;
     private readonly ConcurrentDictionary<string, ServerSession> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<uint, UidCalls> _uids = new();
+    private readonly ConcurrentDictionary<uint, StrongBox<int>> _sessionsPerUid = new();
     private volatile bool _stopping;
 
     public ComputeServiceAdapter(IComputeService service, PeerTable peers, ILogger log, DaemonLimits limits)
@@ -47,6 +49,10 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
     public IReadOnlyList<DaemonSessionStatistics> Sessions => [.. _sessions.Values.Select(s => s.Statistics())];
 
     /// <summary>Calls of <paramref name="uid"/> running now, and the most there have been at once.</summary>
+    public int ConnectionsOf(uint uid) => _peers.ConnectionsOf(uid);
+
+    public int SessionsOf(uint uid) => _sessionsPerUid.TryGetValue(uid, out var count) ? Volatile.Read(ref count.Value) : 0;
+
     public (int Running, int Peak) CallsOf(uint uid) => _uids.TryGetValue(uid, out var calls) ? calls.Counts : (0, 0);
 
     /// <summary>
@@ -83,6 +89,28 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
                 ResultError.From(HResults.E_INVALIDARG, "the first frame of a session must carry `open`")));
         }
 
+        var sessions = _sessionsPerUid.GetOrAdd(peer.Uid, _ => new StrongBox<int>());
+        if (Interlocked.Increment(ref sessions.Value) > _limits.MaxSessionsPerUid)
+        {
+            Interlocked.Decrement(ref sessions.Value);
+            throw WireErrors.ToRpcException(new HcsException(HResults.ERROR_NOT_ENOUGH_QUOTA, "Service.Connect", null, null,
+                ResultError.From(HResults.ERROR_NOT_ENOUGH_QUOTA,
+                    $"uid {peer.Uid} already has {_limits.MaxSessionsPerUid} sessions open (hcsd --max-sessions-per-uid)")));
+        }
+
+        try
+        {
+            await RunSessionAsync(requestStream, responseStream, peer, open, first, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref sessions.Value);
+        }
+    }
+
+    private async Task RunSessionAsync(IAsyncStreamReader<ClientFrame> requestStream, IServerStreamWriter<ServiceFrame> responseStream,
+        PeerCredentials peer, OpenSessionRequest open, ClientFrame first, CancellationToken ct)
+    {
         IComputeSession inner;
         var name = string.IsNullOrWhiteSpace(open.ClientName) ? "client" : open.ClientName;
         try

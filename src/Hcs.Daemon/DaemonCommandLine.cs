@@ -47,6 +47,9 @@ internal static class DaemonCommandLine
                                      wait to be sent (default 4)
           --max-calls-per-session N  calls of one session running at once; more wait in order (default 1024)
           --max-calls-per-uid N      calls of all sessions of one uid running at once (default 4096)
+          --max-sessions-per-uid N   sessions one uid may have open (default 128)
+          --max-connections-per-uid N
+                                     connections to the socket one uid may have open (default 256)
           --max-queued N             a session is no longer read while N requests wait for a slot (default 1024)
           --open-timeout S           seconds a new session stream has to send `open` (default 10)
           --wer-max-reports N        crash reports one uid may have filed (default 100)
@@ -105,6 +108,12 @@ internal static class DaemonCommandLine
                     break;
                 case "--max-calls-per-uid":
                     limits = limits with { MaxCallsPerUid = Count() };
+                    break;
+                case "--max-connections-per-uid":
+                    limits = limits with { MaxConnectionsPerUid = Count() };
+                    break;
+                case "--max-sessions-per-uid":
+                    limits = limits with { MaxSessionsPerUid = Count() };
                     break;
                 case "--max-queued":
                     limits = limits with { MaxQueuedRequests = Count() };

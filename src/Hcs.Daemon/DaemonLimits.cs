@@ -36,6 +36,19 @@ public sealed record DaemonLimits
     /// <summary>… or while its queued requests hold this many bytes (default 4 MiB).</summary>
     public long MaxQueuedBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Sessions one uid may have open at once, across its connections (default 128); one more is refused with
+    /// <c>ERROR_NOT_ENOUGH_QUOTA</c>. Each session holds its engine session, handles and queues, so their number is a
+    /// bound too.
+    /// </summary>
+    public int MaxSessionsPerUid { get; init; } = 128;
+
+    /// <summary>
+    /// Connections to the socket one uid may have open at once (default 256); one more is closed as soon as it is
+    /// accepted. A connection carries any number of sessions and stdio streams, each bounded above.
+    /// </summary>
+    public int MaxConnectionsPerUid { get; init; } = 256;
+
     /// <summary>A <c>Session</c> stream whose first frame (<c>open</c>) has not come within this time is ended with <c>ERROR_TIMEOUT</c> (default 10 s).</summary>
     public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -49,6 +62,8 @@ public sealed record DaemonLimits
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCallsPerSession, 1, nameof(MaxCallsPerSession));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCallsPerUid, 1, nameof(MaxCallsPerUid));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedRequests, 1, nameof(MaxQueuedRequests));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxSessionsPerUid, 1, nameof(MaxSessionsPerUid));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnectionsPerUid, 1, nameof(MaxConnectionsPerUid));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedBytes, 1, nameof(MaxQueuedBytes));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(OpenTimeout, TimeSpan.Zero, nameof(OpenTimeout));
         ArgumentNullException.ThrowIfNull(Time, nameof(Time));

@@ -70,6 +70,12 @@ public sealed partial class DaemonServer : IAsyncDisposable
     /// <summary>Calls of <paramref name="uid"/> running now across its sessions, and the most there have been at once.</summary>
     public (int Running, int Peak) CallsInFlight(uint uid) => _adapter.CallsOf(uid);
 
+    /// <summary>The sessions <paramref name="uid"/> has open (<see cref="DaemonLimits.MaxSessionsPerUid"/>).</summary>
+    public int SessionsOf(uint uid) => _adapter.SessionsOf(uid);
+
+    /// <summary>The connections <paramref name="uid"/> has open (<see cref="DaemonLimits.MaxConnectionsPerUid"/>).</summary>
+    public int ConnectionsOf(uint uid) => _adapter.ConnectionsOf(uid);
+
     /// <summary>
     /// Checks what is on the socket path (refusing if another hcsd answers there), binds the socket privately with its
     /// mode and group, starts serving, and puts the socket in place.
@@ -90,7 +96,7 @@ public sealed partial class DaemonServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(logs);
-        var peers = new PeerTable();
+        var peers = new PeerTable(options.Limits.MaxConnectionsPerUid);
         var adapter = new ComputeServiceAdapter(service, peers, log, options.Limits);
         builder.Services.AddSingleton(adapter);
         builder.Services.AddGrpc(o =>

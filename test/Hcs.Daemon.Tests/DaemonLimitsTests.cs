@@ -26,6 +26,8 @@ public sealed class DaemonLimitsTests : IAsyncDisposable
         MaxCallsPerUid = 6,
         MaxQueuedRequests = 64,
         MaxQueuedBytes = 64 * 1024,
+        MaxSessionsPerUid = 8,
+        MaxConnectionsPerUid = 12,
         OpenTimeout = TimeSpan.FromMilliseconds(300),
     };
 
@@ -94,6 +96,70 @@ public sealed class DaemonLimitsTests : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or RpcException)
         {
+        }
+    }
+
+    [Fact]
+    public async Task SessionsPerUid_AreCapped_WithNotEnoughQuota_AndAClosedSessionMakesRoom()
+    {
+        var open = new List<IComputeSession>();
+        for (var i = 0; i < s_small.MaxSessionsPerUid; i++)
+        {
+            var session = _fixture.Connect($"s{i}").Session;
+            await session.GetServicePropertiesAsync(null, Ct);
+            open.Add(session);
+        }
+
+        var over = _fixture.Connect("over").Session;
+        var e = await Assert.ThrowsAsync<HcsException>(() => over.GetServicePropertiesAsync(null, Ct));
+        Assert.Equal(HResults.ERROR_NOT_ENOUGH_QUOTA, e.HResult);
+        Assert.Contains("--max-sessions-per-uid", e.Result.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(s_small.MaxSessionsPerUid, _fixture.Server.SessionsOf(0));
+
+        await open[0].DisposeAsync();
+        await WaitForAsync(() => _fixture.Server.SessionsOf(0) < s_small.MaxSessionsPerUid ? "room" : null);
+        var again = _fixture.Connect("again").Session;
+        await again.GetServicePropertiesAsync(null, Ct);
+        Assert.Equal(s_small.MaxSessionsPerUid, _fixture.Server.SessionsOf(0));
+    }
+
+    [Fact]
+    public async Task ConnectionsPerUid_AreCapped_TheOneOverIsClosed_AndAClosedOneMakesRoom()
+    {
+        var raw = new List<Socket>();
+        try
+        {
+            while (_fixture.Server.ConnectionsOf(0) + raw.Count < s_small.MaxConnectionsPerUid)
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_fixture.Socket), Ct);
+                raw.Add(socket);
+            }
+
+            await WaitForAsync(() => _fixture.Server.ConnectionsOf(0) == s_small.MaxConnectionsPerUid ? "full" : null);
+
+            // One more: accepted by the kernel, closed by hcsd at once (it reads EOF), and never counted.
+            using (var over = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            {
+                await over.ConnectAsync(new UnixDomainSocketEndPoint(_fixture.Socket), Ct);
+                var read = await over.ReceiveAsync(new byte[64], SocketFlags.None, Ct);
+                Assert.Equal(0, read);
+            }
+
+            Assert.Equal(s_small.MaxConnectionsPerUid, _fixture.Server.ConnectionsOf(0));
+
+            raw[0].Dispose();
+            raw.RemoveAt(0);
+            await WaitForAsync(() => _fixture.Server.ConnectionsOf(0) < s_small.MaxConnectionsPerUid ? "room" : null);
+            var session = _fixture.Connect("after").Session;
+            await session.GetServicePropertiesAsync(null, Ct);
+        }
+        finally
+        {
+            foreach (var socket in raw)
+            {
+                socket.Dispose();
+            }
         }
     }
 

@@ -183,7 +183,7 @@ public sealed class HcsdProcessTests
     public void Hcsd_LimitOptions_MapToDaemonLimitsAndCrashReportQuotas()
     {
         var parsed = DaemonCommandLine.Parse(["--max-outbox-mib", "8", "--max-calls-per-session", "64", "--max-calls-per-uid", "128", "--max-queued", "32",
-            "--open-timeout", "2.5", "--wer-max-reports", "7", "--wer-max-mib", "3", "--wer-max-directory-mib", "50"]);
+            "--max-sessions-per-uid", "9", "--max-connections-per-uid", "10", "--open-timeout", "2.5", "--wer-max-reports", "7", "--wer-max-mib", "3", "--wer-max-directory-mib", "50"]);
 
         Assert.Equal(new DaemonLimits
         {
@@ -191,6 +191,8 @@ public sealed class HcsdProcessTests
             MaxCallsPerSession = 64,
             MaxCallsPerUid = 128,
             MaxQueuedRequests = 32,
+            MaxSessionsPerUid = 9,
+            MaxConnectionsPerUid = 10,
             OpenTimeout = TimeSpan.FromSeconds(2.5),
         }, parsed.Limits);
         Assert.Equal(new CrashReportLimits { MaxReportsPerUid = 7, MaxBytesPerUid = 3L << 20, MaxDirectoryBytes = 50L << 20 }, parsed.Settings.CrashReports);
