@@ -73,12 +73,13 @@ public sealed class DaemonLimitsTests : IAsyncDisposable
 
         var paused = await WaitForAsync(() => _fixture.Server.Sessions.FirstOrDefault(s => !s.Reading));
 
-        // Another session of the same uid is served meanwhile, and the flood stays paused while it is.
+        // Another session of the same uid is served meanwhile. (The flood may be read again for a while: its client's
+        // HTTP/2 receive window grows, so the writer can drain the outbox into it until that fills; reading pauses
+        // again each time the outbox is over its bound, which the peaks below show.)
         var other = _fixture.Connect("well-behaved").Session;
         var properties = await other.GetServicePropertiesAsync(null, Ct);
         Assert.StartsWith("[", await other.EnumerateSystemsAsync(null, Ct), StringComparison.Ordinal);
         var stats = _fixture.Server.Sessions.Single(s => s.Id == paused.Id);
-        Assert.False(stats.Reading);
 
         // The bounds, structurally: a call starts only while the outbox is under its bound, so it can exceed it by the
         // replies of the calls in flight (and the one just posted); the queue by one frame's requests.

@@ -65,15 +65,7 @@ public static partial class HostFiles
             directory = "/";
         }
 
-        var handle = new SafeFileHandle(open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), ownsHandle: true);
-        if (handle.IsInvalid)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            handle.Dispose();
-            throw Failure(errno, directory, "open the directory", what);
-        }
-
-        return handle;
+        return Descriptor(open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), directory, "open the directory", what);
     }
 
     /// <summary>
@@ -84,15 +76,7 @@ public static partial class HostFiles
     public static SafeFileHandle CreateExclusive(SafeFileHandle directory, string name, UnixFileMode mode, string path, string what)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        var handle = new SafeFileHandle(openat(directory, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (int)mode), ownsHandle: true);
-        if (handle.IsInvalid)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            handle.Dispose();
-            throw Failure(errno, path, "create a file in the directory of", what);
-        }
-
-        return handle;
+        return Descriptor(openat(directory, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (int)mode), path, "create a file in the directory of", what);
     }
 
     /// <summary>

@@ -133,6 +133,23 @@ public static partial class HostFiles
     }
 
     /// <summary>
+    /// The descriptor an <c>open</c>-like call returned, owned; or, when it failed (-1), its errno as
+    /// <see cref="Failure(int, string, string, string)"/>.
+    /// </summary>
+    private static SafeFileHandle Descriptor(int fd, string path, string verb, string what)
+    {
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (handle.IsInvalid)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            throw Failure(errno, path, verb, what);
+        }
+
+        return handle;
+    }
+
+    /// <summary>
     /// The error for a host path the caller may not use, or that does not exist: <c>E_ACCESSDENIED</c> for EACCES,
     /// EPERM and ELOOP, <c>ERROR_PATH_NOT_FOUND</c> for ENOENT and ENOTDIR, else <c>E_FAIL</c>; the message names
     /// <paramref name="what"/>, the path and the caller.
