@@ -47,8 +47,7 @@ public static partial class HostFiles
     public static Task<T> AsCallerAsync<T>(Func<T> work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var caller = HostCaller.Current;
-        if (caller is null || caller.Uid == geteuid())
+        if (!ActsForCaller)
         {
             try
             {
@@ -60,6 +59,7 @@ public static partial class HostFiles
             }
         }
 
+        var caller = HostCaller.Current!;
         if (geteuid() != 0)
         {
             return Task.FromException<T>(new HcsException(HResults.E_ACCESSDENIED, result: ResultError.From(HResults.E_ACCESSDENIED,
