@@ -2,6 +2,7 @@
 
 using System.Globalization;
 using Hcs.Host;
+using Microsoft.Extensions.Logging;
 
 namespace Hcs.Daemon;
 
@@ -10,9 +11,9 @@ namespace Hcs.Daemon;
 /// <param name="LogFormat"><c>text</c> or <c>json</c>.</param>
 /// <param name="LogLevel">The minimum log level.</param>
 /// <param name="Limits">What one client can make hcsd hold.</param>
-internal sealed record DaemonArguments(HostSettings Settings, string LogFormat, string LogLevel, DaemonLimits Limits)
+internal sealed record DaemonArguments(HostSettings Settings, string LogFormat, LogLevel LogLevel, DaemonLimits Limits)
 {
-    public void Deconstruct(out HostSettings settings, out string logFormat, out string logLevel)
+    public void Deconstruct(out HostSettings settings, out string logFormat, out LogLevel logLevel)
     {
         settings = Settings;
         logFormat = LogFormat;
@@ -20,9 +21,25 @@ internal sealed record DaemonArguments(HostSettings Settings, string LogFormat, 
     }
 }
 
-/// <summary>hcsd's command line: every option maps to one <see cref="HostSettings"/> or <see cref="DaemonLimits"/> member.</summary>
+/// <summary>
+/// hcsd's command line: every option maps to one <see cref="HostSettings"/> or <see cref="DaemonLimits"/> member. Every
+/// value is checked here, so a bad one is a usage error (<see cref="UsageExitCode"/>) and never reaches the engine.
+/// </summary>
 internal static class DaemonCommandLine
 {
+    /// <summary>The exit code of a command line hcsd cannot run with, as hcsctl's usage errors.</summary>
+    public const int UsageExitCode = 2;
+
+    /// <summary>The line printed after a usage error, in place of the whole <see cref="Usage"/>.</summary>
+    public const string ShortUsage = "usage: hcsd [options]; 'hcsd --help' lists them";
+
+    // The longest timeout a wait takes (Task.WaitAsync and CancellationTokenSource refuse more than 2^32 - 2 ms).
+    private const double MaxSeconds = 4_294_967;
+
+    private static readonly string[] s_backends = ["qemu", "runc", "fake"];
+
+    private static readonly string[] s_accelerators = ["tcg", "kvm"];
+
     public const string Usage = """
         usage: hcsd [options]
 
@@ -39,7 +56,8 @@ internal static class DaemonCommandLine
           --accelerator A        QEMU accelerator: tcg, kvm (default tcg)
           --shutdown-timeout S   seconds a ShutDown waits for the guest (default 240)
           --log-format F         text or json (default text; json is one object per line)
-          --log-level L          trace, debug, information, warning, error (default information)
+          --log-level L          trace, debug, information, warning, error, critical, none
+                                 (default information)
           -h, --help             this text
 
         limits per client (docs/security.md):
@@ -62,15 +80,16 @@ internal static class DaemonCommandLine
         var settings = new HostSettings();
         var limits = new DaemonLimits();
         var logFormat = "text";
-        var logLevel = "information";
+        var logLevel = LogLevel.Information;
         for (var i = 0; i < args.Count; i++)
         {
             var option = args[i];
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{option} needs a value");
             int Count() => int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
                 ? n : throw new ArgumentException($"{option} takes a positive whole number, not '{args[i]}'");
-            double Seconds() => double.TryParse(Value(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s) && s > 0
-                ? s : throw new ArgumentException($"{option} takes a positive number of seconds, not '{args[i]}'");
+            TimeSpan Seconds() => double.TryParse(Value(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= MaxSeconds
+                ? TimeSpan.FromSeconds(s)
+                : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{option} takes a positive number of seconds up to {MaxSeconds}, not '{args[i]}'"));
             switch (option)
             {
                 case "--socket":
@@ -86,19 +105,19 @@ internal static class DaemonCommandLine
                     settings = settings with { RuntimeRoot = Value() };
                     break;
                 case "--backends":
-                    settings = settings with { Backends = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+                    settings = settings with { Backends = Backends(Value()) };
                     break;
                 case "--accelerator":
-                    settings = settings with { Qemu = settings.Qemu with { Accelerator = Value() } };
+                    settings = settings with { Qemu = settings.Qemu with { Accelerator = OneOf(option, Value(), s_accelerators) } };
                     break;
                 case "--shutdown-timeout":
-                    settings = settings with { ShutdownTimeout = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture)) };
+                    settings = settings with { ShutdownTimeout = Seconds() };
                     break;
                 case "--log-format":
-                    logFormat = Value() is "text" or "json" ? args[i] : throw new ArgumentException("--log-format is text or json");
+                    logFormat = OneOf(option, Value(), ["text", "json"]);
                     break;
                 case "--log-level":
-                    logLevel = Value();
+                    logLevel = Level(Value());
                     break;
                 case "--max-outbox-mib":
                     limits = limits with { MaxOutboxBytes = Count() * 1024L * 1024 };
@@ -119,7 +138,7 @@ internal static class DaemonCommandLine
                     limits = limits with { MaxQueuedRequests = Count() };
                     break;
                 case "--open-timeout":
-                    limits = limits with { OpenTimeout = TimeSpan.FromSeconds(Seconds()) };
+                    limits = limits with { OpenTimeout = Seconds() };
                     break;
                 case "--wer-max-reports":
                     settings = settings with { CrashReports = settings.CrashReports with { MaxReportsPerUid = Count() } };
@@ -136,5 +155,39 @@ internal static class DaemonCommandLine
         }
 
         return new DaemonArguments(settings, logFormat, logLevel, limits);
+    }
+
+    private static string OneOf(string option, string value, string[] allowed) => allowed.Contains(value, StringComparer.Ordinal)
+        ? value
+        : throw new ArgumentException($"{option} is {string.Join(", ", allowed[..^1])} or {allowed[^1]}, not '{value}'");
+
+    private static string[] Backends(string value)
+    {
+        var names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0)
+        {
+            throw new ArgumentException("--backends names at least one of qemu, runc, fake");
+        }
+
+        foreach (var name in names)
+        {
+            _ = OneOf("--backends", name, s_backends);
+        }
+
+        return names;
+    }
+
+    // By name only: Enum.TryParse would also take any number.
+    private static LogLevel Level(string value)
+    {
+        foreach (var level in Enum.GetValues<LogLevel>())
+        {
+            if (string.Equals(level.ToString(), value, StringComparison.OrdinalIgnoreCase))
+            {
+                return level;
+            }
+        }
+
+        throw new ArgumentException($"--log-level is trace, debug, information, warning, error, critical or none, not '{value}'");
     }
 }

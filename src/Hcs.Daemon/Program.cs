@@ -16,16 +16,17 @@ try
 {
     parsed = DaemonCommandLine.Parse(args);
 }
-catch (Exception e) when (e is ArgumentException or FormatException)
+catch (ArgumentException e)
 {
-    await Console.Error.WriteLineAsync($"hcsd: {e.Message}\n\n{DaemonCommandLine.Usage}").ConfigureAwait(false);
-    return 2;
+    // One line saying what is wrong, then how to get the usage; never a stack trace.
+    await Console.Error.WriteLineAsync($"hcsd: {e.Message}\n{DaemonCommandLine.ShortUsage}").ConfigureAwait(false);
+    return DaemonCommandLine.UsageExitCode;
 }
 
 var (settings, logFormat, logLevel) = parsed;
 using var logs = LoggerFactory.Create(b =>
 {
-    b.SetMinimumLevel(Enum.Parse<LogLevel>(logLevel, ignoreCase: true));
+    b.SetMinimumLevel(logLevel);
     b.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
     if (logFormat == "json")
     {

@@ -97,6 +97,13 @@ internal sealed class HcsdProcess : IAsyncDisposable
     /// <summary>Starts hcsd expecting it to fail; returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunToExitAsync(params string[] args)
     {
+        var (code, output, error) = await RunToExitSeparatelyAsync(args);
+        return (code, output + error);
+    }
+
+    /// <summary>Starts hcsd expecting it to fail; returns its exit code, standard output and standard error apart.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunToExitSeparatelyAsync(params string[] args)
+    {
         var start = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args)
         {
@@ -108,7 +115,7 @@ internal sealed class HcsdProcess : IAsyncDisposable
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
+        return (process.ExitCode, await output, await error);
     }
 
     public void Kill() => Process.Kill();
