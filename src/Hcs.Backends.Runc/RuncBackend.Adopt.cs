@@ -12,7 +12,7 @@ namespace Hcs.Backends.Runc;
 /// <summary>
 /// Re-adoption after a service restart and the removal of orphans. What is true is asked of runc (<c>runc state</c>)
 /// and of the monitor (alive by pid and start time, its control socket, its exit records); the runtime facts only say
-/// where to look. See ARCHITECTURE.md (Containers: restarts).
+/// where to look. See docs/containers.md (Restarts of the service).
 /// </summary>
 public sealed partial class RuncBackend
 {

@@ -13,7 +13,7 @@ namespace Hcs.Backends.Runc;
 /// <c>config.json</c>. Start runs a per-container monitor, <c>hcs-shim</c>, which runs <c>runc create</c> (so the
 /// container's init, an idle <c>hcs-shim init</c>, is its child), reports <c>SiloJobCreated</c>, then
 /// <c>runc start</c>. Processes are <c>runc exec</c>s made by the monitor, whose exit statuses it keeps.
-/// See docs/shim-protocol.md and ARCHITECTURE.md (Containers).
+/// See docs/shim-protocol.md and docs/containers.md.
 /// </summary>
 public sealed partial class RuncBackend : IComputeBackend
 {
