@@ -61,7 +61,9 @@ public sealed class ScsiHotPlugTests : IDisposable
         var script = new QmpScript()
             .Command("blockdev-add", new JsonObject
             {
-                ["driver"] = "qcow2", ["node-name"] = "scsi1-3", ["read-only"] = true,
+                ["driver"] = "qcow2",
+                ["node-name"] = "scsi1-3",
+                ["read-only"] = true,
                 ["file"] = new JsonObject { ["driver"] = "file", ["filename"] = path, ["read-only"] = true },
             })
             .Command("device_add", new JsonObject { ["driver"] = "scsi-hd", ["id"] = "scsi1-3", ["bus"] = "scsi1.0", ["lun"] = 3, ["drive"] = "scsi1-3" })
@@ -98,7 +100,9 @@ public sealed class ScsiHotPlugTests : IDisposable
         var script = new QmpScript()
             .Command("blockdev-add", new JsonObject
             {
-                ["driver"] = "raw", ["node-name"] = "scsi0-0", ["read-only"] = true,
+                ["driver"] = "raw",
+                ["node-name"] = "scsi0-0",
+                ["read-only"] = true,
                 ["file"] = new JsonObject { ["driver"] = "file", ["filename"] = path, ["read-only"] = true },
             })
             .Error("device_add", new JsonObject { ["driver"] = "scsi-cd", ["id"] = "scsi0-0", ["bus"] = "scsi0.0", ["lun"] = 0, ["drive"] = "scsi0-0" },
