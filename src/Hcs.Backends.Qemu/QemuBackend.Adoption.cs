@@ -319,7 +319,7 @@ public sealed partial class QemuBackend
     private static async Task AbandonSaveAsync(QmpClient qmp, string partial, string run, TimeProvider time, CancellationToken cancellationToken)
     {
         var name = Path.GetFileName(partial);
-        if (Path.IsPathFullyQualified(partial) && name.StartsWith('.') && name.EndsWith(QemuSystem.SaveTemporarySuffix, StringComparison.Ordinal))
+        if (Path.IsPathFullyQualified(partial) && name.StartsWith('.') && name.EndsWith(QemuSaveRestore.SaveTemporarySuffix, StringComparison.Ordinal))
         {
             try
             {
@@ -358,7 +358,7 @@ public sealed partial class QemuBackend
 
         try
         {
-            File.Delete(Path.Combine(run, QemuSystem.SaveSocket));
+            File.Delete(Path.Combine(run, QemuSaveRestore.SaveSocket));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

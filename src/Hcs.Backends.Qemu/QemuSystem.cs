@@ -1,44 +1,26 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
-using Microsoft.Win32.SafeHandles;
 
 namespace Hcs.Backends.Qemu;
 
 /// <summary>
-/// One running QEMU. QMP events become backend events: SHUTDOWN from the guest → power-off, RESET from the guest →
-/// reset, GUEST_PANICKED → crash initiated, crash report (the console log) and stop; VNC_CONNECTED, VNC_INITIALIZED
-/// and VNC_DISCONNECTED → remote console state changes; VSERPORT_CHANGE with <c>open: false</c> on a
-/// <c>Devices.VirtioSerial</c> port (or the <c>GuestConnection</c> port) → guest connection closed; the process ending
-/// without a SHUTDOWN (kill -9) → the worker died with its exit status. The engine is told of a stop once.
-/// <para>
-/// Save is a QEMU migration to a Unix socket we listen on in the runtime directory (never <c>exec:</c>, which runs a
-/// shell), streamed into a temporary file next to the target, fsync-ed and renamed into place; Start of a VM with
-/// <c>RestoreState</c> is <c>migrate-incoming</c> on a socket QEMU listens on, the file streamed into it, then
-/// <c>cont</c>. Modify changes the memory size through the balloon and hot-adds/removes SCSI attachments.
-/// </para>
+/// One running QEMU: the coordinator of its lifecycle (Start, ShutDown, Pause, Resume, Crash, Terminate, the exit
+/// watcher, Detach, Dispose) and of its runtime facts, with collaborators for the rest: QMP events become backend
+/// events in <see cref="QmpEventMapper"/> (the process ending without a guest SHUTDOWN, e.g. kill -9, is the worker
+/// dying with its exit status, reported here; the engine is told of a stop once); the power button and the NMI are
+/// repeated by <see cref="RepeatedRequest"/>; Save and a restoring Start are <see cref="QemuSaveRestore"/>; Modify
+/// changes the memory size through <see cref="QemuBalloon"/> and hot-adds/removes SCSI attachments through
+/// <see cref="ScsiHotPlug"/>.
 /// </summary>
 internal sealed class QemuSystem : IBackendSystem
 {
-    internal const string SaveSocket = "save.sock";
-
-    /// <summary>How the temporary file of a Save ends (<c>.TARGET.GUID.tmp</c> next to the target).</summary>
-    internal const string SaveTemporarySuffix = ".tmp";
-    private const string RestoreSocket = "restore.sock";
     private const string MemoryPath = "VirtualMachine/ComputeTopology/Memory/SizeInMB";
     private const string ScsiPrefix = "VirtualMachine/Devices/Scsi/";
-    private const long MiB = 1024 * 1024;
-
-    /// <summary>Generous bound for QEMU to act on a hot-unplug or to exit after a failed restore.</summary>
-    private static readonly TimeSpan s_deviceTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>hcsshim's resource path for changing a running VM's processor limits (<c>ProcessorLimits</c>).</summary>
     public const string ProcessorLimitsPath = "VirtualMachine/ComputeTopology/Processor/Limits";
@@ -53,37 +35,25 @@ internal sealed class QemuSystem : IBackendSystem
     private readonly Lock _factsGate = new(); // serialises fact reports, so the engine's latest is the newest
     private volatile bool _started;
     private volatile bool _detached;
-    private string? _saveTemporaryFile; // guarded by _gate: the partial file of a Save in progress
-    private readonly ulong _memoryMb;
-    private readonly Dictionary<string, string> _scsiBuses = new(StringComparer.Ordinal); // controller name → bus id
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _deletions = new(StringComparer.Ordinal);
+    private readonly QemuBalloon _balloon;
+    private readonly ScsiHotPlug _scsi;
+    private readonly QemuSaveRestore _saveRestore;
+    private readonly RepeatedRequest _repeat;
+    private readonly QmpEventMapper _mapper;
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, ScsiSlot> _attached = new(StringComparer.Ordinal); // guarded by _gate: SCSI nodes in use
     private readonly Task _events;
     private readonly Task _exit;
     private readonly CancellationTokenSource _ended = new(); // cancelled once QEMU has exited: ends retry loops
     private readonly bool _waitsForGuestConnection;
-    private TaskCompletionSource _guestConnected = NewSignal();
-    private CancellationTokenSource? _repeat; // the current repetition of a power-button press or NMI
-
-    /// <summary>Delays between repetitions of a power-button press or an NMI (see <see cref="RepeatAsync"/>).</summary>
-    private static readonly int[] s_repeatDelays = [1, 2, 4, 8, 8, 8, 8, 8, 8];
-    private SavedStateFile? _restore; // guarded by _gate; consumed by the first Start
-    private Task? _restoring;
-    private ulong _balloonTargetMb; // guarded by _gate
     private CpuControls _controls; // guarded by _gate
     private CpuCgroup? _cgroup; // guarded by _gate
     private bool _released; // guarded by _gate
-    private readonly string? _consoleEndpoint;
     private readonly ConsoleLog? _console; // the console log's pump (null for a VM adopted from an older layout)
-    private readonly Dictionary<string, (string Key, VirtioSerialPort Port)> _ports = new(StringComparer.Ordinal);
     private static readonly TimeSpan s_statsLifetime = TimeSpan.FromMilliseconds(10);
     private readonly Lock _statsGate = new();
     private (ulong Cpu, ulong Rss) _stats; // guarded by _statsGate
     private long? _statsAt; // guarded by _statsGate: when _stats was read (TimeProvider timestamp)
-    private uint _consoleClients; // only the event pump touches it
     private int _terminating;
-    private string? _hostShutdownReason; // the reason of a SHUTDOWN QEMU reported without the guest asking (a signal, quit)
 
     /// <summary>
     /// A constructed VM. <paramref name="adopted"/> are the facts of a VM adopted after a service restart (its SCSI
@@ -100,43 +70,25 @@ internal sealed class QemuSystem : IBackendSystem
         _runtimeDirectory = runtimeDirectory;
         _sink = new GatedEventSink(context.Events);
         _waitsForGuestConnection = context.Document.VirtualMachine?.GuestConnection is not null;
-        _restore = restore;
         var vm = context.Document.VirtualMachine!;
-        _memoryMb = QemuCommandLine.MemoryMb(vm);
-        _balloonTargetMb = restore?.BalloonTargetMb ?? _memoryMb;
-        var index = 0;
-        foreach (var name in (vm.Devices?.Scsi ?? new Dictionary<string, Scsi>()).Keys)
-        {
-            _scsiBuses[name] = QemuCommandLine.ScsiBus(index++);
-        }
-
-        IEnumerable<ScsiSlot> slots = adopted is null
+        var memoryMb = QemuCommandLine.MemoryMb(vm);
+        _balloon = new QemuBalloon(qmp, memoryMb, adopted is not null ? adopted.BalloonTargetMb ?? memoryMb : restore?.BalloonTargetMb ?? memoryMb);
+        _scsi = new ScsiHotPlug(qmp, context.Id, vm, context.Document.SchemaVersion, adopted is null
             ? QemuCommandLine.ScsiSlots(vm)
-            : adopted.Scsi.Select(f => new ScsiSlot(f.Bus, f.Lun, f.Driver));
-        foreach (var slot in slots)
-        {
-            _attached[QemuCommandLine.ScsiNode(slot.Bus, slot.Lun)] = slot;
-        }
-
+            : adopted.Scsi.Select(f => new ScsiSlot(f.Bus, f.Lun, f.Driver)));
+        _saveRestore = new QemuSaveRestore(qmp, context.Id, runtimeDirectory, context.Time, backend.Settings.ReservedPaths, restore,
+            cancellationToken => worker.WaitForExitAsync(qmp.Closed, context.Time, cancellationToken), () => worker.ExitCode, ReportFacts);
+        _repeat = new RepeatedRequest(qmp, context.Time, _ended.Token);
+        _mapper = new QmpEventMapper(context.Id, vm, runtimeDirectory, _sink, context.Time, adopted?.GuestConnected == true,
+            answered: _repeat.Stop, deviceDeleted: _scsi.DeviceDeleted, guestConnectionChanged: ReportFacts);
         if (adopted is not null)
         {
-            _balloonTargetMb = adopted.BalloonTargetMb ?? _memoryMb;
             _started = adopted.Started;
-            if (adopted.GuestConnected)
-            {
-                _guestConnected.TrySetResult();
-            }
         }
 
         _controls = controls;
         _cgroup = cgroup;
-        _consoleEndpoint = QemuCommandLine.ConsoleEndpoint(vm, runtimeDirectory);
-        foreach (var (key, port) in vm.Devices?.VirtioSerial?.Ports ?? new Dictionary<string, VirtioSerialPort>())
-        {
-            _ports[QemuCommandLine.VirtioSerialPortId(key)] = (key, port);
-        }
-
-        _events = Task.Run(PumpEventsAsync);
+        _events = Task.Run(() => _mapper.RunAsync(_qmp.Events));
         _exit = Task.Run(WatchExitAsync);
         ReportFacts();
     }
@@ -162,11 +114,11 @@ internal sealed class QemuSystem : IBackendSystem
                     ConsoleLog = Path.Combine(_runtimeDirectory, QemuCommandLine.ConsoleLog),
                     QemuLog = Path.Combine(_runtimeDirectory, QemuCommandLine.QemuLog),
                     GuestConnectionSocket = _waitsForGuestConnection ? Path.Combine(_runtimeDirectory, QemuCommandLine.GuestConnectionSocket) : null,
-                    GuestConnected = Volatile.Read(ref _guestConnected).Task.IsCompleted,
+                    GuestConnected = _mapper.GuestConnected.IsCompleted,
                     Started = _started,
-                    SaveTemporaryFile = _saveTemporaryFile,
-                    BalloonTargetMb = _balloonTargetMb == _memoryMb ? null : _balloonTargetMb,
-                    Scsi = [.. _attached.Values.Select(a => new QemuScsiSlotFact(a.Bus, a.Lun, a.Driver)).OrderBy(a => a.Bus, StringComparer.Ordinal).ThenBy(a => a.Lun)],
+                    SaveTemporaryFile = _saveRestore.TemporaryFile,
+                    BalloonTargetMb = _balloon.TargetMb == _balloon.MemoryMb ? null : _balloon.TargetMb,
+                    Scsi = [.. _scsi.Attached.Select(a => new QemuScsiSlotFact(a.Bus, a.Lun, a.Driver)).OrderBy(a => a.Bus, StringComparer.Ordinal).ThenBy(a => a.Lun)],
                     HasCgroup = _cgroup is not null,
                     CpuLimit = _cgroup is null ? null : _controls.Limit,
                     CpuWeight = _cgroup is null ? null : _controls.Weight,
@@ -186,18 +138,8 @@ internal sealed class QemuSystem : IBackendSystem
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        SavedStateFile? restore;
-        lock (_gate)
+        if (await _saveRestore.RestoreAsync(cancellationToken).ConfigureAwait(false))
         {
-            restore = _restore;
-            _restore = null;
-        }
-
-        if (restore is not null)
-        {
-            var restoring = RestoreAndContinueAsync(restore, cancellationToken);
-            Volatile.Write(ref _restoring, restoring);
-            await restoring.ConfigureAwait(false);
             Started();
             return;
         }
@@ -211,7 +153,7 @@ internal sealed class QemuSystem : IBackendSystem
 
         try
         {
-            await Volatile.Read(ref _guestConnected).Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _mapper.GuestConnected.WaitAsync(cancellationToken).ConfigureAwait(false);
             Started();
         }
         catch (OperationCanceledException)
@@ -226,7 +168,7 @@ internal sealed class QemuSystem : IBackendSystem
                 // QEMU is gone or going: the stop is reported through the exit watcher.
             }
 
-            Volatile.Write(ref _guestConnected, NewSignal());
+            _mapper.ResetGuestConnection();
             ReportFacts();
             throw;
         }
@@ -239,7 +181,7 @@ internal sealed class QemuSystem : IBackendSystem
     }
 
     /// <summary>
-    /// Presses the ACPI power button, and again for up to 55 s (see <see cref="RepeatAsync"/>): a guest that is still booting
+    /// Presses the ACPI power button, and again for up to 55 s (see <see cref="RepeatedRequest"/>): a guest that is still booting
     /// (no ACPI handler yet) would otherwise lose the request. Completion is not the exit (the engine waits for that).
     /// </summary>
     public async Task RequestShutdownAsync(ShutdownOptions? options, CancellationToken cancellationToken)
@@ -250,49 +192,7 @@ internal sealed class QemuSystem : IBackendSystem
         }
 
         await ExecuteAsync("system_powerdown", cancellationToken).ConfigureAwait(false);
-        _ = RepeatAsync("system_powerdown");
-    }
-
-    /// <summary>
-    /// Repeats <paramref name="command"/> 1, 3, 7 and 15 s after the request, then every 8 s up to 55 s, until QEMU ends
-    /// or the guest answers (powers off, resets or panics). A new request replaces the previous repetition.
-    /// </summary>
-    private async Task RepeatAsync(string command)
-    {
-        using var repeat = CancellationTokenSource.CreateLinkedTokenSource(_ended.Token);
-        var previous = Interlocked.Exchange(ref _repeat, repeat);
-        CancelQuietly(previous);
-        try
-        {
-            foreach (var seconds in s_repeatDelays)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(seconds), _context.Time, repeat.Token).ConfigureAwait(false);
-                await _qmp.ExecuteAsync(command, cancellationToken: repeat.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or QmpDisconnectedException or QmpErrorException)
-        {
-            // QEMU ended, the guest answered, or QEMU refused the repeat: nothing left to press.
-        }
-        finally
-        {
-            Interlocked.CompareExchange(ref _repeat, null, repeat);
-        }
-    }
-
-    /// <summary>The guest answered a repeated request (it powered off, reset or panicked): stop repeating.</summary>
-    private void StopRepeating() => CancelQuietly(Volatile.Read(ref _repeat));
-
-    private static void CancelQuietly(CancellationTokenSource? source)
-    {
-        try
-        {
-            source?.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // That repetition already ended.
-        }
+        _ = _repeat.RepeatAsync("system_powerdown");
     }
 
     /// <summary>
@@ -302,7 +202,7 @@ internal sealed class QemuSystem : IBackendSystem
     public async Task TerminateAsync(CancellationToken cancellationToken)
     {
         Interlocked.Exchange(ref _terminating, 1);
-        CloseGuestConnection("the VM was terminated");
+        _mapper.CloseGuestConnection("the VM was terminated");
         _worker.Kill();
         await _worker.WaitForExitAsync(_qmp.Closed, _context.Time, CancellationToken.None).ConfigureAwait(false);
     }
@@ -329,7 +229,7 @@ internal sealed class QemuSystem : IBackendSystem
     }
 
     /// <summary>
-    /// Injects an NMI (HCS does the same), repeated for up to 55 s (see <see cref="RepeatAsync"/>): an NMI that reaches a
+    /// Injects an NMI (HCS does the same), repeated for up to 55 s (see <see cref="RepeatedRequest"/>): an NMI that reaches a
     /// guest still booting, or that Linux swallows as a back-to-back NMI, is lost. A Linux guest panics on it when
     /// <c>kernel.unknown_nmi_panic</c> is set; the crash is then reported like any guest panic (its panic text may be
     /// missing from the crash log: printk in NMI context is deferred, and the VM pauses at the pvpanic notification).
@@ -337,359 +237,16 @@ internal sealed class QemuSystem : IBackendSystem
     public async Task CrashAsync(CrashOptions? options, CancellationToken cancellationToken)
     {
         await ExecuteAsync("inject-nmi", cancellationToken).ConfigureAwait(false);
-        _ = RepeatAsync("inject-nmi");
+        _ = _repeat.RepeatAsync("inject-nmi");
     }
-
-    // ---- Save -------------------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Saves the paused VM to <c>SaveStateFilePath</c> (see <see cref="QemuSavedState"/> for the format). The VM stays
-    /// paused. Nothing is left at the target or next to it when the save fails.
+    /// Saves the paused VM to <c>SaveStateFilePath</c> (<see cref="QemuSaveRestore.SaveAsync"/>), with the balloon
+    /// target and the SCSI attachments of now in its header.
     /// </summary>
-    public async Task SaveAsync(SaveOptions options, CancellationToken cancellationToken)
-    {
-        const string Label = "QemuBackend.Save";
-        var target = SaveTarget(options);
-        var status = (await _qmp.ExecuteAsync("query-status", cancellationToken: cancellationToken).ConfigureAwait(false))
-            .GetProperty("status").GetString();
-        if (status == "postmigrate")
-        {
-            // QEMU 7.2: "Can't migrate the vm that was paused due to previous migration".
-            throw Failure(HResults.HCS_E_INVALID_STATE, Label,
-                "the VM was saved and has not run since; QEMU cannot save it again until it is resumed (and paused again)");
-        }
-
-        QemuOptions.NotReserved(target, SaveWhere, _backend.Settings.ReservedPaths);
-        var socketPath = Path.Combine(_runtimeDirectory, SaveSocket);
-        var name = Path.GetFileName(target);
-        var tempName = $".{name}.{Guid.NewGuid():N}{SaveTemporarySuffix}";
-        var temp = Path.Combine(Path.GetDirectoryName(target)!, tempName);
-        File.Delete(socketPath);
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        listener.Listen(1);
-        FileStream? file = null;
-        SafeFileHandle? directory = null;
-        var migrating = false;
-        var saved = false;
-        try
-        {
-            // Recorded before the file exists: a service that dies during the save leaves its successor the name to remove.
-            lock (_gate)
-            {
-                _saveTemporaryFile = temp;
-            }
-
-            ReportFacts();
-
-            // The directory is opened and the temporary file created with the caller's credentials (HostFiles), then
-            // renamed over the target by them: the file belongs to the caller, and nothing it could not replace is.
-            (directory, var handle) = await HostFiles.AsCallerAsync(() => CreateSaveFile(target, tempName)).ConfigureAwait(false);
-            file = new FileStream(handle, FileAccess.ReadWrite, 1 << 20);
-
-            ulong balloon;
-            IReadOnlyList<LayoutEntry> layout;
-            lock (_gate)
-            {
-                balloon = _balloonTargetMb;
-                layout = QemuCommandLine.Layout(_context.Document.VirtualMachine!, [.. _attached.Values]);
-            }
-
-            var headerLength = QemuSavedState.Header(0, _memoryMb, balloon, layout).Length;
-            await file.WriteAsync(new byte[headerLength], cancellationToken).ConfigureAwait(false);
-
-            // The default max-bandwidth (128 MiB/s) makes a save of a 256 MB guest take 0.8 s instead of 0.2 s.
-            await _qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 32L << 30 }, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await _qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{socketPath}" }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (QmpErrorException e)
-            {
-                throw Failure(HResults.E_FAIL, Label, $"QEMU refused to save the VM: {e.Description}");
-            }
-
-            migrating = true;
-            using var stopAccept = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var migration = WaitForMigrationAsync(cancellationToken);
-            var accept = listener.AcceptAsync(stopAccept.Token).AsTask();
-            if (await Task.WhenAny(accept, migration).ConfigureAwait(false) != accept)
-            {
-                await stopAccept.CancelAsync().ConfigureAwait(false);
-                await ((Task)accept).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                throw MigrationFailure(await migration.ConfigureAwait(false), Label, "saving");
-            }
-
-            long received;
-            using (var connection = await accept.ConfigureAwait(false))
-            {
-                var source = new NetworkStream(connection, ownsSocket: false);
-                await using var sourceScope = source.ConfigureAwait(false);
-                try
-                {
-                    received = await CopyAsync(source, file, long.MaxValue, cancellationToken).ConfigureAwait(false);
-                }
-                catch (IOException e) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // Writing the file failed (or QEMU went away): closing the connection makes QEMU fail the migration.
-                    connection.Dispose();
-                    await ((Task)migration).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                    throw Failure(HResults.E_FAIL, Label, $"writing the saved state to '{temp}' failed: {e.Message}");
-                }
-            }
-
-            var info = await migration.ConfigureAwait(false);
-            migrating = false;
-            if (Status(info) != "completed")
-            {
-                throw MigrationFailure(info, Label, "saving");
-            }
-
-            var magic = new byte[QemuSavedState.StreamMagic.Length];
-            file.Position = headerLength;
-            if (received < magic.Length || await file.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) != magic.Length
-                || !magic.AsSpan().SequenceEqual(QemuSavedState.StreamMagic))
-            {
-                throw Failure(HResults.ERROR_INVALID_DATA, Label, string.Create(CultureInfo.InvariantCulture,
-                    $"QEMU reported a completed migration but sent no migration stream ({received} bytes)"));
-            }
-
-            file.Position = 0;
-            await file.WriteAsync(QemuSavedState.Header((ulong)received, _memoryMb, balloon, layout), cancellationToken).ConfigureAwait(false);
-            file.Flush(flushToDisk: true);
-            await file.DisposeAsync().ConfigureAwait(false);
-            file = null;
-            var renamed = directory;
-            await HostFiles.AsCallerAsync(() =>
-            {
-                HostFiles.RenameWithin(renamed, tempName, name, target, SaveWhere);
-                return true;
-            }).ConfigureAwait(false);
-            saved = true;
-        }
-        catch (OperationCanceledException) when (migrating)
-        {
-            await CancelMigrationAsync().ConfigureAwait(false);
-            throw;
-        }
-        finally
-        {
-            if (file is not null)
-            {
-                await file.DisposeAsync().ConfigureAwait(false);
-            }
-
-            if (directory is not null)
-            {
-                if (!saved)
-                {
-                    var unlinked = directory;
-                    _ = await HostFiles.AsCallerAsync(() => HostFiles.UnlinkWithin(unlinked, tempName)).ConfigureAwait(false);
-                }
-
-                directory.Dispose();
-            }
-
-            TryDelete(socketPath);
-            lock (_gate)
-            {
-                _saveTemporaryFile = null;
-            }
-
-            ReportFacts();
-        }
-    }
-
-    private const string SaveWhere = "$.SaveStateFilePath";
-
-    /// <summary>
-    /// With the calling thread's credentials: opens the directory of <paramref name="target"/> and creates
-    /// <paramref name="tempName"/> in it (mode 0600, <c>O_EXCL|O_NOFOLLOW</c>). A missing directory or a target that
-    /// is a directory is <c>HCS_E_INVALID_JSON</c>; a directory the caller may not write, <c>E_ACCESSDENIED</c>.
-    /// </summary>
-    private static (SafeFileHandle Directory, SafeFileHandle File) CreateSaveFile(string target, string tempName)
-    {
-        var parent = Path.GetDirectoryName(target);
-        SafeFileHandle directory;
-        try
-        {
-            directory = HostFiles.OpenParent(target, SaveWhere);
-        }
-        catch (HcsException e) when (e.HResult == HResults.ERROR_PATH_NOT_FOUND)
-        {
-            throw HcsException.InvalidJson(SaveWhere, $"the directory '{parent}' does not exist");
-        }
-
-        try
-        {
-            if (HostFiles.TypeOf(directory, Path.GetFileName(target)) == HostFileType.Directory)
-            {
-                throw HcsException.InvalidJson(SaveWhere, $"'{target}' is a directory");
-            }
-
-            if (!HostFiles.MayReplace(directory, Path.GetFileName(target)))
-            {
-                throw HostFiles.Failure(1 /* EPERM */, target, "replace", SaveWhere);
-            }
-
-            return (directory, HostFiles.CreateExclusive(directory, tempName, UnixFileMode.UserRead | UnixFileMode.UserWrite, target, SaveWhere));
-        }
-        catch
-        {
-            directory.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Checks SaveOptions: ToFile (or no type) to an absolute path (whether its directory exists is checked as the caller).</summary>
-    private static string SaveTarget(SaveOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.SaveType == SaveType.AsTemplate)
-        {
-            throw HcsException.InvalidJson("$.SaveType", "saving as a template is not supported by the QEMU backend; use ToFile");
-        }
-
-        const string Where = "$.SaveStateFilePath";
-        if (string.IsNullOrEmpty(options.SaveStateFilePath))
-        {
-            throw HcsException.InvalidJson(Where, "a saved-state file path is required");
-        }
-
-        var target = QemuOptions.CheckedPath(options.SaveStateFilePath, Where);
-        if (target.EndsWith('/'))
-        {
-            throw HcsException.InvalidJson(Where, $"'{ErrorText.Truncate(target)}' names a directory, not a file");
-        }
-
-        return target;
-    }
-
-    private async Task CancelMigrationAsync()
-    {
-        try
-        {
-            await _qmp.ExecuteAsync("migrate_cancel").WaitAsync(s_deviceTimeout, _context.Time).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is QmpErrorException or QmpDisconnectedException or TimeoutException)
-        {
-            // QEMU is gone or the migration already ended.
-        }
-    }
-
-    // ---- Restore ----------------------------------------------------------------------------------------------------
-
-    private async Task RestoreAndContinueAsync(SavedStateFile restore, CancellationToken cancellationToken)
-    {
-        const string Label = "QemuBackend.Start";
-        using (restore)
-        {
-            var socketPath = Path.Combine(_runtimeDirectory, RestoreSocket);
-            try
-            {
-                await _qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = $"unix:{socketPath}" }, cancellationToken).ConfigureAwait(false);
-                using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
-                    var target = new NetworkStream(socket, ownsSocket: false);
-                    await using (target.ConfigureAwait(false))
-                    {
-                        await CopyAsync(restore.Stream, target, (long)restore.StreamLength, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    socket.Shutdown(SocketShutdown.Send);
-                }
-
-                var info = await WaitForMigrationAsync(cancellationToken).ConfigureAwait(false);
-                if (Status(info) != "completed")
-                {
-                    throw MigrationFailure(info, Label, $"restoring '{restore.Path}'");
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or QmpDisconnectedException && !cancellationToken.IsCancellationRequested)
-            {
-                // QEMU 7.2 exits (status 1) when it cannot load an incoming stream; its reason is on stderr.
-                throw await RestoreFailureAsync(restore.Path, e).ConfigureAwait(false);
-            }
-            catch (QmpErrorException e)
-            {
-                throw Failure(HResults.E_FAIL, Label, $"QEMU refused to restore '{restore.Path}': {e.Description}");
-            }
-        }
-
-        await _qmp.ExecuteAsync("cont", cancellationToken: cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<Exception> RestoreFailureAsync(string path, Exception cause)
-    {
-        try
-        {
-            await _worker.WaitForExitAsync(_qmp.Closed, _context.Time, CancellationToken.None).WaitAsync(s_deviceTimeout, _context.Time).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            return cause;
-        }
-
-        if (_worker.ExitCode != 1)
-        {
-            return cause; // killed (Terminate, kill -9): the engine reports the stop
-        }
-
-        var text = (await QemuBackend.ReadQemuLogAsync(_runtimeDirectory).ConfigureAwait(false)).Trim();
-        return Failure(HResults.ERROR_INVALID_DATA, "QemuBackend.Start",
-            $"restoring '{path}' failed: QEMU could not load the saved state (does the document describe the saved VM's devices?): {text}");
-    }
-
-    // ---- Migration helpers ------------------------------------------------------------------------------------------
-
-    /// <summary>Polls <c>query-migrate</c> until the migration completed, failed or was cancelled.</summary>
-    private async Task<JsonElement> WaitForMigrationAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var info = await _qmp.ExecuteAsync("query-migrate", cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (Status(info) is "completed" or "failed" or "cancelled")
-            {
-                return info;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(20), _context.Time, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static string? Status(JsonElement info) =>
-        info.ValueKind == JsonValueKind.Object && info.TryGetProperty("status", out var s) ? s.GetString() : null;
-
-    private HcsException MigrationFailure(JsonElement info, string label, string what)
-    {
-        var reason = info.ValueKind == JsonValueKind.Object && info.TryGetProperty("error-desc", out var d) ? d.GetString() : null;
-        return Failure(HResults.E_FAIL, label, $"{what} failed: QEMU's migration ended '{Status(info)}'{(reason is null ? "" : $": {reason}")}");
-    }
-
-    private static async Task<long> CopyAsync(Stream source, Stream target, long count, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[1 << 20];
-        long copied = 0;
-        while (copied < count)
-        {
-            var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - copied)), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                if (count == long.MaxValue)
-                {
-                    break;
-                }
-
-                throw new EndOfStreamException("the saved-state file ended early");
-            }
-
-            await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-            copied += read;
-        }
-
-        return copied;
-    }
+    public Task SaveAsync(SaveOptions options, CancellationToken cancellationToken) =>
+        _saveRestore.SaveAsync(options, _balloon.MemoryMb, _balloon.TargetMb,
+            QemuCommandLine.Layout(_context.Document.VirtualMachine!, _scsi.Attached), cancellationToken);
 
     // ---- Modify -----------------------------------------------------------------------------------------------------
 
@@ -735,197 +292,14 @@ internal sealed class QemuSystem : IBackendSystem
 
     private async Task SetMemoryAsync(ModifySettingRequest request, CancellationToken cancellationToken)
     {
-        if (request.RequestType is not (null or ModifyRequestType.Update))
-        {
-            throw HcsException.InvalidJson("$.RequestType", $"the memory size can only be updated (RequestType Update), not '{request.RequestType}'");
-        }
-
-        if (request.Settings is not { ValueKind: JsonValueKind.Number } settings || !settings.TryGetUInt64(out var mb) || mb == 0)
-        {
-            throw HcsException.InvalidJson("$.Settings", $"the memory size must be a whole number of MB from 1 to {_memoryMb}, got {request.Settings?.GetRawText() ?? "nothing"}");
-        }
-
-        if (mb > _memoryMb)
-        {
-            throw HcsException.InvalidJson("$.Settings", string.Create(CultureInfo.InvariantCulture,
-                $"{mb} MB is more than the VM's boot memory ({_memoryMb} MB); the balloon can give memory back, not add more"));
-        }
-
-        await _qmp.ExecuteAsync("balloon", new JsonObject { ["value"] = (long)mb * MiB }, cancellationToken).ConfigureAwait(false);
-        lock (_gate)
-        {
-            _balloonTargetMb = mb;
-        }
-
+        await _balloon.SetAsync(request, cancellationToken).ConfigureAwait(false);
         ReportFacts();
     }
 
-    private async Task ModifyScsiAsync(ModifySettingRequest request, string controller, string lunKey, CancellationToken cancellationToken)
+    private async Task ModifyScsiAsync(ModifySettingRequest request, string controller, string lun, CancellationToken cancellationToken)
     {
-        const string Label = "QemuBackend.Modify";
-        if (!_scsiBuses.TryGetValue(controller, out var bus))
-        {
-            throw HcsException.InvalidJson("$.ResourcePath",
-                $"there is no SCSI controller '{ErrorText.Truncate(controller)}' in the create document (VirtualMachine.Devices.Scsi); controllers cannot be hot-added");
-        }
-
-        var lun = QemuCommandLine.Lun(lunKey, "$.ResourcePath");
-        var node = QemuCommandLine.ScsiNode(bus, lun);
-        switch (request.RequestType)
-        {
-            case ModifyRequestType.Add:
-                {
-                    var attachment = request.Settings is { } json
-                        ? HcsJson.Deserialize<Attachment>(json, "$.Settings", _context.Document.SchemaVersion)
-                        : throw HcsException.InvalidJson("$.Settings", "an Attachment is required to add a SCSI attachment");
-                    _ = QemuCommandLine.Blockdev(attachment, node, "$.Settings");
-
-                    // A caller that is not the service: the image is opened with its credentials and QEMU opens that
-                    // descriptor (/proc/SERVICE/fd/N), held until blockdev-add has returned.
-                    using var image = HostFiles.ActsForCaller ? await CallerPaths.OpenImageAsync(attachment, "$.Settings").ConfigureAwait(false) : null;
-                    var blockdev = QemuCommandLine.Blockdev(attachment, node, "$.Settings", image is null ? null : CallerPaths.ProcName(image));
-                    lock (_gate)
-                    {
-                        if (!_attached.TryAdd(node, new ScsiSlot(bus, lun, QemuCommandLine.ScsiDriver(attachment))))
-                        {
-                            throw Failure(HResults.ERROR_ALREADY_EXISTS, Label, $"LUN {lun} of SCSI controller '{ErrorText.Truncate(controller)}' is already in use");
-                        }
-                    }
-
-                    try
-                    {
-                        await AddScsiAsync(attachment, blockdev, bus, lun, node, cancellationToken).ConfigureAwait(false);
-                        ReportFacts();
-                    }
-                    catch
-                    {
-                        lock (_gate)
-                        {
-                            _attached.Remove(node);
-                        }
-
-                        throw;
-                    }
-
-                    break;
-                }
-
-            case ModifyRequestType.Remove:
-                lock (_gate)
-                {
-                    if (!_attached.ContainsKey(node))
-                    {
-                        throw Failure(HResults.ERROR_NOT_FOUND, Label, $"nothing is attached at LUN {lun} of SCSI controller '{ErrorText.Truncate(controller)}'");
-                    }
-                }
-
-                await RemoveScsiAsync(node, cancellationToken).ConfigureAwait(false);
-                lock (_gate)
-                {
-                    _attached.Remove(node);
-                }
-
-                ReportFacts();
-
-                break;
-            default:
-                throw HcsException.InvalidJson("$.RequestType",
-                    $"a SCSI attachment can be added or removed (RequestType Add or Remove), not '{request.RequestType?.ToString() ?? "(none)"}'");
-        }
-    }
-
-    private async Task AddScsiAsync(Attachment attachment, JsonObject blockdev, string bus, uint lun, string node, CancellationToken cancellationToken)
-    {
-        const string Label = "QemuBackend.Modify";
-        if (!HostFiles.ActsForCaller && !File.Exists(attachment.Path))
-        {
-            throw Failure(HResults.ERROR_FILE_NOT_FOUND, Label, $"$.Settings.Path: '{attachment.Path}' does not exist");
-        }
-
-        try
-        {
-            await _qmp.ExecuteAsync("blockdev-add", blockdev, cancellationToken).ConfigureAwait(false);
-        }
-        catch (QmpErrorException e)
-        {
-            throw Failure(HResults.E_FAIL, Label, $"QEMU could not open '{attachment.Path}': {e.Description}");
-        }
-
-        try
-        {
-            await _qmp.ExecuteAsync("device_add", new JsonObject
-            {
-                ["driver"] = QemuCommandLine.ScsiDriver(attachment),
-                ["id"] = node,
-                ["bus"] = $"{bus}.0",
-                ["lun"] = lun,
-                ["drive"] = node,
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is QmpErrorException or OperationCanceledException)
-        {
-            try
-            {
-                await _qmp.ExecuteAsync("blockdev-del", new JsonObject { ["node-name"] = node }, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception undo) when (undo is QmpErrorException or QmpDisconnectedException)
-            {
-                // The device may have been added after all (cancelled wait); Remove cleans up.
-            }
-
-            if (e is QmpErrorException qmp)
-            {
-                throw Failure(HResults.E_FAIL, Label, $"QEMU could not attach the disk: {qmp.Description}");
-            }
-
-            throw;
-        }
-    }
-
-    private async Task RemoveScsiAsync(string node, CancellationToken cancellationToken)
-    {
-        const string Label = "QemuBackend.Modify";
-        var deleted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _deletions[node] = deleted; // before device_del: DEVICE_DELETED may arrive before its return
-        try
-        {
-            try
-            {
-                await _qmp.ExecuteAsync("device_del", new JsonObject { ["id"] = node }, cancellationToken).ConfigureAwait(false);
-            }
-            catch (QmpErrorException e) when (e.ErrorClass != "DeviceNotFound")
-            {
-                throw Failure(HResults.E_FAIL, Label, $"QEMU could not detach '{node}': {e.Description}");
-            }
-            catch (QmpErrorException)
-            {
-                deleted.TrySetResult(); // already gone (a cancelled earlier Remove): only the node is left
-            }
-
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(s_deviceTimeout);
-            try
-            {
-                await deleted.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw Failure(HResults.ERROR_TIMEOUT, Label, $"QEMU did not report DEVICE_DELETED for '{node}' within {s_deviceTimeout.TotalSeconds:0} s");
-            }
-        }
-        finally
-        {
-            _deletions.TryRemove(KeyValuePair.Create(node, deleted));
-        }
-
-        try
-        {
-            await _qmp.ExecuteAsync("blockdev-del", new JsonObject { ["node-name"] = node }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (QmpErrorException e)
-        {
-            throw Failure(HResults.E_FAIL, Label, $"QEMU could not release the disk of '{node}': {e.Description}");
-        }
+        await _scsi.ModifyAsync(request, controller, lun, cancellationToken).ConfigureAwait(false);
+        ReportFacts();
     }
 
     // ---- Properties -------------------------------------------------------------------------------------------------
@@ -1052,182 +426,10 @@ internal sealed class QemuSystem : IBackendSystem
         return sample;
     }
 
-    /// <summary>
-    /// The <c>Memory</c> property from QMP: <c>AssignedMemory</c> = <c>query-balloon</c> <c>actual</c> (what the guest
-    /// has now), <c>ReservedMemory</c> = <c>query-memory-size-summary</c> base + plugged memory (the ceiling the balloon
-    /// can give back), <c>AvailableMemory</c> = the guest's <c>MemAvailable</c> from the balloon statistics (omitted
-    /// until the guest's driver reported), <c>DmOperationInProgress</c> = the balloon has not reached the last size
-    /// requested, <c>BalancingEnabled</c> = false (nothing moves the balloon but Modify). All in MB; one NUMA node.
-    /// Null when QEMU cannot answer.
-    /// </summary>
-    private async Task<MemoryInformationForVm?> MemoryAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var balloon = await _qmp.ExecuteAsync("query-balloon", cancellationToken: cancellationToken).ConfigureAwait(false);
-            var summary = await _qmp.ExecuteAsync("query-memory-size-summary", cancellationToken: cancellationToken).ConfigureAwait(false);
-            var stats = await _qmp.ExecuteAsync("qom-get", new JsonObject
-            {
-                ["path"] = $"/machine/peripheral/{QemuCommandLine.BalloonId}",
-                ["property"] = "guest-stats",
-            }, cancellationToken).ConfigureAwait(false);
-            var actual = balloon.GetProperty("actual").GetUInt64() / MiB;
-            var ceiling = (summary.GetProperty("base-memory").GetUInt64()
-                + (summary.TryGetProperty("plugged-memory", out var plugged) ? plugged.GetUInt64() : 0)) / MiB;
-            int? available = null;
-            if (stats.TryGetProperty("last-update", out var updated) && updated.GetInt64() > 0
-                && stats.GetProperty("stats").TryGetProperty("stat-available-memory", out var avail) && avail.TryGetInt64(out var bytes) && bytes >= 0)
-            {
-                available = (int)Math.Min(bytes / MiB, int.MaxValue);
-            }
-
-            ulong target;
-            lock (_gate)
-            {
-                target = _balloonTargetMb;
-            }
-
-            return new MemoryInformationForVm
-            {
-                VirtualNodeCount = 1,
-                VirtualMachineMemory = new VmMemory
-                {
-                    AssignedMemory = actual,
-                    ReservedMemory = ceiling,
-                    AvailableMemory = available,
-                    BalancingEnabled = false,
-                    DmOperationInProgress = actual != target,
-                },
-            };
-        }
-        catch (Exception e) when (e is QmpErrorException or QmpDisconnectedException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            return null;
-        }
-    }
+    /// <summary>The <c>Memory</c> property from QMP (<see cref="QemuBalloon.MemoryAsync"/>); null when QEMU cannot answer.</summary>
+    private Task<MemoryInformationForVm?> MemoryAsync(CancellationToken cancellationToken) => _balloon.MemoryAsync(cancellationToken);
 
     // ---- Events, exit -----------------------------------------------------------------------------------------------
-
-    private async Task PumpEventsAsync()
-    {
-        await foreach (var e in _qmp.Events.ReadAllAsync().ConfigureAwait(false))
-        {
-            var guest = e.Data is { } data && data.TryGetProperty("guest", out var g) && g.GetBoolean();
-            if (e.Name is "SHUTDOWN" or "RESET" or "GUEST_PANICKED")
-            {
-                StopRepeating();
-            }
-
-            switch (e.Name)
-            {
-                case "SHUTDOWN" when guest:
-                    CloseGuestConnection("the guest powered off");
-                    _sink.Stopped(new BackendExit(BackendExitCause.GuestPowerOff));
-                    break;
-                case "SHUTDOWN":
-                    Volatile.Write(ref _hostShutdownReason, e.Data is { } sd && sd.TryGetProperty("reason", out var r) ? r.GetString() : "host");
-                    break;
-                case "RESET" when guest:
-                    _sink.GuestReset();
-                    break;
-                case "VSERPORT_CHANGE" when PortOf(e) is (QemuCommandLine.GuestConnectionPortId, var open):
-                    if (open)
-                    {
-                        Volatile.Read(ref _guestConnected).TrySetResult();
-                    }
-                    else
-                    {
-                        CloseGuestConnection("the guest closed the guest connection");
-                    }
-
-                    ReportFacts();
-
-                    break;
-                case "GUEST_PANICKED":
-                    var report = new CrashReport { SystemId = _context.Id };
-                    _sink.CrashInitiated(report);
-                    var log = await ConsoleTailAsync().ConfigureAwait(false);
-                    _sink.CrashReported(report with { CrashLog = log });
-                    CloseGuestConnection("the guest crashed");
-                    _sink.Stopped(new BackendExit(BackendExitCause.GuestCrash, Detail: log));
-                    break;
-                case "DEVICE_DELETED" when e.Data is { } d && d.TryGetProperty("device", out var device) && device.GetString() is { } id:
-                    if (_deletions.TryGetValue(id, out var deleted))
-                    {
-                        deleted.TrySetResult();
-                    }
-
-                    break;
-                case "VNC_CONNECTED":
-                    _consoleClients++;
-                    RemoteConsole(RemoteConsoleState.Connected, e.Timestamp);
-                    break;
-                case "VNC_INITIALIZED":
-                    RemoteConsole(RemoteConsoleState.Initialized, e.Timestamp);
-                    break;
-                case "VNC_DISCONNECTED":
-                    _consoleClients = _consoleClients > 0 ? _consoleClients - 1 : 0;
-                    RemoteConsole(RemoteConsoleState.Disconnected, e.Timestamp);
-                    break;
-                case "VSERPORT_CHANGE" when e.Data is { } change && change.TryGetProperty("open", out var open) && !open.GetBoolean()
-                                            && change.TryGetProperty("id", out var id) && _ports.TryGetValue(id.GetString() ?? "", out var port):
-                    _sink.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
-                    {
-                        Reason = "the guest closed the virtio-serial port",
-                        Port = port.Key,
-                        Name = port.Port.Name,
-                        NamedPipe = port.Port.NamedPipe,
-                        Timestamp = e.Timestamp,
-                    }));
-                    break;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Reports SystemGuestConnectionClosed once per connection: when the guest closes the port, or when the VM goes away
-    /// with the connection open (before the stop is reported, so SystemExited stays the last event).
-    /// </summary>
-    private void CloseGuestConnection(string reason)
-    {
-        var connected = Volatile.Read(ref _guestConnected);
-        if (connected.Task.IsCompleted && Interlocked.CompareExchange(ref _guestConnected, NewSignal(), connected) == connected)
-        {
-            _sink.GuestConnectionClosed(HcsJson.Serialize(new GuestConnectionClosedInfo
-            {
-                Reason = reason,
-                Name = QemuCommandLine.GuestConnectionPortName,
-                NamedPipe = Path.Combine(_runtimeDirectory, QemuCommandLine.GuestConnectionSocket),
-                Timestamp = _context.Time.GetUtcNow(),
-            }));
-        }
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>The (device id, open) of a VSERPORT_CHANGE event.</summary>
-    private static (string? Id, bool Open) PortOf(QmpEvent e) =>
-        e.Data is { } data && data.TryGetProperty("id", out var id) && data.TryGetProperty("open", out var open)
-            ? (id.GetString(), open.GetBoolean())
-            : (null, false);
-
-    private void RemoteConsole(RemoteConsoleState state, DateTimeOffset? timestamp) =>
-        _sink.RemoteConsoleStateChanged(HcsJson.Serialize(new RemoteConsoleStateChange
-        {
-            Connected = state != RemoteConsoleState.Disconnected,
-            State = state,
-            Protocol = QemuCommandLine.ConsoleProtocol,
-            Endpoint = _consoleEndpoint,
-            Clients = _consoleClients,
-            Timestamp = timestamp,
-        }));
-
-    /// <summary>The console log's last 64 KiB, after giving the guest a moment to finish printing its panic.</summary>
-    private async Task<string> ConsoleTailAsync()
-    {
-        await Task.Delay(TimeSpan.FromMilliseconds(200), _context.Time).ConfigureAwait(false);
-        return await ConsoleLog.ReadTailAsync(_runtimeDirectory).ConfigureAwait(false);
-    }
 
     /// <summary>
     /// Waits for QEMU's end and reports it (unless Terminate caused it, or the system was detached). Our child's end is
@@ -1268,14 +470,14 @@ internal sealed class QemuSystem : IBackendSystem
             await _console.Completion.WaitAsync(TimeSpan.FromSeconds(5), _context.Time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _console.Dispose();
         }
-        if (Volatile.Read(ref _restoring) is { } restoring)
+        if (_saveRestore.Restoring is { } restoring)
         {
             // A failed restore makes QEMU exit: let Start fail with QEMU's reason before the engine hears of the stop
             // (otherwise Start would fail with the generic HCS_E_TERMINATED_DURING_START).
             await restoring.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ForceYielding);
         }
 
-        CloseGuestConnection("the VM ended");
+        _mapper.CloseGuestConnection("the VM ended");
         if (Volatile.Read(ref _terminating) == 0)
         {
             // Ignored if a guest power-off or crash was already reported.
@@ -1284,27 +486,12 @@ internal sealed class QemuSystem : IBackendSystem
                 : lostQmp
                     ? "the QMP connection to the adopted qemu ended while it kept running; it was killed"
                     : "qemu exited (adopted after a service restart, so its exit status is unknown)";
-            if (Volatile.Read(ref _hostShutdownReason) is { } reason)
+            if (_mapper.HostShutdownReason is { } reason)
             {
                 detail += $" after a SHUTDOWN event ({reason})";
             }
 
             _sink.Stopped(new BackendExit(BackendExitCause.WorkerDied, _worker.ExitCode is { } status ? unchecked((uint)status) : null, detail));
-        }
-    }
-
-    private HcsException Failure(int hr, string label, string message) =>
-        new(hr, label, _context.Id, result: ResultError.From(hr, message, "qemu"));
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort.
         }
     }
 
@@ -1324,15 +511,14 @@ internal sealed class QemuSystem : IBackendSystem
         _detached = true;
         _sink.Close();
         await _detach.CancelAsync().ConfigureAwait(false);
-        StopRepeating();
+        _repeat.Stop();
         await _qmp.DisposeAsync().ConfigureAwait(false);
         await _events.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _exit.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _console?.Dispose(); // the next service instance reads the console from here on
+        _saveRestore.Release();
         lock (_gate)
         {
-            _restore?.Dispose();
-            _restore = null;
             _released = true;
         }
 
@@ -1354,12 +540,7 @@ internal sealed class QemuSystem : IBackendSystem
         _ended.Dispose();
         _detach.Dispose();
         _worker.Dispose();
-        lock (_gate)
-        {
-            _restore?.Dispose();
-            _restore = null;
-        }
-
+        _saveRestore.Release();
         _console?.Dispose();
         try
         {

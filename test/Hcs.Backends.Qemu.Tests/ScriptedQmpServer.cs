@@ -30,6 +30,12 @@ internal sealed class ScriptedQmpServer
 
     public List<JsonObject> Received { get; } = [];
 
+    /// <summary>
+    /// Called with each command the client sent, once it matched its "C:" line and before the "S:" lines after it are
+    /// sent: a test acts as QEMU would between a command and its reply (connect to a socket, stream data, …).
+    /// </summary>
+    public Func<JsonObject, Task>? OnReceived { get; init; }
+
     public static ScriptedQmpServer FromTranscript(string name) =>
         new(File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Transcripts", name)));
 
@@ -51,6 +57,10 @@ internal sealed class ScriptedQmpServer
                 Assert.True(JsonNode.DeepEquals(expected["arguments"], actual["arguments"]), $"arguments differ: {sent}");
                 lastClientId = actual["id"]!.GetValue<long>();
                 transcriptId = expected["id"]?.GetValue<long>();
+                if (OnReceived is { } onReceived)
+                {
+                    await onReceived(actual);
+                }
             }
             else if (text == "<EOF>")
             {
