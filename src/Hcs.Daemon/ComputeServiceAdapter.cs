@@ -22,8 +22,6 @@ namespace Hcs.Daemon;
 /// </summary>
 internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServiceBase
 {
-    private const int StdioChunkSize = 64 * 1024;
-
     /// <summary>A frame stops taking messages once it holds this many bytes (one large reply still goes alone).</summary>
     private const int FrameBudget = 256 * 1024;
     private readonly IComputeService _service;
@@ -516,116 +514,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             throw WireErrors.ToRpcException(e);
         }
 
-
-        var ct = context.CancellationToken;
-        var writeGate = new SemaphoreSlim(1, 1);
-        async Task Send(StdioChunk chunk)
-        {
-            await writeGate.WaitAsync(ct).ConfigureAwait(false);
-            try
-            {
-                await responseStream.WriteAsync(chunk, ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                writeGate.Release();
-            }
-        }
-
-        async Task CopyOut(Stream? source, StdioStream which)
-        {
-            if (source is null)
-            {
-                return;
-            }
-
-            var buffer = new byte[StdioChunkSize];
-            int n;
-            while ((n = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-            {
-                await Send(new StdioChunk { Stream = which, Data = ByteString.CopyFrom(buffer, 0, n) }).ConfigureAwait(false);
-            }
-
-            await Send(new StdioChunk { Stream = which, Eof = true }).ConfigureAwait(false);
-        }
-
-        async Task CopyIn(CancellationToken stop)
-        {
-            var sink = stdio.StdIn;
-            try
-            {
-                while (await requestStream.MoveNext(stop).ConfigureAwait(false))
-                {
-                    var chunk = requestStream.Current;
-                    if (sink is not null && !chunk.Data.IsEmpty)
-                    {
-                        await sink.WriteAsync(chunk.Data.Memory, stop).ConfigureAwait(false);
-                        await sink.FlushAsync(stop).ConfigureAwait(false);
-                    }
-
-                    if (chunk.Sync)
-                    {
-                        await Send(new StdioChunk { Stream = StdioStream.Stdin, Sync = true }).ConfigureAwait(false);
-                    }
-
-                    if (chunk.Eof)
-                    {
-                        break;
-                    }
-                }
-            }
-            catch (IOException)
-            {
-                // The process closed its stdin (exited): what the client still sends is dropped, as a pipe would.
-            }
-            finally
-            {
-                if (sink is not null)
-                {
-                    try
-                    {
-                        await sink.DisposeAsync().ConfigureAwait(false);
-                    }
-                    catch (IOException)
-                    {
-                        // The process is gone: its stdin is closed either way.
-                    }
-                }
-            }
-
-            // Everything the client sent before its eof is in the process's stdin, and stdin is closed: say so, so that a
-            // close the client makes on the session stream (Modify CloseHandle) cannot overtake the data.
-            try
-            {
-                await Send(new StdioChunk { Stream = StdioStream.Stdin, Eof = true }).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
-            {
-                // The output streams already ended (the process exited) and the call with them: the client sees that.
-            }
-        }
-
-        using var inputStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var input = CopyIn(inputStop.Token);
-        try
-        {
-            await Task.WhenAll(CopyOut(stdio.StdOut, StdioStream.Stdout), CopyOut(stdio.StdErr, StdioStream.Stderr)).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The client went away.
-        }
-        catch (IOException)
-        {
-            // The client went away.
-        }
-        finally
-        {
-            // No read may outlive the call: Kestrel reuses the stream's request pipe for a later call on the connection,
-            // which would then find "reading is already in progress". Stop the input copy and wait for it.
-            await inputStop.CancelAsync().ConfigureAwait(false);
-            await Quietly(input).ConfigureAwait(false);
-        }
+        await StdioPump.RunAsync(stdio, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
     }
 
     private ServerSession SessionOf(ServerCallContext context, string label)
