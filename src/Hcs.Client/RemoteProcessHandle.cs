@@ -34,14 +34,14 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
 
     protected override uint? ProcessIdForErrors => ProcessId;
 
-    protected override string SubscribeLabel => "ComputeProcess.SetCallback";
+    protected override string SubscribeLabel => OperationLabels.SetProcessCallback;
 
-    public Task SignalAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(ProcessVerb.Signal, "ComputeProcess.Signal", options, cancellationToken);
+    public Task SignalAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(ProcessVerb.Signal, options, cancellationToken);
 
-    public Task TerminateAsync(CancellationToken cancellationToken = default) => VerbAsync(ProcessVerb.ProcessTerminate, "ComputeProcess.Terminate", null, cancellationToken);
+    public Task TerminateAsync(CancellationToken cancellationToken = default) => VerbAsync(ProcessVerb.ProcessTerminate, null, cancellationToken);
 
     public Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default) =>
-        VerbAsync(ProcessVerb.ProcessGetProperties, "ComputeProcess.GetProperties", query, cancellationToken);
+        VerbAsync(ProcessVerb.ProcessGetProperties, query, cancellationToken);
 
     public async Task ModifyAsync(string request, CancellationToken cancellationToken = default)
     {
@@ -56,22 +56,22 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
             }
             catch (OperationCanceledException)
             {
-                throw new HcsException(HResults.ERROR_CANCELLED, "ComputeProcess.Modify", _systemId, ProcessId);
+                throw new HcsException(HResults.ERROR_CANCELLED, OperationLabels.ModifyProcess, _systemId, ProcessId);
             }
         }
 
-        await VerbAsync(ProcessVerb.ProcessModify, "ComputeProcess.Modify", request, cancellationToken).ConfigureAwait(false);
+        await VerbAsync(ProcessVerb.ProcessModify, request, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<string> WaitForExitAsync(CancellationToken cancellationToken = default) =>
-        VerbAsync(ProcessVerb.ProcessWaitForExit, "ComputeProcess.WaitForExit", null, cancellationToken);
+        VerbAsync(ProcessVerb.ProcessWaitForExit, null, cancellationToken);
 
     public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default) => SubscribeEventsAsync(cancellationToken);
 
     /// <summary>Opens the stdio stream of a created process that has stdio (see <see cref="RemoteStdio.AttachAsync"/>).</summary>
     internal Task AttachStdioAsync() => _stdio?.AttachAsync() ?? Task.CompletedTask;
 
-    private Task<string> VerbAsync(ProcessVerb verb, string label, string? json, CancellationToken cancellationToken)
+    private Task<string> VerbAsync(ProcessVerb verb, string? json, CancellationToken cancellationToken)
     {
         var call = new ProcessCallRequest { Handle = Number, Verb = verb };
         if (json is not null)
@@ -79,7 +79,7 @@ internal sealed class RemoteProcessHandle : RemoteHandle, IProcessHandle
             call.Json = json;
         }
 
-        return JsonCallAsync(label, new Request { ProcessCall = call }, cancellationToken);
+        return JsonCallAsync(WireVerbs.LabelOf(verb), new Request { ProcessCall = call }, cancellationToken);
     }
 
     /// <summary>True when <paramref name="request"/> is a ProcessModifyRequest that closes stdin (a malformed one goes to hcsd, which says why).</summary>

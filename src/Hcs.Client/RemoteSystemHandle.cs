@@ -15,37 +15,37 @@ internal sealed class RemoteSystemHandle(RemoteSession session, ulong number, st
 
     protected override uint? ProcessIdForErrors => null;
 
-    protected override string SubscribeLabel => "ComputeSystem.SetCallback";
+    protected override string SubscribeLabel => OperationLabels.SetSystemCallback;
 
-    public Task WaitForCreatedAsync(CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.WaitForCreated, "ComputeSystem.Create", null, cancellationToken);
+    public Task WaitForCreatedAsync(CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.WaitForCreated, null, cancellationToken);
 
-    public Task StartAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Start, "ComputeSystem.Start", options, cancellationToken);
+    public Task StartAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Start, options, cancellationToken);
 
-    public Task ShutDownAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.ShutDown, "ComputeSystem.ShutDown", options, cancellationToken);
+    public Task ShutDownAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.ShutDown, options, cancellationToken);
 
-    public Task TerminateAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Terminate, "ComputeSystem.Terminate", options, cancellationToken);
+    public Task TerminateAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Terminate, options, cancellationToken);
 
-    public Task PauseAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Pause, "ComputeSystem.Pause", options, cancellationToken);
+    public Task PauseAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Pause, options, cancellationToken);
 
-    public Task ResumeAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Resume, "ComputeSystem.Resume", options, cancellationToken);
+    public Task ResumeAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Resume, options, cancellationToken);
 
-    public Task SaveAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Save, "ComputeSystem.Save", options, cancellationToken);
+    public Task SaveAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Save, options, cancellationToken);
 
-    public Task CrashAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Crash, "ComputeSystem.Crash", options, cancellationToken);
+    public Task CrashAsync(string? options, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Crash, options, cancellationToken);
 
-    public Task ModifyAsync(string request, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Modify, "ComputeSystem.Modify", request, cancellationToken);
+    public Task ModifyAsync(string request, CancellationToken cancellationToken = default) => VerbAsync(SystemVerb.Modify, request, cancellationToken);
 
     public Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default) =>
-        VerbAsync(SystemVerb.GetProperties, "ComputeSystem.GetProperties", query, cancellationToken);
+        VerbAsync(SystemVerb.GetProperties, query, cancellationToken);
 
     public Task<string> WaitForExitAsync(CancellationToken cancellationToken = default) =>
-        VerbAsync(SystemVerb.WaitForExit, "ComputeSystem.WaitForExit", null, cancellationToken);
+        VerbAsync(SystemVerb.WaitForExit, null, cancellationToken);
 
     public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default) => SubscribeEventsAsync(cancellationToken);
 
     public async Task<IProcessHandle> CreateProcessAsync(string parameters, CancellationToken cancellationToken = default)
     {
-        const string Label = "ComputeProcess.Create";
+        const string Label = OperationLabels.CreateProcess;
         ThrowIfNotOpen(Label);
         var request = new Request { CreateProcess = new CreateProcessRequest { SystemHandle = Number, Parameters = parameters ?? "" } };
         var reply = await Session.CallAsync(Label, Id, null, request, Reply.ResultOneofCase.Process, cancellationToken).ConfigureAwait(false);
@@ -57,7 +57,7 @@ internal sealed class RemoteSystemHandle(RemoteSession session, ulong number, st
 
     public async Task<IProcessHandle> OpenProcessAsync(uint processId, CancellationToken cancellationToken = default)
     {
-        const string Label = "ComputeProcess.Open";
+        const string Label = OperationLabels.OpenProcess;
         ThrowIfNotOpen(Label);
         var request = new Request { OpenProcess = new OpenProcessRequest { SystemHandle = Number, ProcessId = processId } };
         var reply = await Session.CallAsync(Label, Id, processId, request, Reply.ResultOneofCase.Process, cancellationToken).ConfigureAwait(false);
@@ -66,7 +66,7 @@ internal sealed class RemoteSystemHandle(RemoteSession session, ulong number, st
         return handle;
     }
 
-    private Task<string> VerbAsync(SystemVerb verb, string label, string? json, CancellationToken cancellationToken)
+    private Task<string> VerbAsync(SystemVerb verb, string? json, CancellationToken cancellationToken)
     {
         var call = new SystemCallRequest { Handle = Number, Verb = verb };
         if (json is not null)
@@ -74,6 +74,6 @@ internal sealed class RemoteSystemHandle(RemoteSession session, ulong number, st
             call.Json = json;
         }
 
-        return JsonCallAsync(label, new Request { SystemCall = call }, cancellationToken);
+        return JsonCallAsync(WireVerbs.LabelOf(verb), new Request { SystemCall = call }, cancellationToken);
     }
 }
