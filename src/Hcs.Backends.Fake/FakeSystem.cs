@@ -295,11 +295,12 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
     /// <inheritdoc />
     public Task RequestShutdownAsync(ShutdownOptions? options, CancellationToken cancellationToken)
     {
-        ShutdownRequests++;
         if (!_script.IgnoreShutdown)
         {
             After(_script.ShutdownDelay, PowerOff);
         }
+
+        ShutdownRequests++; // counted once the power-off is scheduled: a test that sees the request may advance a fake clock
 
         return Task.CompletedTask;
     }
@@ -546,18 +547,20 @@ public sealed class FakeSystem : IBackendSystem, IBackendProcessHost
         return true;
     }
 
-    /// <summary>Runs a guest action after <paramref name="delay"/>; while paused it waits for resume.</summary>
+    /// <summary>
+    /// Runs a guest action after <paramref name="delay"/>; while paused it waits for resume. The delay starts now, on the
+    /// caller's thread (so a test on a fake clock may advance it as soon as the call that scheduled it returned); the
+    /// action runs on the thread pool.
+    /// </summary>
     private void After(TimeSpan delay, Action action)
     {
         var token = _alive.Token;
+        var wait = delay > TimeSpan.Zero ? Task.Delay(delay, _context.Time, token) : Task.CompletedTask;
         _ = Task.Run(async () =>
         {
             try
             {
-                if (delay > TimeSpan.Zero)
-                {
-                    await Task.Delay(delay, _context.Time, token).ConfigureAwait(false);
-                }
+                await wait.ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -21,7 +21,7 @@ internal sealed partial class RuncSystem : IBackendProcessHost
     /// </summary>
     public async Task<IBackendProcess> CreateProcessAsync(ProcessParameters parameters, IBackendProcessSink events, CancellationToken cancellationToken)
     {
-        const string Label = "ComputeProcess.Create";
+        const string Label = OperationLabels.CreateProcess;
         ArgumentNullException.ThrowIfNull(parameters);
         var shim = _shim ?? throw new HcsException(HResults.HCS_E_INVALID_STATE, Label, Id);
         var spec = ProcessSpec.Build(parameters, _layout.Rootfs);
@@ -146,9 +146,9 @@ internal sealed class RuncProcess : IBackendProcess
         _sink.Exited(exit.Status);
     }
 
-    public Task SignalAsync(int signal, CancellationToken cancellationToken) => SendAsync(signal, "ComputeProcess.Signal", cancellationToken);
+    public Task SignalAsync(int signal, CancellationToken cancellationToken) => SendAsync(signal, OperationLabels.SignalProcess, cancellationToken);
 
-    public Task KillAsync(CancellationToken cancellationToken) => SendAsync(SigKill, "ComputeProcess.Terminate", cancellationToken);
+    public Task KillAsync(CancellationToken cancellationToken) => SendAsync(SigKill, OperationLabels.TerminateProcess, cancellationToken);
 
     private async Task SendAsync(int signal, string label, CancellationToken cancellationToken)
     {
@@ -190,7 +190,7 @@ internal sealed class RuncProcess : IBackendProcess
         }
         catch (ShimErrorException e) when (e.Code is "exited" or "not-found" or "closed")
         {
-            throw new HcsException(HResults.HCS_E_PROCESS_ALREADY_STOPPED, "ComputeProcess.Modify", processId: ProcessId);
+            throw new HcsException(HResults.HCS_E_PROCESS_ALREADY_STOPPED, OperationLabels.ModifyProcess, processId: ProcessId);
         }
     }
 

@@ -27,7 +27,7 @@ internal sealed partial class RuncSystem
     /// </summary>
     public async Task ModifyAsync(ModifySettingRequest request, CancellationToken cancellationToken)
     {
-        const string Label = "ComputeSystem.Modify";
+        const string Label = OperationLabels.ModifySystem;
         var type = request.RequestType ?? ModifyRequestType.Update;
         switch (request.ResourcePath)
         {
@@ -64,7 +64,7 @@ internal sealed partial class RuncSystem
     {
         if (request.Settings is not { ValueKind: JsonValueKind.Object } settings)
         {
-            throw HcsException.InvalidJson("$.Settings", $"expected a {typeof(T).Name} object", "ComputeSystem.Modify", Id);
+            throw HcsException.InvalidJson("$.Settings", $"expected a {typeof(T).Name} object", OperationLabels.ModifySystem, Id);
         }
 
         try
@@ -73,7 +73,7 @@ internal sealed partial class RuncSystem
         }
         catch (HcsException e)
         {
-            throw new HcsException(e.HResult, "ComputeSystem.Modify", Id, result: ResultError.From(e.HResult, "$.Settings: " + e.Message));
+            throw new HcsException(e.HResult, OperationLabels.ModifySystem, Id, result: ResultError.From(e.HResult, "$.Settings: " + e.Message));
         }
     }
 

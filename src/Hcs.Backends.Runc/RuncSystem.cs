@@ -77,7 +77,7 @@ internal sealed partial class RuncSystem : IBackendSystem
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
-        const string Label = "ComputeSystem.Start";
+        const string Label = OperationLabels.Start;
         var start = new ProcessStartInfo(_backend.ShimPath)
         {
             RedirectStandardInput = true,
@@ -365,7 +365,7 @@ internal sealed partial class RuncSystem : IBackendSystem
     /// </summary>
     public async Task PauseAsync(PauseOptions? options, CancellationToken cancellationToken)
     {
-        const string Label = "ComputeSystem.Pause";
+        const string Label = OperationLabels.Pause;
         for (var attempt = 1; ; attempt++)
         {
             var result = await _backend.RuncAsync("pause", _layout.Name, cancellationToken).ConfigureAwait(false);
@@ -391,7 +391,7 @@ internal sealed partial class RuncSystem : IBackendSystem
 
     public async Task ResumeAsync(CancellationToken cancellationToken)
     {
-        await _backend.RuncCheckedAsync("ComputeSystem.Resume", Id, "resume", _layout.Name, [], cancellationToken).ConfigureAwait(false);
+        await _backend.RuncCheckedAsync(OperationLabels.Resume, Id, "resume", _layout.Name, [], cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             _paused = false;
@@ -399,10 +399,10 @@ internal sealed partial class RuncSystem : IBackendSystem
     }
 
     public Task SaveAsync(SaveOptions options, CancellationToken cancellationToken) =>
-        throw NotSupported("ComputeSystem.Save", "a container's state cannot be saved (no checkpoint/restore here)");
+        throw NotSupported(OperationLabels.Save, "a container's state cannot be saved (no checkpoint/restore here)");
 
     public Task CrashAsync(CrashOptions? options, CancellationToken cancellationToken) =>
-        throw NotSupported("ComputeSystem.Crash", "a container has no guest kernel to crash");
+        throw NotSupported(OperationLabels.Crash, "a container has no guest kernel to crash");
 
     private HcsException NotSupported(string label, string message) =>
         new(HResults.ERROR_NOT_SUPPORTED, label, Id, result: ResultError.From(HResults.ERROR_NOT_SUPPORTED, message, "runc"));

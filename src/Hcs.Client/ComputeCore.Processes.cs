@@ -63,7 +63,7 @@ public static partial class ComputeCore
         }
         catch (Exception e)
         {
-            return HcsException.Wrap(e, "ComputeProcess.Open", computeSystem.Id, processId).HResult;
+            return HcsException.Wrap(e, OperationLabels.OpenProcess, computeSystem.Id, processId).HResult;
         }
     }
 
@@ -142,7 +142,7 @@ public static partial class ComputeCore
             return HResults.S_OK;
         }
 
-        var error = HcsException.Wrap(wait.Exception!.InnerException!, "ComputeProcess.WaitForExit");
+        var error = HcsException.Wrap(wait.Exception!.InnerException!, OperationLabels.WaitForProcessExit);
         result = HcsJson.Serialize(error.Result);
         return error.HResult;
     }

@@ -230,7 +230,7 @@ public static partial class ComputeCore
         }
         catch (Exception e)
         {
-            return HcsException.Wrap(e, "ComputeSystem.Open", id).HResult;
+            return HcsException.Wrap(e, OperationLabels.OpenSystem, id).HResult;
         }
     }
 
@@ -291,7 +291,7 @@ public static partial class ComputeCore
         }
         catch (Exception e)
         {
-            return HcsException.Wrap(e, "ComputeSystem.WaitForExit", computeSystem.Id).HResult;
+            return HcsException.Wrap(e, OperationLabels.WaitForSystemExit, computeSystem.Id).HResult;
         }
 
         if (!Blocking.Wait(wait, timeoutMs))
@@ -305,7 +305,7 @@ public static partial class ComputeCore
             return HResults.S_OK;
         }
 
-        var error = HcsException.Wrap(wait.Exception!.InnerException!, "ComputeSystem.WaitForExit", computeSystem.Id);
+        var error = HcsException.Wrap(wait.Exception!.InnerException!, OperationLabels.WaitForSystemExit, computeSystem.Id);
         result = HcsJson.Serialize(error.Result);
         return error.HResult;
     }
@@ -336,7 +336,7 @@ public static partial class ComputeCore
         }
         catch (Exception e)
         {
-            var error = HcsException.Wrap(e, "Service.GetProperties");
+            var error = HcsException.Wrap(e, OperationLabels.GetServiceProperties);
             result = HcsJson.Serialize(error.Result);
             return error.HResult;
         }
@@ -358,7 +358,7 @@ public static partial class ComputeCore
         }
         catch (Exception e)
         {
-            return HcsException.Wrap(e, "Service.SubmitWerReport").HResult;
+            return HcsException.Wrap(e, OperationLabels.SubmitWerReport).HResult;
         }
     }
 

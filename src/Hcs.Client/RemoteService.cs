@@ -91,7 +91,7 @@ public sealed class RemoteService : IComputeService
         catch (Exception e)
         {
             await session.DisposeAsync().ConfigureAwait(false);
-            throw HcsException.Wrap(e, "Service.Connect");
+            throw HcsException.Wrap(e, OperationLabels.Connect);
         }
     }
 

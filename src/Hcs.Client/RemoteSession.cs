@@ -61,28 +61,28 @@ internal sealed class RemoteSession : IComputeSession
     public async Task<ISystemHandle> CreateSystemAsync(string id, string configuration, CancellationToken cancellationToken = default)
     {
         var request = new Request { CreateSystem = new CreateSystemRequest { Id = id ?? "", Configuration = configuration ?? "" } };
-        var reply = await CallAsync("ComputeSystem.Create", id, null, request, Reply.ResultOneofCase.Handle, cancellationToken).ConfigureAwait(false);
+        var reply = await CallAsync(OperationLabels.CreateSystem, id, null, request, Reply.ResultOneofCase.Handle, cancellationToken).ConfigureAwait(false);
         return (ISystemHandle)Track(new RemoteSystemHandle(this, reply.Handle.Handle, reply.Handle.Id));
     }
 
     public async Task<ISystemHandle> OpenSystemAsync(string id, CancellationToken cancellationToken = default)
     {
         var request = new Request { OpenSystem = new OpenSystemRequest { Id = id ?? "" } };
-        var reply = await CallAsync("ComputeSystem.Open", id, null, request, Reply.ResultOneofCase.Handle, cancellationToken).ConfigureAwait(false);
+        var reply = await CallAsync(OperationLabels.OpenSystem, id, null, request, Reply.ResultOneofCase.Handle, cancellationToken).ConfigureAwait(false);
         return (ISystemHandle)Track(new RemoteSystemHandle(this, reply.Handle.Handle, reply.Handle.Id));
     }
 
     public Task<string> EnumerateSystemsAsync(string? query, CancellationToken cancellationToken = default) =>
-        JsonAsync("ComputeSystem.Enumerate", null, null, new Request { EnumerateSystems = Query(query) }, cancellationToken);
+        JsonAsync(OperationLabels.EnumerateSystems, null, null, new Request { EnumerateSystems = Query(query) }, cancellationToken);
 
     public Task<string> GetServicePropertiesAsync(string? query, CancellationToken cancellationToken = default) =>
-        JsonAsync("Service.GetProperties", null, null, new Request { GetServiceProperties = Query(query) }, cancellationToken);
+        JsonAsync(OperationLabels.GetServiceProperties, null, null, new Request { GetServiceProperties = Query(query) }, cancellationToken);
 
     public Task<string> SubmitWerReportAsync(string settings, CancellationToken cancellationToken = default) =>
-        JsonAsync("Service.SubmitWerReport", null, null, new Request { SubmitWerReport = Query(settings) }, cancellationToken);
+        JsonAsync(OperationLabels.SubmitWerReport, null, null, new Request { SubmitWerReport = Query(settings) }, cancellationToken);
 
     public Task GrantAccessAsync(string id, uint uid, CancellationToken cancellationToken = default) =>
-        JsonAsync("ComputeSystem.GrantAccess", id, null, new Request { GrantAccess = new GrantAccessRequest { Id = id ?? "", Uid = uid } }, cancellationToken);
+        JsonAsync(OperationLabels.GrantAccess, id, null, new Request { GrantAccess = new GrantAccessRequest { Id = id ?? "", Uid = uid } }, cancellationToken);
 
     /// <summary>
     /// One call: numbered and queued now, while the caller's call is still synchronous (calls enter the engine in the
@@ -207,7 +207,7 @@ internal sealed class RemoteSession : IComputeSession
 
         try
         {
-            await SendAsync("CloseHandle", null, null, new Request { CloseHandle = new CloseHandleRequest { Handle = number } }, Reply.ResultOneofCase.Json, CancellationToken.None)
+            await SendAsync(OperationLabels.CloseHandle, null, null, new Request { CloseHandle = new CloseHandleRequest { Handle = number } }, Reply.ResultOneofCase.Json, CancellationToken.None)
                 .ConfigureAwait(false);
         }
         catch (HcsException e) when (e.HResult is HResults.HCS_E_SERVICE_DISCONNECT or HResults.E_HANDLE)
@@ -263,12 +263,12 @@ internal sealed class RemoteSession : IComputeSession
             {
                 // Never connected: say where we looked and what the kernel said, in one line.
                 var cause = e.Status.DebugException is { } debug ? Innermost(debug).Message : e.Status.Detail;
-                _openFailure = new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect", null, null,
+                _openFailure = new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, OperationLabels.Connect, null, null,
                     ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, $"hcsd is not reachable at {_socket}: {cause.ReplaceLineEndings(" ")}"));
             }
             else if (!_opened.Task.IsCompleted)
             {
-                _openFailure = WireErrors.ToHcsException(e, "Service.Connect");
+                _openFailure = WireErrors.ToHcsException(e, OperationLabels.Connect);
             }
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or IOException or ObjectDisposedException)
@@ -277,7 +277,7 @@ internal sealed class RemoteSession : IComputeSession
         }
         finally
         {
-            _opened.TrySetException(_openFailure ?? new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect", null, null,
+            _opened.TrySetException(_openFailure ?? new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, OperationLabels.Connect, null, null,
                 ResultError.From(HResults.HCS_E_SERVICE_DISCONNECT, $"hcsd is not reachable at {_socket}")));
             OnLost();
             if (writer is not null)

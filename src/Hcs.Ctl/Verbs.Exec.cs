@@ -75,7 +75,7 @@ internal static partial class Verbs
             Observe(stdin);
             if (status.LastWaitResult < 0)
             {
-                throw new HcsException(status.LastWaitResult, "ComputeProcess.Wait", id, status.ProcessId);
+                throw new HcsException(status.LastWaitResult, OperationLabels.WaitForProcess, id, status.ProcessId);
             }
 
             return status.ExitCode <= 255 ? (int)status.ExitCode : 255;

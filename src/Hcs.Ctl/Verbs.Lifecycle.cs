@@ -124,7 +124,7 @@ internal static partial class Verbs
             if (!force)
             {
                 Observe(shutdown);
-                throw new HcsException(HResults.HCS_E_OPERATION_TIMEOUT, "ComputeSystem.ShutDown", id,
+                throw new HcsException(HResults.HCS_E_OPERATION_TIMEOUT, OperationLabels.ShutDown, id,
                     result: ResultError.From(HResults.HCS_E_OPERATION_TIMEOUT, $"the system did not stop within {after}; --force terminates it then"));
             }
 
@@ -231,7 +231,7 @@ internal static partial class Verbs
                 var state = (await system.GetPropertiesAsync(null, context.Cancellation).ConfigureAwait(false)).State;
                 if (state is SystemState.Running or SystemState.Paused && !force)
                 {
-                    throw new HcsException(HResults.HCS_E_INVALID_STATE, "ComputeSystem.Remove", id,
+                    throw new HcsException(HResults.HCS_E_INVALID_STATE, OperationLabels.RemoveSystem, id,
                         result: ResultError.From(HResults.HCS_E_INVALID_STATE, $"the system is {state}: shut it down first, or use --force to terminate it"));
                 }
 

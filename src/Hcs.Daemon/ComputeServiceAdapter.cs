@@ -22,8 +22,6 @@ namespace Hcs.Daemon;
 /// </summary>
 internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServiceBase
 {
-    private const int StdioChunkSize = 64 * 1024;
-
     /// <summary>A frame stops taking messages once it holds this many bytes (one large reply still goes alone).</summary>
     private const int FrameBudget = 256 * 1024;
     private readonly IComputeService _service;
@@ -73,7 +71,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         var peer = PeerOf(context);
         if (_stopping)
         {
-            throw WireErrors.ToRpcException(new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect"));
+            throw WireErrors.ToRpcException(new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, OperationLabels.Connect));
         }
 
         var ct = context.CancellationToken;
@@ -85,7 +83,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
 
         if (first.Open is not { } open)
         {
-            throw WireErrors.ToRpcException(new HcsException(HResults.E_INVALIDARG, "Service.Connect", null, null,
+            throw WireErrors.ToRpcException(new HcsException(HResults.E_INVALIDARG, OperationLabels.Connect, null, null,
                 ResultError.From(HResults.E_INVALIDARG, "the first frame of a session must carry `open`")));
         }
 
@@ -93,7 +91,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         if (Interlocked.Increment(ref sessions.Value) > _limits.MaxSessionsPerUid)
         {
             Interlocked.Decrement(ref sessions.Value);
-            throw WireErrors.ToRpcException(new HcsException(HResults.ERROR_NOT_ENOUGH_QUOTA, "Service.Connect", null, null,
+            throw WireErrors.ToRpcException(new HcsException(HResults.ERROR_NOT_ENOUGH_QUOTA, OperationLabels.Connect, null, null,
                 ResultError.From(HResults.ERROR_NOT_ENOUGH_QUOTA,
                     $"uid {peer.Uid} already has {_limits.MaxSessionsPerUid} sessions open (hcsd --max-sessions-per-uid)")));
         }
@@ -139,7 +137,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             if (reader.IsFaulted && !ct.IsCancellationRequested && Malformed(reader.Exception.InnerException) is { } reason)
             {
                 Log.MalformedFrame(_log, session.Id, peer.Pid, peer.Uid, reason);
-                malformed = new HcsException(HResults.HCS_E_PROTOCOL_ERROR, "Service.Session", null, null,
+                malformed = new HcsException(HResults.HCS_E_PROTOCOL_ERROR, OperationLabels.Session, null, null,
                     ResultError.From(HResults.HCS_E_PROTOCOL_ERROR, $"hcsd could not read a frame of this session: {reason}"));
             }
         }
@@ -182,14 +180,14 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         catch (Exception e) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
         {
             Log.OpenTimedOut(_log, peer.Pid, peer.Uid, _limits.OpenTimeout.TotalSeconds, e.GetType().Name);
-            throw WireErrors.ToRpcException(new HcsException(HResults.ERROR_TIMEOUT, "Service.Connect", null, null,
+            throw WireErrors.ToRpcException(new HcsException(HResults.ERROR_TIMEOUT, OperationLabels.Connect, null, null,
                 ResultError.From(HResults.ERROR_TIMEOUT, string.Create(CultureInfo.InvariantCulture,
                     $"the session stream sent no `open` within {_limits.OpenTimeout.TotalSeconds:0.###} s"))));
         }
         catch (Exception e) when (!ct.IsCancellationRequested && Malformed(e) is { } reason)
         {
             Log.MalformedFrame(_log, "(not open)", peer.Pid, peer.Uid, reason);
-            throw WireErrors.ToRpcException(new HcsException(HResults.HCS_E_PROTOCOL_ERROR, "Service.Connect", null, null,
+            throw WireErrors.ToRpcException(new HcsException(HResults.HCS_E_PROTOCOL_ERROR, OperationLabels.Connect, null, null,
                 ResultError.From(HResults.HCS_E_PROTOCOL_ERROR, $"hcsd could not read the first frame of the session: {reason}")));
         }
     }
@@ -394,12 +392,12 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         Request.VerbOneofCase.GrantAccess => GrantAsync(session, reply, request.GrantAccess, ct),
         Request.VerbOneofCase.SystemCall => SystemCallAsync(session, reply, request.SystemCall, ct),
         Request.VerbOneofCase.CreateProcess => ProcessAsync(session, reply,
-            session.System(request.CreateProcess.SystemHandle, "ComputeProcess.Create").CreateProcessAsync(request.CreateProcess.Parameters, ct)),
+            session.System(request.CreateProcess.SystemHandle, OperationLabels.CreateProcess).CreateProcessAsync(request.CreateProcess.Parameters, ct)),
         Request.VerbOneofCase.OpenProcess => ProcessAsync(session, reply,
-            session.System(request.OpenProcess.SystemHandle, "ComputeProcess.Open").OpenProcessAsync(request.OpenProcess.ProcessId, ct)),
+            session.System(request.OpenProcess.SystemHandle, OperationLabels.OpenProcess).OpenProcessAsync(request.OpenProcess.ProcessId, ct)),
         Request.VerbOneofCase.ProcessCall => ProcessCallAsync(session, reply, request.ProcessCall, ct),
         Request.VerbOneofCase.CloseHandle => CloseAsync(session, reply, request.CloseHandle.Handle),
-        _ => throw new HcsException(HResults.E_INVALIDARG, "Service.Call", null, null, ResultError.From(HResults.E_INVALIDARG, "the request names no verb this service knows")),
+        _ => throw new HcsException(HResults.E_INVALIDARG, OperationLabels.ServiceCall, null, null, ResultError.From(HResults.E_INVALIDARG, "the request names no verb this service knows")),
     };
 
     private static async Task HandleAsync(ServerSession session, Reply reply, Task<ISystemHandle> opening)
@@ -441,7 +439,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
 
     private static Task SystemCallAsync(ServerSession session, Reply reply, SystemCallRequest request, CancellationToken ct)
     {
-        var handle = session.System(request.Handle, LabelOf(request.Verb));
+        var handle = session.System(request.Handle, WireVerbs.LabelOf(request.Verb));
         var json = request.HasJson ? request.Json : null;
         return request.Verb switch
         {
@@ -456,13 +454,13 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             SystemVerb.Modify => DoneAsync(reply, handle.ModifyAsync(json ?? "", ct)),
             SystemVerb.GetProperties => JsonAsync(reply, handle.GetPropertiesAsync(json, ct)),
             SystemVerb.WaitForExit => JsonAsync(reply, handle.WaitForExitAsync(ct)),
-            _ => throw new HcsException(HResults.E_INVALIDARG, "ComputeSystem.Call", handle.Id),
+            _ => throw new HcsException(HResults.E_INVALIDARG, OperationLabels.SystemCall, handle.Id),
         };
     }
 
     private static Task ProcessCallAsync(ServerSession session, Reply reply, ProcessCallRequest request, CancellationToken ct)
     {
-        var process = session.Process(request.Handle, LabelOf(request.Verb));
+        var process = session.Process(request.Handle, WireVerbs.LabelOf(request.Verb));
         var json = request.HasJson ? request.Json : null;
         return request.Verb switch
         {
@@ -471,7 +469,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             ProcessVerb.ProcessGetProperties => JsonAsync(reply, process.GetPropertiesAsync(json, ct)),
             ProcessVerb.ProcessModify => DoneAsync(reply, process.ModifyAsync(json ?? "", ct)),
             ProcessVerb.ProcessWaitForExit => JsonAsync(reply, process.WaitForExitAsync(ct)),
-            _ => throw new HcsException(HResults.E_INVALIDARG, "ComputeProcess.Call"),
+            _ => throw new HcsException(HResults.E_INVALIDARG, OperationLabels.ProcessCall),
         };
     }
 
@@ -484,18 +482,18 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
     /// <summary>The label and system id a failure of <paramref name="request"/> is reported under when the engine gave none.</summary>
     private static (string Label, string? Id) Describe(Request request) => request.VerbCase switch
     {
-        Request.VerbOneofCase.CreateSystem => ("ComputeSystem.Create", request.CreateSystem.Id),
-        Request.VerbOneofCase.OpenSystem => ("ComputeSystem.Open", request.OpenSystem.Id),
-        Request.VerbOneofCase.EnumerateSystems => ("ComputeSystem.Enumerate", null),
-        Request.VerbOneofCase.GetServiceProperties => ("Service.GetProperties", null),
-        Request.VerbOneofCase.SubmitWerReport => ("Service.SubmitWerReport", null),
-        Request.VerbOneofCase.GrantAccess => ("ComputeSystem.GrantAccess", request.GrantAccess.Id),
-        Request.VerbOneofCase.SystemCall => (LabelOf(request.SystemCall.Verb), null),
-        Request.VerbOneofCase.CreateProcess => ("ComputeProcess.Create", null),
-        Request.VerbOneofCase.OpenProcess => ("ComputeProcess.Open", null),
-        Request.VerbOneofCase.ProcessCall => (LabelOf(request.ProcessCall.Verb), null),
-        Request.VerbOneofCase.CloseHandle => ("CloseHandle", null),
-        _ => ("Service.Call", null),
+        Request.VerbOneofCase.CreateSystem => (OperationLabels.CreateSystem, request.CreateSystem.Id),
+        Request.VerbOneofCase.OpenSystem => (OperationLabels.OpenSystem, request.OpenSystem.Id),
+        Request.VerbOneofCase.EnumerateSystems => (OperationLabels.EnumerateSystems, null),
+        Request.VerbOneofCase.GetServiceProperties => (OperationLabels.GetServiceProperties, null),
+        Request.VerbOneofCase.SubmitWerReport => (OperationLabels.SubmitWerReport, null),
+        Request.VerbOneofCase.GrantAccess => (OperationLabels.GrantAccess, request.GrantAccess.Id),
+        Request.VerbOneofCase.SystemCall => (WireVerbs.LabelOf(request.SystemCall.Verb), null),
+        Request.VerbOneofCase.CreateProcess => (OperationLabels.CreateProcess, null),
+        Request.VerbOneofCase.OpenProcess => (OperationLabels.OpenProcess, null),
+        Request.VerbOneofCase.ProcessCall => (WireVerbs.LabelOf(request.ProcessCall.Verb), null),
+        Request.VerbOneofCase.CloseHandle => (OperationLabels.CloseHandle, null),
+        _ => (OperationLabels.ServiceCall, null),
     };
 
     public override async Task ProcessStdio(IAsyncStreamReader<StdioChunk> requestStream, IServerStreamWriter<StdioChunk> responseStream, ServerCallContext context)
@@ -503,7 +501,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         ProcessStdio stdio;
         try
         {
-            var session = SessionOf(context, "ComputeProcess.Stdio");
+            var session = SessionOf(context, OperationLabels.ProcessStdio);
             if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
             {
                 return;
@@ -516,116 +514,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
             throw WireErrors.ToRpcException(e);
         }
 
-
-        var ct = context.CancellationToken;
-        var writeGate = new SemaphoreSlim(1, 1);
-        async Task Send(StdioChunk chunk)
-        {
-            await writeGate.WaitAsync(ct).ConfigureAwait(false);
-            try
-            {
-                await responseStream.WriteAsync(chunk, ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                writeGate.Release();
-            }
-        }
-
-        async Task CopyOut(Stream? source, StdioStream which)
-        {
-            if (source is null)
-            {
-                return;
-            }
-
-            var buffer = new byte[StdioChunkSize];
-            int n;
-            while ((n = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-            {
-                await Send(new StdioChunk { Stream = which, Data = ByteString.CopyFrom(buffer, 0, n) }).ConfigureAwait(false);
-            }
-
-            await Send(new StdioChunk { Stream = which, Eof = true }).ConfigureAwait(false);
-        }
-
-        async Task CopyIn(CancellationToken stop)
-        {
-            var sink = stdio.StdIn;
-            try
-            {
-                while (await requestStream.MoveNext(stop).ConfigureAwait(false))
-                {
-                    var chunk = requestStream.Current;
-                    if (sink is not null && !chunk.Data.IsEmpty)
-                    {
-                        await sink.WriteAsync(chunk.Data.Memory, stop).ConfigureAwait(false);
-                        await sink.FlushAsync(stop).ConfigureAwait(false);
-                    }
-
-                    if (chunk.Sync)
-                    {
-                        await Send(new StdioChunk { Stream = StdioStream.Stdin, Sync = true }).ConfigureAwait(false);
-                    }
-
-                    if (chunk.Eof)
-                    {
-                        break;
-                    }
-                }
-            }
-            catch (IOException)
-            {
-                // The process closed its stdin (exited): what the client still sends is dropped, as a pipe would.
-            }
-            finally
-            {
-                if (sink is not null)
-                {
-                    try
-                    {
-                        await sink.DisposeAsync().ConfigureAwait(false);
-                    }
-                    catch (IOException)
-                    {
-                        // The process is gone: its stdin is closed either way.
-                    }
-                }
-            }
-
-            // Everything the client sent before its eof is in the process's stdin, and stdin is closed: say so, so that a
-            // close the client makes on the session stream (Modify CloseHandle) cannot overtake the data.
-            try
-            {
-                await Send(new StdioChunk { Stream = StdioStream.Stdin, Eof = true }).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is InvalidOperationException or IOException or OperationCanceledException)
-            {
-                // The output streams already ended (the process exited) and the call with them: the client sees that.
-            }
-        }
-
-        using var inputStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var input = CopyIn(inputStop.Token);
-        try
-        {
-            await Task.WhenAll(CopyOut(stdio.StdOut, StdioStream.Stdout), CopyOut(stdio.StdErr, StdioStream.Stderr)).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The client went away.
-        }
-        catch (IOException)
-        {
-            // The client went away.
-        }
-        finally
-        {
-            // No read may outlive the call: Kestrel reuses the stream's request pipe for a later call on the connection,
-            // which would then find "reading is already in progress". Stop the input copy and wait for it.
-            await inputStop.CancelAsync().ConfigureAwait(false);
-            await Quietly(input).ConfigureAwait(false);
-        }
+        await StdioPump.RunAsync(stdio, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
     }
 
     private ServerSession SessionOf(ServerCallContext context, string label)
@@ -653,32 +542,6 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
     }
 
     private static string? Optional(QueryRequest request) => request.HasJson ? request.Json : null;
-
-    private static string LabelOf(SystemVerb verb) => verb switch
-    {
-        SystemVerb.WaitForCreated => "ComputeSystem.Create",
-        SystemVerb.Start => "ComputeSystem.Start",
-        SystemVerb.ShutDown => "ComputeSystem.ShutDown",
-        SystemVerb.Terminate => "ComputeSystem.Terminate",
-        SystemVerb.Pause => "ComputeSystem.Pause",
-        SystemVerb.Resume => "ComputeSystem.Resume",
-        SystemVerb.Save => "ComputeSystem.Save",
-        SystemVerb.Crash => "ComputeSystem.Crash",
-        SystemVerb.Modify => "ComputeSystem.Modify",
-        SystemVerb.GetProperties => "ComputeSystem.GetProperties",
-        SystemVerb.WaitForExit => "ComputeSystem.WaitForExit",
-        _ => "ComputeSystem.Call",
-    };
-
-    private static string LabelOf(ProcessVerb verb) => verb switch
-    {
-        ProcessVerb.Signal => "ComputeProcess.Signal",
-        ProcessVerb.ProcessTerminate => "ComputeProcess.Terminate",
-        ProcessVerb.ProcessGetProperties => "ComputeProcess.GetProperties",
-        ProcessVerb.ProcessModify => "ComputeProcess.Modify",
-        ProcessVerb.ProcessWaitForExit => "ComputeProcess.WaitForExit",
-        _ => "ComputeProcess.Call",
-    };
 
     private static partial class Log
     {

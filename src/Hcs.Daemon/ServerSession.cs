@@ -306,7 +306,7 @@ internal sealed class ServerSession : IAsyncDisposable
     /// <summary>Claims a process handle's stdio for one <c>ProcessStdio</c> call.</summary>
     public ProcessStdio ClaimStdio(ulong handle)
     {
-        const string Label = "ComputeProcess.Stdio";
+        const string Label = OperationLabels.ProcessStdio;
         if (!_handles.TryGetValue(handle, out var entry) || entry.Process is not { } process)
         {
             throw new HcsException(HResults.E_HANDLE, Label);
@@ -325,7 +325,7 @@ internal sealed class ServerSession : IAsyncDisposable
     {
         if (!_handles.TryRemove(handle, out var entry))
         {
-            throw new HcsException(HResults.E_HANDLE, "CloseHandle");
+            throw new HcsException(HResults.E_HANDLE, OperationLabels.CloseHandle);
         }
 
         await entry.DisposeAsync().ConfigureAwait(false);

@@ -29,7 +29,7 @@ public sealed partial class ComputeEngine
     {
         lock (_gate)
         {
-            ThrowIfDisposed("Service.Recover", null);
+            ThrowIfDisposed(OperationLabels.Recover, null);
             if (_recovered || _systems.Count > 0)
             {
                 throw new InvalidOperationException("RecoverAsync runs once, before the engine serves any client");
@@ -50,7 +50,7 @@ public sealed partial class ComputeEngine
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new HcsException(HResults.E_FAIL, "Service.Recover", result: ResultError.From(HResults.E_FAIL, $"the state store cannot be read: {e.Message}"), inner: e);
+            throw new HcsException(HResults.E_FAIL, OperationLabels.Recover, result: ResultError.From(HResults.E_FAIL, $"the state store cannot be read: {e.Message}"), inner: e);
         }
 
         var adopted = new List<RecoveredSystem>();
@@ -82,7 +82,7 @@ public sealed partial class ComputeEngine
             {
                 if (SystemIds.Check(record.Id) is { } bad)
                 {
-                    throw new HcsException(HResults.E_INVALIDARG, "Service.Recover", result: ResultError.From(HResults.E_INVALIDARG, bad));
+                    throw new HcsException(HResults.E_INVALIDARG, OperationLabels.Recover, result: ResultError.From(HResults.E_INVALIDARG, bad));
                 }
 
                 document = HcsJson.ParseComputeSystem(record.Document);

@@ -80,7 +80,7 @@ public sealed partial class ComputeEngine : IComputeService
         {
             if (_disposed)
             {
-                throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "Service.Connect");
+                throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, OperationLabels.Connect);
             }
 
             _sessions.Add(session);
@@ -99,7 +99,7 @@ public sealed partial class ComputeEngine : IComputeService
 
     internal SystemHandle CreateSystem(Session session, string id, string configuration)
     {
-        const string Label = "ComputeSystem.Create";
+        const string Label = OperationLabels.CreateSystem;
         SystemIds.Validate(id, Label);
         ArgumentNullException.ThrowIfNull(configuration);
         ComputeSystem document;
@@ -136,7 +136,7 @@ public sealed partial class ComputeEngine : IComputeService
 
     internal SystemHandle OpenSystem(Session session, string id)
     {
-        const string Label = "ComputeSystem.Open";
+        const string Label = OperationLabels.OpenSystem;
         lock (_gate)
         {
             ThrowIfDisposed(Label, id);
@@ -157,7 +157,7 @@ public sealed partial class ComputeEngine : IComputeService
 
     internal Task GrantAccessAsync(Session session, string id, uint uid)
     {
-        const string Label = "ComputeSystem.GrantAccess";
+        const string Label = OperationLabels.GrantAccess;
         lock (_gate)
         {
             ThrowIfDisposed(Label, id);
@@ -252,7 +252,7 @@ public sealed partial class ComputeEngine : IComputeService
         }
         catch (Exception e)
         {
-            throw HcsException.Wrap(e, "Service.SubmitWerReport");
+            throw HcsException.Wrap(e, OperationLabels.SubmitWerReport);
         }
     }
 
@@ -261,7 +261,7 @@ public sealed partial class ComputeEngine : IComputeService
         if (document.HostedSystem is not null)
         {
             throw HcsException.InvalidJson("$.HostedSystem", "hosted systems (containers inside a utility VM) are not supported by this service",
-                "ComputeSystem.Create", id);
+                OperationLabels.CreateSystem, id);
         }
 
         foreach (var backend in _backends)
@@ -273,7 +273,7 @@ public sealed partial class ComputeEngine : IComputeService
         }
 
         var path = document.VirtualMachine is not null ? "$.VirtualMachine" : "$.Container";
-        throw HcsException.InvalidJson(path, "no backend of this service hosts this kind of compute system", "ComputeSystem.Create", id);
+        throw HcsException.InvalidJson(path, "no backend of this service hosts this kind of compute system", OperationLabels.CreateSystem, id);
     }
 
     private void ThrowIfDisposed(string label, string? id)

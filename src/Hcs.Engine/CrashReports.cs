@@ -20,7 +20,7 @@ namespace Hcs.Engine;
 internal static class CrashReports
 {
 
-    private const string Label = "Service.SubmitWerReport";
+    private const string Label = OperationLabels.SubmitWerReport;
     private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode ReportFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
@@ -207,7 +207,7 @@ public sealed record CrashReportLimits
 /// </summary>
 internal sealed class CrashReportLedger(CrashReportLimits limits)
 {
-    private const string Label = "Service.SubmitWerReport";
+    private const string Label = OperationLabels.SubmitWerReport;
     private readonly Lock _gate = new();
     private readonly Dictionary<uint, List<Filed>> _filed = []; // guarded by _gate: per uid, reports filed or being filed
 

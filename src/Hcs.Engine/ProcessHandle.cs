@@ -31,29 +31,29 @@ internal sealed class ProcessHandle : HandleBase, IProcessHandle
 
     protected override uint? ProcessIdForErrors => _process.ProcessId;
 
-    protected override string SubscribeLabel => "ComputeProcess.SetCallback";
+    protected override string SubscribeLabel => OperationLabels.SetProcessCallback;
 
     public Task SignalAsync(string? options, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeProcess.Signal", () => _process.SignalAsync(options, cancellationToken));
+        CallAsync(OperationLabels.SignalProcess, () => _process.SignalAsync(options, cancellationToken));
 
     public Task TerminateAsync(CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeProcess.Terminate", () => _process.TerminateAsync(cancellationToken));
+        CallAsync(OperationLabels.TerminateProcess, () => _process.TerminateAsync(cancellationToken));
 
     public Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeProcess.GetProperties", () => Task.FromResult(HcsJson.Serialize(_process.Status())));
+        CallAsync(OperationLabels.GetProcessProperties, () => Task.FromResult(HcsJson.Serialize(_process.Status())));
 
     public Task ModifyAsync(string request, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeProcess.Modify", () => _process.ModifyAsync(request, cancellationToken));
+        CallAsync(OperationLabels.ModifyProcess, () => _process.ModifyAsync(request, cancellationToken));
 
     public async Task<string> WaitForExitAsync(CancellationToken cancellationToken = default)
     {
-        var status = await CallAsync("ComputeProcess.WaitForExit", () => _process.WaitForExitAsync(cancellationToken)).ConfigureAwait(false);
+        var status = await CallAsync(OperationLabels.WaitForProcessExit, () => _process.WaitForExitAsync(cancellationToken)).ConfigureAwait(false);
         return HcsJson.Serialize(status);
     }
 
     public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default)
     {
-        ThrowIfNotOpen("ComputeProcess.SetCallback");
+        ThrowIfNotOpen(OperationLabels.SetProcessCallback);
         return ReadAllAsync(_process.Subscribe(this), cancellationToken);
     }
 

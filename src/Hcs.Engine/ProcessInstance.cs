@@ -182,7 +182,7 @@ internal sealed class ProcessInstance : IBackendProcessSink
         var done = await Task.WhenAny(_exited.Task, _system.ServiceDisconnected).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (done != _exited.Task && !_exited.Task.IsCompleted)
         {
-            throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "ComputeProcess.WaitForExit", SystemId, ProcessId);
+            throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, OperationLabels.WaitForProcessExit, SystemId, ProcessId);
         }
 
         return await _exited.Task.ConfigureAwait(false);
@@ -190,7 +190,7 @@ internal sealed class ProcessInstance : IBackendProcessSink
 
     public async Task SignalAsync(string? options, CancellationToken cancellationToken)
     {
-        const string Label = "ComputeProcess.Signal";
+        const string Label = OperationLabels.SignalProcess;
         var parsed = Parse<SignalProcessOptions>(options, Label)
             ?? throw HcsException.InvalidJson("$", "SignalProcessOptions are required", Label, SystemId);
         var signal = ToPosixSignal(parsed, Label);
@@ -198,11 +198,11 @@ internal sealed class ProcessInstance : IBackendProcessSink
     }
 
     public Task TerminateAsync(CancellationToken cancellationToken) =>
-        RunAsync("ComputeProcess.Terminate", static (b, ct) => b.KillAsync(ct), cancellationToken);
+        RunAsync(OperationLabels.TerminateProcess, static (b, ct) => b.KillAsync(ct), cancellationToken);
 
     public async Task ModifyAsync(string request, CancellationToken cancellationToken)
     {
-        const string Label = "ComputeProcess.Modify";
+        const string Label = OperationLabels.ModifyProcess;
         var parsed = Parse<ProcessModifyRequest>(request, Label)
             ?? throw HcsException.InvalidJson("$", "a ProcessModifyRequest is required", Label, SystemId);
         switch (parsed.Operation)

@@ -33,13 +33,13 @@ internal sealed class Session : IComputeSession
     {
         try
         {
-            ThrowIfClosed("ComputeSystem.Create", id);
+            ThrowIfClosed(OperationLabels.CreateSystem, id);
             using var caller = HostCaller.Enter(Caller);
             return Task.FromResult<ISystemHandle>(Track(_engine.CreateSystem(this, id, configuration)));
         }
         catch (Exception e)
         {
-            return Task.FromException<ISystemHandle>(HcsException.Wrap(e, "ComputeSystem.Create", id));
+            return Task.FromException<ISystemHandle>(HcsException.Wrap(e, OperationLabels.CreateSystem, id));
         }
     }
 
@@ -47,12 +47,12 @@ internal sealed class Session : IComputeSession
     {
         try
         {
-            ThrowIfClosed("ComputeSystem.Open", id);
+            ThrowIfClosed(OperationLabels.OpenSystem, id);
             return Task.FromResult<ISystemHandle>(Track(_engine.OpenSystem(this, id)));
         }
         catch (Exception e)
         {
-            return Task.FromException<ISystemHandle>(HcsException.Wrap(e, "ComputeSystem.Open", id));
+            return Task.FromException<ISystemHandle>(HcsException.Wrap(e, OperationLabels.OpenSystem, id));
         }
     }
 
@@ -60,7 +60,7 @@ internal sealed class Session : IComputeSession
     {
         try
         {
-            ThrowIfClosed("ComputeSystem.Enumerate", null);
+            ThrowIfClosed(OperationLabels.EnumerateSystems, null);
             var parsed = HcsJson.DeserializeOptional<SystemQuery>(query);
             var result = new List<Properties>();
             foreach (var system in _engine.Snapshot())
@@ -75,7 +75,7 @@ internal sealed class Session : IComputeSession
         }
         catch (Exception e)
         {
-            return Task.FromException<string>(HcsException.Wrap(e, "ComputeSystem.Enumerate"));
+            return Task.FromException<string>(HcsException.Wrap(e, OperationLabels.EnumerateSystems));
         }
     }
 
@@ -83,12 +83,12 @@ internal sealed class Session : IComputeSession
     {
         try
         {
-            ThrowIfClosed("Service.GetProperties", null);
+            ThrowIfClosed(OperationLabels.GetServiceProperties, null);
             return Task.FromResult(ComputeEngine.GetServiceProperties(query));
         }
         catch (Exception e)
         {
-            return Task.FromException<string>(HcsException.Wrap(e, "Service.GetProperties"));
+            return Task.FromException<string>(HcsException.Wrap(e, OperationLabels.GetServiceProperties));
         }
     }
 
@@ -96,12 +96,12 @@ internal sealed class Session : IComputeSession
     {
         try
         {
-            ThrowIfClosed("Service.SubmitWerReport", null);
+            ThrowIfClosed(OperationLabels.SubmitWerReport, null);
             return _engine.SubmitWerReportAsync(settings, Client.Uid, cancellationToken);
         }
         catch (Exception e)
         {
-            return Task.FromException<string>(HcsException.Wrap(e, "Service.SubmitWerReport"));
+            return Task.FromException<string>(HcsException.Wrap(e, OperationLabels.SubmitWerReport));
         }
     }
 
@@ -109,12 +109,12 @@ internal sealed class Session : IComputeSession
     {
         try
         {
-            ThrowIfClosed("ComputeSystem.GrantAccess", id);
+            ThrowIfClosed(OperationLabels.GrantAccess, id);
             return _engine.GrantAccessAsync(this, id, uid);
         }
         catch (Exception e)
         {
-            return Task.FromException(HcsException.Wrap(e, "ComputeSystem.GrantAccess", id));
+            return Task.FromException(HcsException.Wrap(e, OperationLabels.GrantAccess, id));
         }
     }
 

@@ -65,6 +65,22 @@ public enum SystemVerb
 /// </remarks>
 public static class StateMachine
 {
+    /// <summary>The label a call of <paramref name="verb"/> fails under (<see cref="OperationLabels"/>).</summary>
+    public static string LabelOf(SystemVerb verb) => verb switch
+    {
+        SystemVerb.Start => OperationLabels.Start,
+        SystemVerb.ShutDown => OperationLabels.ShutDown,
+        SystemVerb.Terminate => OperationLabels.Terminate,
+        SystemVerb.Pause => OperationLabels.Pause,
+        SystemVerb.Resume => OperationLabels.Resume,
+        SystemVerb.Save => OperationLabels.Save,
+        SystemVerb.Crash => OperationLabels.Crash,
+        SystemVerb.Modify => OperationLabels.ModifySystem,
+        SystemVerb.GetProperties => OperationLabels.GetSystemProperties,
+        SystemVerb.CreateProcess => OperationLabels.CreateProcess,
+        _ => throw new ArgumentOutOfRangeException(nameof(verb), verb, null),
+    };
+
     /// <summary>Returns <c>S_OK</c> if <paramref name="verb"/> is valid in <paramref name="phase"/>, else the HRESULT to return.</summary>
     public static int Check(SystemVerb verb, SystemPhase phase, bool terminating = false)
     {

@@ -33,59 +33,59 @@ internal sealed class SystemHandle : HandleBase, ISystemHandle
 
     protected override uint? ProcessIdForErrors => null;
 
-    protected override string SubscribeLabel => "ComputeSystem.SetCallback";
+    protected override string SubscribeLabel => OperationLabels.SetSystemCallback;
 
     public Task WaitForCreatedAsync(CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Create", () => _system.WaitForCreatedAsync(cancellationToken));
+        CallAsync(OperationLabels.CreateSystem, () => _system.WaitForCreatedAsync(cancellationToken));
 
     public Task StartAsync(string? options, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Start", () => _system.StartAsync(options, cancellationToken));
+        CallAsync(OperationLabels.Start, () => _system.StartAsync(options, cancellationToken));
 
     public Task ShutDownAsync(string? options, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.ShutDown", () => _system.ShutDownAsync(options, cancellationToken));
+        CallAsync(OperationLabels.ShutDown, () => _system.ShutDownAsync(options, cancellationToken));
 
     public Task TerminateAsync(string? options, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Terminate", () => _system.TerminateAsync(options, cancellationToken));
+        CallAsync(OperationLabels.Terminate, () => _system.TerminateAsync(options, cancellationToken));
 
     public Task PauseAsync(string? options, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Pause", () => _system.PauseAsync(options, cancellationToken));
+        CallAsync(OperationLabels.Pause, () => _system.PauseAsync(options, cancellationToken));
 
     public Task ResumeAsync(string? options, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Resume", () => _system.ResumeAsync(options, cancellationToken));
+        CallAsync(OperationLabels.Resume, () => _system.ResumeAsync(options, cancellationToken));
 
     public Task SaveAsync(string? options, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Save", () => _system.SaveAsync(options, cancellationToken));
+        CallAsync(OperationLabels.Save, () => _system.SaveAsync(options, cancellationToken));
 
     public Task CrashAsync(string? options, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Crash", () => _system.CrashAsync(options, cancellationToken));
+        CallAsync(OperationLabels.Crash, () => _system.CrashAsync(options, cancellationToken));
 
     public Task ModifyAsync(string request, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeSystem.Modify", () => _system.ModifyAsync(request, cancellationToken));
+        CallAsync(OperationLabels.ModifySystem, () => _system.ModifyAsync(request, cancellationToken));
 
     public async Task<string> GetPropertiesAsync(string? query, CancellationToken cancellationToken = default)
     {
-        var properties = await CallAsync("ComputeSystem.GetProperties", () => _system.GetPropertiesAsync(query, cancellationToken)).ConfigureAwait(false);
+        var properties = await CallAsync(OperationLabels.GetSystemProperties, () => _system.GetPropertiesAsync(query, cancellationToken)).ConfigureAwait(false);
         return HcsJson.Serialize(properties);
     }
 
     public async Task<string> WaitForExitAsync(CancellationToken cancellationToken = default)
     {
-        var status = await CallAsync("ComputeSystem.WaitForExit", () => _system.WaitForExitAsync(cancellationToken)).ConfigureAwait(false);
+        var status = await CallAsync(OperationLabels.WaitForSystemExit, () => _system.WaitForExitAsync(cancellationToken)).ConfigureAwait(false);
         return HcsJson.Serialize(status);
     }
 
     public IAsyncEnumerable<HcsEventRecord> ReadEventsAsync(CancellationToken cancellationToken = default)
     {
-        ThrowIfNotOpen("ComputeSystem.SetCallback");
+        ThrowIfNotOpen(OperationLabels.SetSystemCallback);
         var reader = _system.Subscribe(this);
         return ReadAllAsync(reader, cancellationToken);
     }
 
     public Task<IProcessHandle> CreateProcessAsync(string parameters, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeProcess.Create", () => _system.CreateProcessAsync(_session, parameters, cancellationToken));
+        CallAsync(OperationLabels.CreateProcess, () => _system.CreateProcessAsync(_session, parameters, cancellationToken));
 
     public Task<IProcessHandle> OpenProcessAsync(uint processId, CancellationToken cancellationToken = default) =>
-        CallAsync("ComputeProcess.Open", () => _system.OpenProcessAsync(_session, processId, cancellationToken));
+        CallAsync(OperationLabels.OpenProcess, () => _system.OpenProcessAsync(_session, processId, cancellationToken));
 
     /// <summary>Closes the handle; if it was the last one and the system terminates on last close, completes once it has.</summary>
     public override ValueTask DisposeAsync()

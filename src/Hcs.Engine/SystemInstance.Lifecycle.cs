@@ -13,46 +13,46 @@ internal sealed partial class SystemInstance
         if (!string.IsNullOrWhiteSpace(options))
         {
             // StartOptions only carries live-migration destination settings, which this service does not support.
-            throw HcsException.InvalidJson("$", "start options (live migration) are not supported", "ComputeSystem.Start", Id);
+            throw HcsException.InvalidJson("$", "start options (live migration) are not supported", OperationLabels.Start, Id);
         }
 
-        return RunAsync(SystemVerb.Start, "ComputeSystem.Start", static (b, ct) => b.StartAsync(ct), SystemPhase.Running, cancellationToken);
+        return RunAsync(SystemVerb.Start, static (b, ct) => b.StartAsync(ct), SystemPhase.Running, cancellationToken);
     }
 
     public Task PauseAsync(string? options, CancellationToken cancellationToken)
     {
-        var parsed = Parse<PauseOptions>(options, "ComputeSystem.Pause");
-        return RunAsync(SystemVerb.Pause, "ComputeSystem.Pause", (b, ct) => b.PauseAsync(parsed, ct), SystemPhase.Paused, cancellationToken);
+        var parsed = Parse<PauseOptions>(options, OperationLabels.Pause);
+        return RunAsync(SystemVerb.Pause, (b, ct) => b.PauseAsync(parsed, ct), SystemPhase.Paused, cancellationToken);
     }
 
     public Task ResumeAsync(string? options, CancellationToken cancellationToken)
     {
         if (!string.IsNullOrWhiteSpace(options))
         {
-            throw HcsException.InvalidJson("$", "resume takes no options", "ComputeSystem.Resume", Id);
+            throw HcsException.InvalidJson("$", "resume takes no options", OperationLabels.Resume, Id);
         }
 
-        return RunAsync(SystemVerb.Resume, "ComputeSystem.Resume", static (b, ct) => b.ResumeAsync(ct), SystemPhase.Running, cancellationToken);
+        return RunAsync(SystemVerb.Resume, static (b, ct) => b.ResumeAsync(ct), SystemPhase.Running, cancellationToken);
     }
 
     public Task SaveAsync(string? options, CancellationToken cancellationToken)
     {
-        var parsed = Parse<SaveOptions>(options, "ComputeSystem.Save")
-            ?? throw HcsException.InvalidJson("$", "SaveOptions are required", "ComputeSystem.Save", Id);
-        return RunAsync(SystemVerb.Save, "ComputeSystem.Save", (b, ct) => b.SaveAsync(parsed, ct), null, cancellationToken);
+        var parsed = Parse<SaveOptions>(options, OperationLabels.Save)
+            ?? throw HcsException.InvalidJson("$", "SaveOptions are required", OperationLabels.Save, Id);
+        return RunAsync(SystemVerb.Save, (b, ct) => b.SaveAsync(parsed, ct), null, cancellationToken);
     }
 
     public Task CrashAsync(string? options, CancellationToken cancellationToken)
     {
-        var parsed = Parse<CrashOptions>(options, "ComputeSystem.Crash");
-        return RunAsync(SystemVerb.Crash, "ComputeSystem.Crash", (b, ct) => b.CrashAsync(parsed, ct), null, cancellationToken);
+        var parsed = Parse<CrashOptions>(options, OperationLabels.Crash);
+        return RunAsync(SystemVerb.Crash, (b, ct) => b.CrashAsync(parsed, ct), null, cancellationToken);
     }
 
     public Task ModifyAsync(string request, CancellationToken cancellationToken)
     {
-        var parsed = Parse<ModifySettingRequest>(request, "ComputeSystem.Modify")
-            ?? throw HcsException.InvalidJson("$", "a ModifySettingRequest is required", "ComputeSystem.Modify", Id);
-        return RunAsync(SystemVerb.Modify, "ComputeSystem.Modify", (b, ct) => b.ModifyAsync(parsed, ct), null, cancellationToken);
+        var parsed = Parse<ModifySettingRequest>(request, OperationLabels.ModifySystem)
+            ?? throw HcsException.InvalidJson("$", "a ModifySettingRequest is required", OperationLabels.ModifySystem, Id);
+        return RunAsync(SystemVerb.Modify, (b, ct) => b.ModifyAsync(parsed, ct), null, cancellationToken);
     }
 
     /// <summary>
@@ -63,18 +63,18 @@ internal sealed partial class SystemInstance
     {
         if (!string.IsNullOrWhiteSpace(options))
         {
-            throw HcsException.InvalidJson("$", "terminate options are reserved and must be empty", "ComputeSystem.Terminate", Id);
+            throw HcsException.InvalidJson("$", "terminate options are reserved and must be empty", OperationLabels.Terminate, Id);
         }
 
         lock (_gate)
         {
             if (_phase == SystemPhase.Stopped)
             {
-                throw new HcsException(HResults.HCS_E_SYSTEM_ALREADY_STOPPED, "ComputeSystem.Terminate", Id);
+                throw new HcsException(HResults.HCS_E_SYSTEM_ALREADY_STOPPED, OperationLabels.Terminate, Id);
             }
         }
 
-        return JoinAsync(TerminateCoreAsync(StopIntent.Terminate), "ComputeSystem.Terminate", cancellationToken);
+        return JoinAsync(TerminateCoreAsync(StopIntent.Terminate), OperationLabels.Terminate, cancellationToken);
     }
 
     private Task TerminateCoreAsync(StopIntent intent)
@@ -124,10 +124,10 @@ internal sealed partial class SystemInstance
     /// </summary>
     public Task ShutDownAsync(string? options, CancellationToken cancellationToken)
     {
-        var parsed = Parse<ShutdownOptions>(options, "ComputeSystem.ShutDown");
+        var parsed = Parse<ShutdownOptions>(options, OperationLabels.ShutDown);
         if (parsed is { Type: not null and not ShutdownType.Shutdown })
         {
-            throw HcsException.InvalidJson("$.Type", $"shutdown type '{parsed.Type}' is not supported; only 'Shutdown' is", "ComputeSystem.ShutDown", Id);
+            throw HcsException.InvalidJson("$.Type", $"shutdown type '{parsed.Type}' is not supported; only 'Shutdown' is", OperationLabels.ShutDown, Id);
         }
 
         Task shutdown;
@@ -136,14 +136,14 @@ internal sealed partial class SystemInstance
             var hr = StateMachine.Check(SystemVerb.ShutDown, _phase, _terminating is not null);
             if (hr < 0)
             {
-                throw new HcsException(hr, "ComputeSystem.ShutDown", Id);
+                throw new HcsException(hr, OperationLabels.ShutDown, Id);
             }
 
             _shuttingDown ??= ShutDownWorkAsync(parsed);
             shutdown = _shuttingDown;
         }
 
-        return JoinAsync(shutdown, "ComputeSystem.ShutDown", cancellationToken);
+        return JoinAsync(shutdown, OperationLabels.ShutDown, cancellationToken);
     }
 
     private async Task ShutDownWorkAsync(ShutdownOptions? options)
@@ -158,7 +158,7 @@ internal sealed partial class SystemInstance
             }
 
             var notRunning = false;
-            await RunAsync(SystemVerb.ShutDown, "ComputeSystem.ShutDown", async (backend, ct) =>
+            await RunAsync(SystemVerb.ShutDown, async (backend, ct) =>
             {
                 lock (_gate)
                 {
@@ -194,13 +194,13 @@ internal sealed partial class SystemInstance
                     }
                 }
 
-                throw new HcsException(HResults.ERROR_TIMEOUT, "ComputeSystem.ShutDown", Id, result: ResultError.From(HResults.ERROR_TIMEOUT,
+                throw new HcsException(HResults.ERROR_TIMEOUT, OperationLabels.ShutDown, Id, result: ResultError.From(HResults.ERROR_TIMEOUT,
                     $"the guest did not shut down within {timeout.TotalSeconds:0.###} s; the system is still running (terminate it to force)"));
             }
 
             if (!_exited.Task.IsCompleted)
             {
-                throw PendingFailure(SystemVerb.ShutDown, "ComputeSystem.ShutDown");
+                throw PendingFailure(SystemVerb.ShutDown, OperationLabels.ShutDown);
             }
         }
         catch (HcsException e) when (StopUnderway() && !_engine.DisconnectToken.IsCancellationRequested
@@ -211,7 +211,7 @@ internal sealed partial class SystemInstance
             await _stoppedOrDisconnected.ConfigureAwait(false);
             if (!_exited.Task.IsCompleted)
             {
-                throw PendingFailure(SystemVerb.ShutDown, "ComputeSystem.ShutDown");
+                throw PendingFailure(SystemVerb.ShutDown, OperationLabels.ShutDown);
             }
         }
         finally
@@ -270,12 +270,13 @@ internal sealed partial class SystemInstance
 
     /// <summary>
     /// Runs one serialised lifecycle call: waits for construction and its turn, checks the matrix, calls the backend,
-    /// and applies <paramref name="onSuccess"/>. Races the call against the stop and the service disconnect so it always
+    /// and applies <paramref name="onSuccess"/>; failures carry the verb's label (<see cref="StateMachine.LabelOf"/>). Races the call against the stop and the service disconnect so it always
     /// completes; the caller's token cancels the backend work cooperatively (<c>ERROR_CANCELLED</c>).
     /// </summary>
-    private async Task RunAsync(SystemVerb verb, string label, Func<IBackendSystem, CancellationToken, Task> body,
+    private async Task RunAsync(SystemVerb verb, Func<IBackendSystem, CancellationToken, Task> body,
         SystemPhase? onSuccess, CancellationToken cancellationToken)
     {
+        var label = StateMachine.LabelOf(verb);
         await WaitConstructedAsync(label, cancellationToken).ConfigureAwait(false);
 
         // A call made in a state where the matrix refuses it fails with the matrix's HRESULT, not as "pending".

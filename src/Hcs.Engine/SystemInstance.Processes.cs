@@ -16,7 +16,7 @@ internal sealed partial class SystemInstance
     /// </summary>
     public async Task<IProcessHandle> CreateProcessAsync(Session session, string parameters, CancellationToken cancellationToken)
     {
-        const string Label = "ComputeProcess.Create";
+        const string Label = OperationLabels.CreateProcess;
         var parsed = Parse<ProcessParameters>(parameters, Label)
             ?? throw HcsException.InvalidJson("$", "ProcessParameters are required", Label, Id);
         await WaitConstructedAsync(Label, cancellationToken).ConfigureAwait(false);
@@ -95,7 +95,7 @@ internal sealed partial class SystemInstance
 
         if (process is null)
         {
-            throw new HcsException(HResults.ERROR_NOT_FOUND, "ComputeProcess.Open", Id, processId);
+            throw new HcsException(HResults.ERROR_NOT_FOUND, OperationLabels.OpenProcess, Id, processId);
         }
 
         return Task.FromResult<IProcessHandle>(session.Track(process.AddHandle(session, null)));

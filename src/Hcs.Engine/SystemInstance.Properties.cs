@@ -49,7 +49,7 @@ internal sealed partial class SystemInstance
 
     public async Task<Properties> GetPropertiesAsync(string? query, CancellationToken cancellationToken)
     {
-        const string Label = "ComputeSystem.GetProperties";
+        const string Label = OperationLabels.GetSystemProperties;
         var parsed = Parse<SystemPropertyQuery>(query, Label);
         await WaitConstructedAsync(Label, cancellationToken).ConfigureAwait(false);
         var types = new HashSet<SystemPropertyType>(parsed?.PropertyTypes ?? []);

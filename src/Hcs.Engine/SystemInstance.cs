@@ -139,7 +139,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
                 _grants.Remove(uid);
             }
 
-            throw RecordFailed(e, "ComputeSystem.GrantAccess");
+            throw RecordFailed(e, OperationLabels.GrantAccess);
         }
     }
 
@@ -290,7 +290,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
             }
             catch (Exception e)
             {
-                FailConstruction(RecordFailed(e, "ComputeSystem.Create"));
+                FailConstruction(RecordFailed(e, OperationLabels.CreateSystem));
                 return;
             }
 
@@ -329,7 +329,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
                 // Built but not recorded: a restart would not know it. Undo it (its runtime leftovers go with the
                 // release) and fail Create, so an acknowledged system is always a recorded one.
                 await ReleaseAsync(backend).ConfigureAwait(false);
-                FailConstruction(RecordFailed(e, "ComputeSystem.Create"));
+                FailConstruction(RecordFailed(e, OperationLabels.CreateSystem));
                 return;
             }
 
@@ -337,7 +337,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
             {
                 // Terminated (or the service stopped) while the backend was constructing: undo.
                 await ReleaseAsync(backend).ConfigureAwait(false);
-                _constructed.TrySetException(PendingFailure(null, "ComputeSystem.Create"));
+                _constructed.TrySetException(PendingFailure(null, OperationLabels.CreateSystem));
                 return;
             }
 
@@ -365,16 +365,16 @@ internal sealed partial class SystemInstance : IBackendEventSink
         if (stoppedMeanwhile || _engine.DisconnectToken.IsCancellationRequested)
         {
             // Terminated or the service went away while constructing: report that, not the backend's cancellation.
-            _constructed.TrySetException(PendingFailure(null, "ComputeSystem.Create"));
+            _constructed.TrySetException(PendingFailure(null, OperationLabels.CreateSystem));
             return;
         }
 
-        var error = HcsException.Wrap(e, "ComputeSystem.Create", Id);
+        var error = HcsException.Wrap(e, OperationLabels.CreateSystem, Id);
         var result = error.Result with
         {
             Attribution = [.. error.Result.Attribution ?? [], new AttributionRecord { OperationFailure = new OperationFailure { Detail = OperationFailureDetail.Construct } }],
         };
-        _constructed.TrySetException(new HcsException(error.HResult, "ComputeSystem.Create", Id, result: result, inner: e));
+        _constructed.TrySetException(new HcsException(error.HResult, OperationLabels.CreateSystem, Id, result: result, inner: e));
         _lifetime.Cancel();
         _engine.Forget(this);
     }
@@ -390,7 +390,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
         {
             throw new HcsException(HResults.ERROR_CANCELLED, label, Id);
         }
-        catch (HcsException) when (label != "ComputeSystem.Create")
+        catch (HcsException) when (label != OperationLabels.CreateSystem)
         {
             if (_engine.DisconnectToken.IsCancellationRequested)
             {
@@ -560,7 +560,7 @@ internal sealed partial class SystemInstance : IBackendEventSink
     private async Task<SystemExitStatus> WaitForExitCoreAsync(CancellationToken cancellationToken)
     {
         // A system whose construction failed never existed and will never exit: fail as every other call on it does.
-        await WaitConstructedAsync("ComputeSystem.WaitForExit", cancellationToken).ConfigureAwait(false);
+        await WaitConstructedAsync(OperationLabels.WaitForSystemExit, cancellationToken).ConfigureAwait(false);
         var done = await Task.WhenAny(_stoppedOrDisconnected, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
         if (_exited.Task.IsCompleted)
         {
@@ -569,9 +569,9 @@ internal sealed partial class SystemInstance : IBackendEventSink
 
         if (done == _stoppedOrDisconnected)
         {
-            throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, "ComputeSystem.WaitForExit", Id);
+            throw new HcsException(HResults.HCS_E_SERVICE_DISCONNECT, OperationLabels.WaitForSystemExit, Id);
         }
 
-        throw new HcsException(HResults.ERROR_CANCELLED, "ComputeSystem.WaitForExit", Id);
+        throw new HcsException(HResults.ERROR_CANCELLED, OperationLabels.WaitForSystemExit, Id);
     }
 }

@@ -391,7 +391,7 @@ public sealed class SqliteStateStore : IStateStore
         catch (SqliteException e)
         {
             var reason = Classify(e, $"{what} cannot be written");
-            throw reason ?? new HcsException(HResults.E_FAIL, "Service.WriteState",
+            throw reason ?? new HcsException(HResults.E_FAIL, OperationLabels.WriteState,
                 result: ResultError.From(HResults.E_FAIL, $"the state directory {Directory}: {what} cannot be written: {e.Message}"), inner: e);
         }
     }
@@ -419,7 +419,7 @@ public sealed class SqliteStateStore : IStateStore
         }
 
         var why = hr == HResults.ERROR_DISK_FULL ? "no space is left on its file system" : "its file system is read-only";
-        return new HcsException(hr, "Service.WriteState", result: ResultError.From(hr,
+        return new HcsException(hr, OperationLabels.WriteState, result: ResultError.From(hr,
             $"the state directory {Directory} cannot be written ({why}): {what}: {e.Message}"), inner: e);
     }
 

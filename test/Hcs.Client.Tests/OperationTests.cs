@@ -334,16 +334,21 @@ public sealed class OperationTests
     [Fact]
     public async Task CloseOperation_WhilePending_FiresNoCallback_AndTheWorkStillCompletes()
     {
-        await using var env = new TestEnv();
+        var time = new FakeTimeProvider();
+        await using var env = new TestEnv(time);
         var id = TestEnv.NewId();
-        using var system = env.Create(id, script: new FakeScript { StartDelay = TimeSpan.FromMilliseconds(40) });
+        using var system = env.Create(id, script: new FakeScript { StartDelay = TimeSpan.FromHours(1) });
         using var fired = new ManualResetEventSlim();
         var op = HcsCreateOperation(null, (_, _) => fired.Set());
 
         TestEnv.Ok(HcsStartComputeSystem(system, op, null));
-        HcsCloseOperation(op);
+        HcsCloseOperation(op); // the start is still pending: the fake clock has not moved
 
-        TestEnv.Eventually(() => TestEnv.StateOf(system) == SystemState.Running, "the abandoned start to finish");
+        TestEnv.Eventually(() =>
+        {
+            time.Advance(TimeSpan.FromMinutes(1));
+            return TestEnv.StateOf(system) == SystemState.Running;
+        }, "the abandoned start to finish on the fake clock");
         Assert.True(env.Fake.Get(id).IsRunning);
         Assert.False(fired.Wait(100, TestContext.Current.CancellationToken), "a closed operation's callback fired");
         Assert.Equal(HcsOperationType.None, HcsGetOperationType(op));

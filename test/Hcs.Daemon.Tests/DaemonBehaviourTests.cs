@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Hcs.Backends.Fake;
 using Hcs.Client;
 using Hcs.Contracts;
+using Microsoft.Extensions.Time.Testing;
 using ComputeSystem = Hcs.Client.ComputeSystem;
 
 namespace Hcs.Daemon.Tests;
@@ -137,13 +138,16 @@ public sealed class DaemonBehaviourTests : IAsyncLifetime
     [Fact]
     public async Task AClientDyingInsideAPendingStart_LeavesTheSystemConsistentAndUsable()
     {
-        var id = _fixture.NewId("midstart");
-        _fixture.Backend.Script(id, new FakeScript { StartDelay = TimeSpan.FromSeconds(1) });
-        await using var watcher = await ComputeSystem.CreateAsync(_fixture.Connect("watcher"), id, _fixture.VmDocument("idle"), Ct);
-        var dying = RemoteService.Connect(_fixture.Socket);
+        // The engine runs on a fake clock here, so the Start stays in the backend until the test moves the clock.
+        var clock = new FakeTimeProvider();
+        await using var clocked = new DaemonFakeFixture(engineTime: clock);
+        var id = clocked.NewId("midstart");
+        clocked.Backend.Script(id, new FakeScript { StartDelay = TimeSpan.FromHours(1) });
+        await using var watcher = await ComputeSystem.CreateAsync(clocked.Connect("watcher"), id, clocked.VmDocument("idle"), Ct);
+        var dying = RemoteService.Connect(clocked.Socket);
         var handle = await HcsClient.Connect(dying, "dying").Session.OpenSystemAsync(id, Ct);
         var start = handle.StartAsync(null, Ct);
-        await _fixture.StartArrivedAsync(id);
+        await clocked.StartArrivedAsync(id);
 
         await dying.DisposeAsync(); // the connection goes while the Start is in the backend, as when the client dies
 
@@ -152,9 +156,17 @@ public sealed class DaemonBehaviourTests : IAsyncLifetime
         // hcsd cancelled the Start on the dead client's behalf, as its token would have in process: the system is back
         // in Created, not stuck half-started, and another client can start it (had the first Start gone on, this one
         // would queue behind it and find the system already running).
-        await watcher.StartAsync(Ct);
+        var second = watcher.StartAsync(Ct);
+        var bound = System.Diagnostics.Stopwatch.StartNew();
+        while (!second.IsCompleted && bound.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            clock.Advance(TimeSpan.FromMinutes(1));
+            await Task.WhenAny(second, Task.Delay(1, Ct));
+        }
+
+        await second;
         Assert.Equal(SystemState.Running, (await watcher.GetPropertiesAsync(cancellationToken: Ct)).State);
-        Assert.Equal(2, _fixture.Backend.Get(id).StartCalls);
+        Assert.Equal(2, clocked.Backend.Get(id).StartCalls);
         await watcher.TerminateAsync(Ct);
     }
 

@@ -12,7 +12,8 @@ namespace Hcs.Daemon.Tests;
 /// a fresh directory, and clients that reach it only through that socket (<see cref="RemoteService"/>). Disposing
 /// <see cref="Hcs.Conformance.BackendFixture.Service"/> stops the daemon and its engine: the service going away.
 /// </summary>
-public sealed class DaemonFakeFixture(Func<DaemonOptions, DaemonOptions>? configure = null, Microsoft.Extensions.Logging.ILoggerFactory? logs = null)
+public sealed class DaemonFakeFixture(Func<DaemonOptions, DaemonOptions>? configure = null, Microsoft.Extensions.Logging.ILoggerFactory? logs = null,
+    TimeProvider? engineTime = null)
     : FakeBackendFixture
 {
     private readonly string _directory = SearchableTempDirectory();
@@ -32,6 +33,9 @@ public sealed class DaemonFakeFixture(Func<DaemonOptions, DaemonOptions>? config
             UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         return directory;
     }
+
+    /// <inheritdoc />
+    protected override TimeProvider Time => engineTime ?? TimeProvider.System;
 
     /// <summary>The daemon's socket.</summary>
     public string Socket => Path.Combine(_directory, "hcsd.sock");

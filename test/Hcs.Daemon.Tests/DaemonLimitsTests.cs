@@ -8,6 +8,7 @@ using Hcs.Client;
 using Hcs.Contracts;
 using Hcs.Protocol;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Hcs.Daemon.Tests;
 
@@ -32,11 +33,12 @@ public sealed class DaemonLimitsTests : IAsyncDisposable
     };
 
     private readonly CapturingLogs _logs = new();
+    private readonly FakeTimeProvider _openClock = new(); // OpenTimeout runs on it: no session here times out unless a test advances it
     private readonly DaemonFakeFixture _fixture;
 
     public DaemonLimitsTests()
     {
-        _fixture = new DaemonFakeFixture(o => o with { Limits = s_small }, _logs);
+        _fixture = new DaemonFakeFixture(o => o with { Limits = s_small with { Time = _openClock } }, _logs);
         _ = _fixture.Service; // starts the daemon
     }
 
@@ -289,8 +291,17 @@ public sealed class DaemonLimitsTests : IAsyncDisposable
         using var channel = RawChannel();
         using var session = new ComputeService.ComputeServiceClient(channel).Session(cancellationToken: Ct);
 
-        // Nothing is sent: hcsd ends the stream once OpenTimeout (300 ms here) has passed. The test waits for that end.
-        var e = await Assert.ThrowsAsync<RpcException>(() => session.ResponseStream.MoveNext(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        // Nothing is sent: hcsd ends the stream once OpenTimeout (300 ms here) has passed on its clock, which the test
+        // advances until that end arrives.
+        var ended = session.ResponseStream.MoveNext(Ct);
+        var bound = System.Diagnostics.Stopwatch.StartNew();
+        while (!ended.IsCompleted && bound.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            _openClock.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.WhenAny(ended, Task.Delay(10, Ct));
+        }
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => ended.WaitAsync(TimeSpan.FromSeconds(1), Ct));
 
         var hcs = WireErrors.ToHcsException(e, "test");
         Assert.Equal(HResults.ERROR_TIMEOUT, hcs.HResult);

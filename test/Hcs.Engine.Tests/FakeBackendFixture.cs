@@ -57,6 +57,9 @@ public class FakeBackendFixture : BackendFixture
     /// <inheritdoc />
     protected override IComputeService CreateService() => CreateEngine();
 
+    /// <summary>The clock the engine runs on.</summary>
+    protected virtual TimeProvider Time => TimeProvider.System;
+
     /// <summary>Creates the engine over <see cref="Backend"/> (once).</summary>
-    protected ComputeEngine CreateEngine() => _engine ??= new ComputeEngine([Backend], new EngineOptions { ShutdownTimeout = ShutdownTimeout });
+    protected ComputeEngine CreateEngine() => _engine ??= new ComputeEngine([Backend], new EngineOptions { ShutdownTimeout = ShutdownTimeout, Time = Time });
 }

@@ -348,9 +348,11 @@ public sealed class FakeBackendTests : FakeTestBase
     [Fact]
     public async Task GuestPowerOff_ScheduledWhilePaused_HappensOnlyAfterResume()
     {
+        var clock = Fake.UseFakeClock();
         var system = await CreateAsync("poweroff:30");
-        await Within(system.StartAsync(Ct));
+        await Within(system.StartAsync(Ct)); // the guest's 30 ms starts now, on the fake clock, which stands still
         await Within(system.PauseAsync(null, Ct));
+        clock.Advance(TimeSpan.FromSeconds(1)); // the power-off falls due while the guest is paused
         using var watch = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         watch.CancelAfter(Fixture.Settle);
 
@@ -407,13 +409,14 @@ public sealed class FakeBackendTests : FakeTestBase
     public async Task SpinVerb_TheGuestKeepsRunningAndAccruesCpuTimeUntilTerminated()
     {
         Assert.Equal(new GuestBehaviour(GuestVerb.Spin, TimeSpan.Zero), GuestBehaviour.Parse("console=ttyS0 hcstest=spin"));
+        var clock = Fake.UseFakeClock();
         var system = await CreateAsync("spin");
         await Within(system.StartAsync(Ct));
-        await Task.Delay(Fixture.Settle, Ct);
+        clock.Advance(TimeSpan.FromSeconds(2));
 
         Assert.True(FakeSystem(system.Id).IsRunning);
         var statistics = (await Within(system.GetPropertiesAsync([SystemPropertyType.Statistics], Ct))).Statistics!;
-        Assert.True(statistics.Processor!.TotalRuntime100ns > 0);
+        Assert.Equal((ulong)TimeSpan.FromSeconds(2).Ticks, statistics.Processor!.TotalRuntime100ns); // every second it ran
         await Within(system.TerminateAsync(Ct));
         Assert.True(FakeSystem(system.Id).IsDead);
     }

@@ -69,31 +69,34 @@ public sealed class FakeScriptedFaultTests : FakeTestBase
     [Fact]
     public async Task Start_Slow_CompletesAfterTheDelay_InRunningState()
     {
+        var clock = Fake.UseFakeClock();
         var id = Fixture.NewId();
-        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { StartDelay = TimeSpan.FromMilliseconds(60) }));
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { StartDelay = TimeSpan.FromSeconds(60) }));
 
-        var clock = Stopwatch.StartNew();
-        await Within(system.StartAsync(Ct));
+        var before = clock.GetUtcNow();
+        await Fake.AdvanceUntilDoneAsync(system.StartAsync(Ct), TimeSpan.FromSeconds(1));
 
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(50), $"Start took {clock.Elapsed}");
+        Assert.True(clock.GetUtcNow() - before >= TimeSpan.FromSeconds(60), $"Start completed after {clock.GetUtcNow() - before} of the fake clock");
         await AssertStateAsync(SystemState.Running, system);
     }
 
     [Fact]
     public async Task Create_WithDelay_ReturnsTheHandleAtOnce_AndCallsWaitForConstruction()
     {
+        var clock = Fake.UseFakeClock();
         var id = Fixture.NewId();
-        var document = Fake.Scripted(id, new FakeScript { CreateDelay = TimeSpan.FromMilliseconds(100) });
+        var document = Fake.Scripted(id, new FakeScript { CreateDelay = TimeSpan.FromSeconds(100) });
 
-        var clock = Stopwatch.StartNew();
+        var before = clock.GetUtcNow();
         await using var handle = await Within(Client.Session.CreateSystemAsync(id, document, Ct));
         var created = handle.WaitForCreatedAsync(Ct);
-        Assert.False(created.IsCompleted, "construction takes 100 ms");
+        Assert.False(created.IsCompleted, "construction takes 100 s, and the fake clock has not moved");
         var start = handle.StartAsync(null, Ct); // queued behind construction
 
+        await Fake.AdvanceUntilDoneAsync(start, TimeSpan.FromSeconds(1));
         await Within(start);
         await Within(created);
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(90), $"Start completed after {clock.Elapsed}, before construction ended");
+        Assert.True(clock.GetUtcNow() - before >= TimeSpan.FromSeconds(100), $"Start completed after {clock.GetUtcNow() - before}, before construction ended");
         var properties = HcsJson.Deserialize<Properties>(await Within(handle.GetPropertiesAsync(null, Ct)));
         Assert.Equal(SystemState.Running, properties.State);
     }
@@ -193,14 +196,18 @@ public sealed class FakeScriptedFaultTests : FakeTestBase
     [Fact]
     public async Task Shutdown_OfASlowGuest_CompletesWhenTheGuestPowersOff()
     {
+        var clock = Fake.UseFakeClock();
         var id = Fixture.NewId();
-        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { ShutdownDelay = TimeSpan.FromMilliseconds(80) }));
+        var delay = Fixture.ShutdownTimeout / 2;
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { ShutdownDelay = delay }));
         await Within(system.StartAsync(Ct));
 
-        var clock = Stopwatch.StartNew();
-        await Within(system.ShutDownAsync(null, Ct));
+        var shutdown = system.ShutDownAsync(null, Ct);
+        Assert.True(SpinWait.SpinUntil(() => FakeSystem(id).ShutdownRequests == 1, Fixture.Timeout), "the shutdown request reached the guest");
+        Assert.False(shutdown.IsCompleted, "ShutDown returned before the guest powered off");
+        clock.Advance(delay); // the guest's power-off is due; the shutdown timeout (twice as long) is not
 
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(70), $"ShutDown returned after {clock.Elapsed}, before the guest powered off");
+        await Within(shutdown);
         var exit = await Within(system.WaitForExitAsync(Ct));
         Assert.Equal(NotificationType.GracefulExit, exit.ExitType);
         Assert.Equal(ExitInitiator.Client, Attribution(exit, r => r.SystemExit).Initiator);
@@ -209,14 +216,19 @@ public sealed class FakeScriptedFaultTests : FakeTestBase
     [Fact]
     public async Task Shutdown_OfAGuestSlowerThanTheTimeout_FailsWithTimeout_ThenTheLatePowerOffIsGuestInitiated()
     {
+        var clock = Fake.UseFakeClock();
         var id = Fixture.NewId();
-        var delay = Fixture.ShutdownTimeout + TimeSpan.FromMilliseconds(100);
-        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { ShutdownDelay = delay }));
+        var system = await CreateFromAsync(id, Fake.Scripted(id, new FakeScript { ShutdownDelay = TimeSpan.FromHours(1) }));
         await Within(system.StartAsync(Ct));
 
-        await AssertFailsAsync(HResults.ERROR_TIMEOUT, () => system.ShutDownAsync(null, Ct));
+        // The clock moves in steps of a tenth of the timeout until ShutDown gives up, long before the guest's hour.
+        var shutdown = system.ShutDownAsync(null, Ct);
+        await Fake.AdvanceUntilDoneAsync(shutdown, Fixture.ShutdownTimeout / 10);
+        await AssertFailsAsync(HResults.ERROR_TIMEOUT, () => shutdown);
+        Assert.True(FakeSystem(id).IsRunning, "the guest powered off before ShutDown gave up");
 
         // The guest powers off after all, once ShutDown has given up: that exit is the guest's own.
+        clock.Advance(TimeSpan.FromHours(1));
         var exit = await Within(system.WaitForExitAsync(Ct));
         Assert.Equal(NotificationType.GracefulExit, exit.ExitType);
         Assert.Equal(ExitInitiator.GuestOS, Attribution(exit, r => r.SystemExit).Initiator);

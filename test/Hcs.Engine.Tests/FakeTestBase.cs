@@ -6,10 +6,10 @@ using Hcs.Conformance;
 namespace Hcs.Engine.Tests;
 
 /// <summary>Base of the fake-only tests: the conformance helpers plus direct access to the fake backend.</summary>
-public abstract class FakeTestBase() : ConformanceTestBase(new FakeBackendFixture())
+public abstract class FakeTestBase() : ConformanceTestBase(new FakeClockFixture())
 {
     /// <summary>The fake fixture.</summary>
-    protected FakeBackendFixture Fake => (FakeBackendFixture)Fixture;
+    protected FakeClockFixture Fake => (FakeClockFixture)Fixture;
 
     /// <summary>The fake system <paramref name="id"/>.</summary>
     protected FakeSystem FakeSystem(string id) => Fake.System(id);

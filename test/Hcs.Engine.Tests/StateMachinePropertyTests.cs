@@ -5,6 +5,7 @@ using Hcs.Backends.Fake;
 using Hcs.Contracts;
 using Hcs.Engine;
 using Hcs.Schema;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Hcs.Engine.Tests;
@@ -13,7 +14,9 @@ namespace Hcs.Engine.Tests;
 /// Model-based property test: random sequences of verbs, handle operations and guest actions run against the engine
 /// on the fake backend and against a small model of the HCS state machine (hcs-api.md §7.3). Every call's HRESULT,
 /// every state and the exit type must agree with the model, and every subscribed handle must get SystemExited exactly
-/// once, as its last system event.
+/// once, as its last system event. The engine runs on a fake clock: the shutdown timeout fires only when the model
+/// expects it (a paused guest cannot act on the request) and the test advances the clock, never because a busy machine
+/// delayed a guest that was about to power off.
 /// </summary>
 public sealed class StateMachinePropertyTests
 {
@@ -39,7 +42,8 @@ public sealed class StateMachinePropertyTests
     private static async Task RunSequenceAsync(bool stopOnReset, Op[] ops)
     {
         var fake = new FakeBackend();
-        await using var engine = new ComputeEngine([fake], new EngineOptions { ShutdownTimeout = TimeSpan.FromMilliseconds(30) });
+        var clock = new FakeTimeProvider();
+        await using var engine = new ComputeEngine([fake], new EngineOptions { ShutdownTimeout = TimeSpan.FromMilliseconds(30), Time = clock });
         await using var session = engine.OpenSession(new ClientIdentity("property"));
         var model = new Model();
         var saveDir = Directory.CreateTempSubdirectory("hcs-prop-");
@@ -73,7 +77,13 @@ public sealed class StateMachinePropertyTests
                                 SystemState.Paused => HResults.ERROR_TIMEOUT, // a paused guest cannot act on the request
                                 _ => 0,
                             };
-                            Expect(await HrOf(primary.ShutDownAsync(null)), expected, where);
+                            var shutdown = primary.ShutDownAsync(null);
+                            if (model.Phase == SystemState.Paused)
+                            {
+                                await AdvanceUntilDoneAsync(clock, shutdown); // only the timeout can end it
+                            }
+
+                            Expect(await HrOf(shutdown), expected, where);
                             if (model.Phase == SystemState.Paused)
                             {
                                 model.PowerOffOnResume = true;
@@ -251,6 +261,17 @@ public sealed class StateMachinePropertyTests
             ComputeTopology = new Topology { Memory = new VirtualMachineMemory { SizeInMB = 256 }, Processor = new VirtualMachineProcessor { Count = 1 } },
         },
     });
+
+    /// <summary>Advances <paramref name="clock"/> until <paramref name="call"/> completes (bounded by real time as a safety net).</summary>
+    private static async Task AdvanceUntilDoneAsync(FakeTimeProvider clock, Task call)
+    {
+        var bound = System.Diagnostics.Stopwatch.StartNew();
+        while (!call.IsCompleted && bound.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(10));
+            await Task.WhenAny(call, Task.Delay(1));
+        }
+    }
 
     private static async Task<List<HcsEventRecord>> Collect(IAsyncEnumerable<HcsEventRecord> events)
     {

@@ -107,7 +107,7 @@ internal sealed class StateJournal
                 EngineLog.StateWriteFailed(_logger, entry.Id!, what, e);
                 entry.Done.TrySetException(e is HcsException
                     ? e
-                    : new HcsException(HResults.E_FAIL, "Service.WriteState", entry.Id,
+                    : new HcsException(HResults.E_FAIL, OperationLabels.WriteState, entry.Id,
                         result: ResultError.From(HResults.E_FAIL, $"the state store could not write the record ({what}): {e.Message}"), inner: e));
             }
         }
