@@ -43,7 +43,7 @@ public sealed class Cgroup
     /// <summary>
     /// Creates it with every missing parent: v1 in each hierarchy of <see cref="Controllers"/>; v2 after writing
     /// <c>+controller</c> for each of <see cref="Controllers"/> to the <c>cgroup.subtree_control</c> of the root and of
-    /// every parent on the way down (delegation). A cgroup that exists with no process in it is reused.
+    /// every parent on the way down (delegation; v1-only names such as <c>cpuacct</c> or <c>freezer</c> are skipped). A cgroup that exists with no process in it is reused.
     /// </summary>
     /// <exception cref="CgroupException">The host refused (<see cref="CgroupErrorKind.AccessDenied"/>, …), or the
     /// cgroup exists and holds a process (<see cref="CgroupErrorKind.Busy"/>).</exception>
@@ -51,6 +51,9 @@ public sealed class Cgroup
 
     /// <summary>The pids in it (<c>cgroup.procs</c>; v1: of the pids, memory, cpu or cpuacct hierarchy); empty when it is gone.</summary>
     public IReadOnlyList<int> ReadProcesses() => Hierarchy.ReadProcesses(this);
+
+    /// <summary>The number of tasks (threads) in it and its descendants (<c>pids.current</c>); null when unreadable.</summary>
+    public ulong? ReadTaskCount() => Hierarchy.ReadTaskCount(this);
 
     /// <summary>Moves process <paramref name="pid"/>, with all its threads, into it (<c>cgroup.procs</c> in each of its directories).</summary>
     /// <exception cref="CgroupException">The host refused.</exception>

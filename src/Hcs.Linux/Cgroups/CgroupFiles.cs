@@ -1,12 +1,14 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Globalization;
+using System.Text;
 
 namespace Hcs.Linux.Cgroups;
 
 /// <summary>
 /// Reading and writing cgroup interface files. Reads never throw: a missing or unreadable file is null. Writes are one
-/// <c>write(2)</c> of the whole value, as the kernel requires, and fail with a <see cref="CgroupException"/>.
+/// <c>write(2)</c> of the whole value, as the kernel requires, to a file that exists (one is never created), and fail
+/// with a <see cref="CgroupException"/>.
 /// </summary>
 internal static class CgroupFiles
 {
@@ -77,7 +79,9 @@ internal static class CgroupFiles
         var path = Path.Combine(directory, file);
         try
         {
-            File.WriteAllText(path, value);
+            // Never created: a file the kernel does not offer is a controller that lacks it.
+            using var handle = File.OpenHandle(path, FileMode.Truncate, FileAccess.Write);
+            RandomAccess.Write(handle, Encoding.ASCII.GetBytes(value), 0);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -6,7 +6,7 @@ namespace Hcs.Linux.Cgroups;
 /// The host's cgroups, as one of two implementations: <see cref="CgroupV1"/> (a v1 or hybrid host: a hierarchy per
 /// controller below the root) or <see cref="CgroupV2"/> (the unified hierarchy mounted at the root). Everything hcs
 /// reads from or writes to a cgroup goes through a <see cref="Cgroup"/> opened here, so the backends and their tests
-/// never name a version's files or paths. <see cref="Open(string)"/> detects the version from the root;
+/// never name a version's files or paths. <see cref="Open"/> detects the version from the root;
 /// tests point it at a directory laid out like a real host.
 /// </summary>
 public abstract class CgroupHierarchy
@@ -16,10 +16,11 @@ public abstract class CgroupHierarchy
 
     private static readonly Lazy<CgroupHierarchy> s_host = new(() => Open(DefaultRoot));
 
-    private protected CgroupHierarchy(string root)
+    private protected CgroupHierarchy(string root, Action<string>? directoryMade)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         Root = root;
+        DirectoryMade = directoryMade;
     }
 
     /// <summary>This host's cgroups (<see cref="DefaultRoot"/>, detected once).</summary>
@@ -28,18 +29,25 @@ public abstract class CgroupHierarchy
     /// <summary>The root, e.g. <c>/sys/fs/cgroup</c>.</summary>
     public string Root { get; }
 
+    /// <summary>
+    /// Called with each cgroup directory this makes, right after its <c>mkdir(2)</c>: a test tree adds the interface
+    /// files the kernel would. Null on a real host.
+    /// </summary>
+    public Action<string>? DirectoryMade { get; }
+
     /// <summary>Which version this host runs (<see cref="CgroupVersion.V1"/> for a hybrid host).</summary>
     public abstract CgroupVersion Version { get; }
 
     /// <summary>
     /// The cgroups mounted at <paramref name="root"/>: v2 when it is a cgroup2 mount, which (as the only kind of mount
     /// that does) has <c>cgroup.controllers</c> at its root; otherwise v1, a root holding one directory per hierarchy
-    /// (a hybrid host's cgroup2 mount among them as <c>unified</c>).
+    /// (a hybrid host's cgroup2 mount among them as <c>unified</c>). <paramref name="directoryMade"/>: see
+    /// <see cref="DirectoryMade"/>.
     /// </summary>
-    public static CgroupHierarchy Open(string root)
+    public static CgroupHierarchy Open(string root, Action<string>? directoryMade = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
-        return File.Exists(Path.Combine(root, "cgroup.controllers")) ? new CgroupV2(root) : new CgroupV1(root);
+        return File.Exists(Path.Combine(root, "cgroup.controllers")) ? new CgroupV2(root, directoryMade) : new CgroupV1(root, directoryMade);
     }
 
     /// <summary>True if <paramref name="controller"/> (<c>cpu</c>, <c>memory</c>, <c>pids</c>, …) can be used here.</summary>
@@ -83,6 +91,8 @@ public abstract class CgroupHierarchy
     internal abstract void Create(Cgroup cgroup);
 
     internal abstract IReadOnlyList<int> ReadProcesses(Cgroup cgroup);
+
+    internal abstract ulong? ReadTaskCount(Cgroup cgroup);
 
     internal abstract void AddProcess(Cgroup cgroup, int pid);
 
@@ -132,7 +142,7 @@ public abstract class CgroupHierarchy
     /// directory before its child is made (v2 enables controllers there). A leaf that exists is reused only when it
     /// holds no process. A parent removed between two <c>mkdir</c>s (another cgroup under it was just cleaned up) is made again.
     /// </summary>
-    internal static void MakeDirectories(string root, string[] segments, Action<string>? beforeChild)
+    private protected void MakeDirectories(string root, string[] segments, Action<string>? beforeChild)
     {
         var leaf = Path.Combine([root, .. segments]);
         for (var attempt = 1; ; attempt++)
@@ -152,9 +162,10 @@ public abstract class CgroupHierarchy
                             throw new CgroupException(CgroupErrorKind.Busy, $"cgroup {leaf} already exists and holds process {pid}");
                         }
                     }
-                    else
+                    else if (!Directory.Exists(dir))
                     {
                         Directory.CreateDirectory(dir);
+                        DirectoryMade?.Invoke(dir);
                     }
                 }
 

@@ -28,9 +28,9 @@ public sealed class CgroupV1 : CgroupHierarchy
     private readonly Dictionary<string, string> _controllers = new(StringComparer.Ordinal); // controller → its hierarchy's root
     private readonly List<string> _hierarchies = []; // every hierarchy's root, unified included, each once
 
-    /// <summary>The hierarchies below <paramref name="root"/>, found now.</summary>
-    public CgroupV1(string root)
-        : base(root)
+    /// <summary>The hierarchies below <paramref name="root"/>, found now (<paramref name="directoryMade"/>: see <see cref="CgroupHierarchy.DirectoryMade"/>).</summary>
+    public CgroupV1(string root, Action<string>? directoryMade = null)
+        : base(root, directoryMade)
     {
         DirectoryInfo[] mounts;
         try
@@ -53,7 +53,7 @@ public sealed class CgroupV1 : CgroupHierarchy
 
             if (mount.Name == "unified")
             {
-                Unified = new CgroupV2(resolved);
+                Unified = new CgroupV2(resolved, directoryMade);
                 continue;
             }
 
@@ -115,6 +115,10 @@ public sealed class CgroupV1 : CgroupHierarchy
 
         return [];
     }
+
+    internal override ulong? ReadTaskCount(Cgroup cgroup) => V1Directory(cgroup, "pids") is { } dir
+        ? CgroupFiles.ReadNumber(dir, "pids.current")
+        : Unified?.ReadTaskCount(cgroup);
 
     internal override void AddProcess(Cgroup cgroup, int pid)
     {

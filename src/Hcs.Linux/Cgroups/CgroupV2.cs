@@ -18,9 +18,9 @@ public sealed class CgroupV2 : CgroupHierarchy
 {
     private readonly Lazy<HashSet<string>> _controllers;
 
-    /// <summary>The unified hierarchy mounted at <paramref name="root"/>.</summary>
-    public CgroupV2(string root)
-        : base(root)
+    /// <summary>The unified hierarchy mounted at <paramref name="root"/> (<paramref name="directoryMade"/>: see <see cref="CgroupHierarchy.DirectoryMade"/>).</summary>
+    public CgroupV2(string root, Action<string>? directoryMade = null)
+        : base(root, directoryMade)
     {
         _controllers = new(() => (CgroupFiles.ReadLines(root, "cgroup.controllers") ?? [])
             .SelectMany(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToHashSet(StringComparer.Ordinal));
@@ -40,11 +40,16 @@ public sealed class CgroupV2 : CgroupHierarchy
 
     internal override string? DirectoryOf(Cgroup cgroup, string controller) => DirectoryOf(cgroup);
 
-    internal override void Create(Cgroup cgroup) =>
-        MakeDirectories(Root, cgroup.Segments, cgroup.Controllers.Count == 0 ? null : dir =>
-            CgroupFiles.Write(Version, Root, dir, "cgroup.subtree_control", string.Join(' ', cgroup.Controllers.Select(c => "+" + c))));
+    internal override void Create(Cgroup cgroup)
+    {
+        // v1-only names (cpuacct, freezer, …) have no v2 controller: their files are in cpu.stat and the core.
+        var enable = string.Join(' ', cgroup.Controllers.Where(HasController).Select(c => "+" + c));
+        MakeDirectories(Root, cgroup.Segments, enable.Length == 0 ? null : dir => CgroupFiles.Write(Version, Root, dir, "cgroup.subtree_control", enable));
+    }
 
     internal override IReadOnlyList<int> ReadProcesses(Cgroup cgroup) => CgroupFiles.ReadPids(DirectoryOf(cgroup)) ?? [];
+
+    internal override ulong? ReadTaskCount(Cgroup cgroup) => CgroupFiles.ReadNumber(DirectoryOf(cgroup), "pids.current");
 
     internal override void AddProcess(Cgroup cgroup, int pid) =>
         CgroupFiles.Write(Version, Root, DirectoryOf(cgroup), "cgroup.procs", pid.ToString(CultureInfo.InvariantCulture));
