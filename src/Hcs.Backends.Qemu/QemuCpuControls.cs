@@ -24,7 +24,7 @@ internal sealed class QemuCpuControls
     private const string Source = "qemu.cgroup";
 
     private readonly Lock _gate = new();
-    private readonly QemuBackend _backend;
+    private readonly Func<CpuControls, string, Cgroup> _createCgroup;
     private readonly string _id;
     private readonly int _pid;
     private readonly Func<bool> _systemReleased;
@@ -33,13 +33,14 @@ internal sealed class QemuCpuControls
 
     /// <summary>
     /// The controls of VM <paramref name="id"/> (QEMU's <paramref name="pid"/>), in <paramref name="cgroup"/> if it has
-    /// one. <paramref name="systemReleased"/> tells whether the VM was released or detached (then Modify is refused); it is
+    /// one. <paramref name="createCgroup"/> makes the VM's cgroup with the given controls, failures naming the given member
+    /// (<see cref="QemuBackend.CreateCgroup"/>). <paramref name="systemReleased"/> tells whether the VM was released or detached (then Modify is refused); it is
     /// called with this object's lock held and may take the system's lock, which is why <see cref="Facts"/> (read under the
     /// system's lock) takes none.
     /// </summary>
-    public QemuCpuControls(QemuBackend backend, string id, int pid, CpuControls controls, Cgroup? cgroup, Func<bool> systemReleased)
+    public QemuCpuControls(string id, int pid, CpuControls controls, Cgroup? cgroup, Func<CpuControls, string, Cgroup> createCgroup, Func<bool> systemReleased)
     {
-        _backend = backend;
+        _createCgroup = createCgroup;
         _id = id;
         _pid = pid;
         _systemReleased = systemReleased;
@@ -205,7 +206,7 @@ internal sealed class QemuCpuControls
             }
             else if (next.IsSet)
             {
-                cgroup = _backend.CreateCgroup(_id, next, member, Label);
+                cgroup = _createCgroup(next, member);
                 try
                 {
                     AddProcess(cgroup, _pid, member, Label, _id);

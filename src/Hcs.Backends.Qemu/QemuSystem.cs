@@ -125,7 +125,7 @@ internal sealed class QemuSystem : IBackendSystem
             }
         }
 
-        _cpu = new QemuCpuControls(backend, context.Id, worker.Pid, controls, cgroup, () =>
+        _cpu = new QemuCpuControls(context.Id, worker.Pid, controls, cgroup, (next, member) => backend.CreateCgroup(context.Id, next, member, "QemuBackend.Modify"), () =>
         {
             lock (_gate)
             {
