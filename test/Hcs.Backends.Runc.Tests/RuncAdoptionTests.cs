@@ -113,7 +113,7 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
         Assert.False(Directory.Exists(directory), "the runtime directory is removed");
         Assert.False(Directory.Exists(Path.Combine(_root, ".runc", name)), "runc's state is deleted");
         Assert.Empty(MountTable.Under(directory));
-        Assert.Empty(CgroupHierarchy.Host.Cgroup($"/{CgroupParent}/{name}").Directories.Where(Directory.Exists)); // the cgroup is removed from every hierarchy
+        Assert.All(CgroupHierarchy.Host.Cgroup($"/{CgroupParent}/{name}").Directories, d => Assert.False(Directory.Exists(d), $"the cgroup {d} is removed"));
         if (monitor is { } m)
         {
             Assert.False(m.IsAlive, "the monitor is gone");

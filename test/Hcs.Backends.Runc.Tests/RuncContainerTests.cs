@@ -158,7 +158,7 @@ public sealed class RuncContainerTests : IAsyncLifetime
         await Eventually(() => !Directory.Exists(scratch) && !Directory.Exists(Path.Combine(_fixture.RuntimeRoot, id)));
         Assert.Equal(before, Listing(BusyboxLayer.Path));
         Assert.False(Directory.Exists(Path.Combine(_fixture.RuntimeRoot, ".runc", id)), "runc's state is deleted");
-        Assert.Empty(CgroupHierarchy.Host.Cgroup($"/hcs-test/{id}").Directories.Where(Directory.Exists)); // the cgroup is removed from every hierarchy
+        Assert.All(CgroupHierarchy.Host.Cgroup($"/hcs-test/{id}").Directories, d => Assert.False(Directory.Exists(d), $"the cgroup {d} is removed"));
         Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(_fixture.RuntimeRoot + "/" + id, StringComparison.Ordinal));
     }
 
