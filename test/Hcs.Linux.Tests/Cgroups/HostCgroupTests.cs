@@ -8,8 +8,9 @@ namespace Hcs.Linux.Tests.Cgroups;
 
 /// <summary>
 /// The implementation this host runs (v1 here, v2 on a stock Debian 12 or Ubuntu 22.04+ host) against the real
-/// <c>/sys/fs/cgroup</c>, as root: a cgroup is created under a parent of its own, holds a process, takes CPU limits,
-/// freezes it, and goes with its parent once the process is gone.
+/// <c>/sys/fs/cgroup</c>, as root: a cgroup is created under a parent of its own, holds a spinning process, takes CPU
+/// limits (1% of a CPU, which the kernel enforces by throttling it even on a loaded host), freezes it, and goes with its
+/// parent once the process is gone.
 /// </summary>
 public sealed class HostCgroupTests : IDisposable
 {
@@ -26,7 +27,7 @@ public sealed class HostCgroupTests : IDisposable
         }
 
         _sleeper?.Dispose();
-        CgroupHierarchy.Host.Cgroup($"{_parent}/c1", "cpu", "freezer").TryRemove(emptyAncestors: 1);
+        CgroupHierarchy.Host.Cgroup($"{_parent}/c1", "cpu", "cpuacct", "freezer").TryRemove(emptyAncestors: 1);
     }
 
     [Fact]
@@ -43,19 +44,20 @@ public sealed class HostCgroupTests : IDisposable
     public async Task ACgroup_HoldsAProcess_TakesLimits_Freezes_AndGoesWithItsParent()
     {
         Assert.SkipUnless(Environment.UserName == "root", "creating cgroups needs root");
-        var cgroup = CgroupHierarchy.Host.Cgroup($"{_parent}/c1", "cpu", "freezer");
+        var cgroup = CgroupHierarchy.Host.Cgroup($"{_parent}/c1", "cpu", "cpuacct", "freezer");
         cgroup.Create();
-        _sleeper = Process.Start("sleep", "60");
+        cgroup.SetCpuLimits(new CgroupCpuLimits(1_000, 100_000, Shares: 2048, Weight: 200));
+        _sleeper = Process.Start("sh", ["-c", "while :; do :; done"]);
 
         cgroup.AddProcess(_sleeper.Id);
-        cgroup.SetCpuLimits(new CgroupCpuLimits(25_000, 100_000, Shares: 2048, Weight: 200));
 
         Assert.Equal([_sleeper.Id], cgroup.ReadProcesses());
         Assert.Contains(File.ReadAllLines($"/proc/{_sleeper.Id}/cgroup"), l => l.EndsWith($":/{_parent}/c1", StringComparison.Ordinal));
         Assert.Equal(CgroupHierarchy.Host.Version == CgroupVersion.V1
-            ? new CgroupCpuLimits(25_000, 100_000, Shares: 2048)
-            : new CgroupCpuLimits(25_000, 100_000, Weight: 200), cgroup.ReadCpuLimits());
-        Assert.NotNull(cgroup.ReadCpuUsage()?.ThrottledPeriods);
+            ? new CgroupCpuLimits(1_000, 100_000, Shares: 2048)
+            : new CgroupCpuLimits(1_000, 100_000, Weight: 200), cgroup.ReadCpuLimits());
+        await EventuallyAsync(() => cgroup.ReadCpuUsage()?.ThrottledPeriods > 0); // the spinner wants more than its quota
+        Assert.True(cgroup.ReadCpuUsage()!.UsageNanoseconds > 0);
 
         cgroup.SetFrozen(true);
         await EventuallyAsync(() => cgroup.ReadFrozen() == true);
