@@ -1,6 +1,6 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Globalization;
+using Hcs.Linux.Cgroups;
 using Hcs.Schema;
 
 namespace Hcs.Backends.Qemu;
@@ -25,22 +25,19 @@ namespace Hcs.Backends.Qemu;
 public sealed record CpuControls(uint Count, ulong? Limit, ulong? Weight)
 {
     /// <summary>The CFS period, in microseconds (100 ms, the kernel's default).</summary>
-    public const long PeriodMicroseconds = 100_000;
+    public const long PeriodMicroseconds = CgroupCpuLimits.DefaultPeriodMicroseconds;
 
     /// <summary>The smallest quota the kernel accepts (1 ms).</summary>
-    public const long MinQuotaMicroseconds = 1_000;
+    public const long MinQuotaMicroseconds = CgroupCpuLimits.MinQuotaMicroseconds;
 
     /// <summary>The largest quota the kernel accepts (its 44-bit bandwidth limit, in microseconds).</summary>
-    public const long MaxQuotaMicroseconds = (1L << 44) - 1;
+    public const long MaxQuotaMicroseconds = CgroupCpuLimits.MaxQuotaMicroseconds;
 
     /// <summary>The HCS limit meaning 100% of the VM's processors.</summary>
     public const ulong FullLimit = 100_000;
 
-    /// <summary>The kernel's <c>cpu.shares</c> range (v1).</summary>
-    public const ulong MinShares = 2, MaxShares = 262_144;
-
     /// <summary>The kernel's <c>cpu.weight</c> range (v2).</summary>
-    public const ulong MinCpuWeight = 1, MaxCpuWeight = 10_000;
+    public const ulong MinCpuWeight = CgroupCpuLimits.MinWeight, MaxCpuWeight = CgroupCpuLimits.MaxWeight;
 
     /// <summary>The controls of a create document's processor section (Count defaults to 1).</summary>
     public static CpuControls From(VirtualMachineProcessor? processor) =>
@@ -72,15 +69,11 @@ public sealed record CpuControls(uint Count, ulong? Limit, ulong? Weight)
     }
 
     /// <summary>cgroup v1 <c>cpu.shares</c>.</summary>
-    public ulong Shares => Math.Clamp(Math.Min(Weight ?? 100, MaxShares) * 1024 / 100, MinShares, MaxShares);
+    public ulong Shares => CgroupCpuLimits.SharesFromWeight(Weight ?? 100);
 
     /// <summary>cgroup v2 <c>cpu.weight</c>.</summary>
     public ulong CpuWeight => Math.Clamp(Weight ?? 100, MinCpuWeight, MaxCpuWeight);
 
-    /// <summary>cgroup v1 <c>cpu.cfs_quota_us</c> (<c>-1</c> = no quota).</summary>
-    public string CfsQuota => (QuotaMicroseconds ?? -1).ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>cgroup v2 <c>cpu.max</c>: <c>"quota period"</c> or <c>"max period"</c>.</summary>
-    public string CpuMax => string.Create(CultureInfo.InvariantCulture,
-        $"{(QuotaMicroseconds is { } quota ? quota.ToString(CultureInfo.InvariantCulture) : "max")} {PeriodMicroseconds}");
+    /// <summary>What the VM's cgroup holds: the quota per 100 ms period (none: v1 <c>-1</c>, v2 <c>max</c>), shares (v1) and weight (v2).</summary>
+    public CgroupCpuLimits CgroupLimits => new(QuotaMicroseconds, PeriodMicroseconds, Shares, CpuWeight);
 }

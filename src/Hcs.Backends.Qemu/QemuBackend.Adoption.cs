@@ -48,7 +48,6 @@ public sealed partial class QemuBackend
     public async Task<BackendAdoption> AdoptAsync(BackendAdoptContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        const string Label = "QemuBackend.Adopt";
         var run = RuntimeDirectoryOf(_runtimeRoot, context.Id);
         var facts = QemuRuntimeFacts.TryParse(context.RuntimeFacts);
         if (Unrecognised(facts, run) is { } problem)
@@ -125,9 +124,7 @@ public sealed partial class QemuBackend
             }
 
             var controls = CpuControls.From(vm.ComputeTopology?.Processor) with { Limit = facts.CpuLimit, Weight = facts.CpuWeight };
-            var cgroup = facts.HasCgroup && _cpuHierarchy.Value is { } hierarchy
-                ? CpuCgroup.Existing(hierarchy, _settings.CgroupParent, context.Id, Label, Path.GetFileName(run))
-                : null;
+            var cgroup = facts.HasCgroup ? ExistingCgroup(run) : null;
             var system = new QemuSystem(new BackendSystemContext(context.Id, context.Document, context.Events, context.Time), this, worker, qmp, run,
                 restore, cgroup is null ? controls with { Limit = null, Weight = null } : controls, cgroup, facts,
                 ConsoleLog.Resume(run, _settings.ConsoleLogMaxBytes, context.Id));
@@ -381,9 +378,9 @@ public sealed partial class QemuBackend
             // Best effort: CleanOrphans reports and retries it.
         }
 
-        if (_cpuHierarchy.Value is { } hierarchy && CpuCgroup.Existing(hierarchy, _settings.CgroupParent, id, "QemuBackend.Adopt", Path.GetFileName(run)) is { } cgroup)
+        if (ExistingCgroup(run) is { } cgroup)
         {
-            await cgroup.RemoveAsync(time).ConfigureAwait(false);
+            await QemuCpuControls.RemoveAsync(cgroup, time).ConfigureAwait(false);
         }
     }
 

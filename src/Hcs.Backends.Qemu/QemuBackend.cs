@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
+using Hcs.Linux.Cgroups;
 using Hcs.Schema;
 
 namespace Hcs.Backends.Qemu;
@@ -16,7 +17,7 @@ namespace Hcs.Backends.Qemu;
 /// sockets of a save or restore). A document with <c>RestoreState</c> has its saved-state file opened and checked here,
 /// before QEMU starts (see <see cref="QemuSavedState"/>); Start then restores it.
 /// A VM whose document sets <c>ComputeTopology.Processor.Limit</c> or <c>.Weight</c> runs in a cgroup of its own
-/// (<see cref="CpuCgroup"/>, <see cref="CpuControls"/>), created before QEMU is spawned and entered before the guest
+/// (<see cref="QemuCpuControls"/>, <see cref="CpuControls"/>), created before QEMU is spawned and entered before the guest
 /// runs; if the host cannot provide it, Create fails naming the member.
 /// </summary>
 public sealed partial class QemuBackend : IComputeBackend
@@ -26,7 +27,7 @@ public sealed partial class QemuBackend : IComputeBackend
     private static readonly TimeSpan s_exitAfterResetTimeout = TimeSpan.FromSeconds(10);
 
     private readonly string _runtimeRoot;
-    private readonly Lazy<CgroupHierarchy?> _cpuHierarchy;
+    private readonly Lazy<CgroupHierarchy> _cgroups;
 
     /// <summary>Creates the backend; each VM's runtime directory is <c>runtimeRoot/id</c>.</summary>
     public QemuBackend(QemuSettings settings, string runtimeRoot)
@@ -38,8 +39,8 @@ public sealed partial class QemuBackend : IComputeBackend
             throw new ArgumentException($"the runtime root '{runtimeRoot}' is too long for the Unix sockets of its VMs", nameof(runtimeRoot));
         }
 
-        _ = CpuCgroup.ParseParent(settings.CgroupParent);
-        _cpuHierarchy = new(() => CgroupHierarchy.DiscoverCpu(settings.CgroupMountInfo));
+        _ = QemuCpuControls.ParseParent(settings.CgroupParent);
+        _cgroups = new(() => CgroupHierarchy.Open(settings.CgroupRoot));
         _launcher = settings.LauncherPath ?? LinuxHost.LocateShim();
     }
 
@@ -87,7 +88,7 @@ public sealed partial class QemuBackend : IComputeBackend
         // Never clear what is there: a directory of this name is another VM's (or an orphan's, for the cleaner). Claimed
         // first, so the cgroup of the same name is this Create's too.
         LinuxHost.CreateRuntimeDirectory(run, context.Id, RuntimeDirectoryMode, Label);
-        CpuCgroup? cgroup = null;
+        Cgroup? cgroup = null;
         try
         {
             cgroup = controls.IsSet ? CreateCgroup(context.Id, controls, member, Label) : null;
@@ -97,7 +98,7 @@ public sealed partial class QemuBackend : IComputeBackend
         {
             if (cgroup is not null)
             {
-                await cgroup.RemoveAsync(context.Time).ConfigureAwait(false);
+                await QemuCpuControls.RemoveAsync(cgroup, context.Time).ConfigureAwait(false);
             }
 
             Directory.Delete(run, recursive: true); // this Create's own (claimed above)
@@ -109,16 +110,23 @@ public sealed partial class QemuBackend : IComputeBackend
     /// Creates the cgroup of system <paramref name="id"/> with <paramref name="controls"/>; when the host has no cpu
     /// hierarchy, fails with <c>ERROR_NOT_SUPPORTED</c> naming <paramref name="member"/>.
     /// </summary>
-    internal CpuCgroup CreateCgroup(string id, CpuControls controls, string member, string operation)
+    internal Cgroup CreateCgroup(string id, CpuControls controls, string member, string operation)
     {
-        var hierarchy = _cpuHierarchy.Value ?? throw new HcsException(HResults.ERROR_NOT_SUPPORTED, operation, id,
+        var hierarchy = CpuHierarchy ?? throw new HcsException(HResults.ERROR_NOT_SUPPORTED, operation, id,
             result: ResultError.From(HResults.ERROR_NOT_SUPPORTED,
-                $"{member}: cannot be honoured: no cgroup hierarchy with the cpu controller is mounted (looked in {_settings.CgroupMountInfo})",
+                $"{member}: cannot be honoured: no cgroup hierarchy with the cpu controller is mounted (looked in {_settings.CgroupRoot})",
                 "qemu.cgroup"));
-        return CpuCgroup.Create(hierarchy, _settings.CgroupParent, id, controls, member, operation, Path.GetFileName(RuntimeDirectoryOf(_runtimeRoot, id)));
+        return QemuCpuControls.CreateCgroup(hierarchy, _settings.CgroupParent, Path.GetFileName(RuntimeDirectoryOf(_runtimeRoot, id)), controls, member, operation, id);
     }
 
-    private async Task<IBackendSystem> CreateInCgroupAsync(BackendSystemContext context, VirtualMachine vm, CpuControls controls, CpuCgroup? cgroup,
+    /// <summary>The host's cgroups if they have the cpu controller, else null.</summary>
+    private CgroupHierarchy? CpuHierarchy => _cgroups.Value is { } hierarchy && hierarchy.HasController("cpu") ? hierarchy : null;
+
+    /// <summary>The existing cgroup of the VM whose runtime directory is <paramref name="run"/>, or null.</summary>
+    private Cgroup? ExistingCgroup(string run) =>
+        CpuHierarchy is { } hierarchy && QemuCpuControls.CgroupOf(hierarchy, _settings.CgroupParent, Path.GetFileName(run)) is { Exists: true } cgroup ? cgroup : null;
+
+    private async Task<IBackendSystem> CreateInCgroupAsync(BackendSystemContext context, VirtualMachine vm, CpuControls controls, Cgroup? cgroup,
         string member, string run, CancellationToken cancellationToken)
     {
         const string Label = "QemuBackend.Create";
@@ -168,7 +176,11 @@ public sealed partial class QemuBackend : IComputeBackend
             {
                 // QEMU is paused (-S): moving it now, with all its threads, means the guest never runs unlimited.
                 // (The launcher may not have exec'd yet: it is the same process, so QEMU inherits the cgroup.)
-                cgroup?.AddProcess(process.Id, member);
+                if (cgroup is not null)
+                {
+                    QemuCpuControls.AddProcess(cgroup, process.Id, member, Label, context.Id);
+                }
+
                 var qmp = await ConnectAsync(process, run, context.Id, cancellationToken).ConfigureAwait(false);
                 try
                 {

@@ -10,7 +10,7 @@ namespace Hcs.Backends.Qemu;
 /// <summary>
 /// Turns a <c>VirtualMachine</c> document into a QEMU argv (no shell). Every member is either mapped or refused by
 /// name with <c>HCS_E_INVALID_JSON</c>; nothing is silently ignored (<c>ComputeTopology.Processor.Limit</c> and
-/// <c>.Weight</c> are not argv: the backend honours them with a cgroup, <see cref="CpuCgroup"/>). The VM starts paused (<c>-S</c>: Start is
+/// <c>.Weight</c> are not argv: the backend honours them with a cgroup, <see cref="QemuCpuControls"/>). The VM starts paused (<c>-S</c>: Start is
 /// <c>cont</c>), stays alive after guest power-off or panic (<c>-no-shutdown</c>, <c>-action panic=pause</c>) so its final
 /// state can be observed, and its serial console always goes through a socket chardev with a log file. Every VM has a
 /// <c>virtio-balloon-pci</c> device (<see cref="BalloonId"/>) so its memory size can be changed while it runs; a VM

@@ -53,6 +53,9 @@ public sealed record QemuSettings
     /// </summary>
     public IReadOnlyList<string> ReservedPaths { get; init; } = [];
 
-    /// <summary>The mount table in which the cgroup hierarchy holding the cpu controller is looked up.</summary>
-    public string CgroupMountInfo { get; init; } = "/proc/self/mountinfo";
+    /// <summary>
+    /// Where the host's cgroups are mounted (<c>/sys/fs/cgroup</c>): a v2 mount, or a v1/hybrid root holding one
+    /// hierarchy per controller (see <see cref="Hcs.Linux.Cgroups.CgroupHierarchy.Open"/>).
+    /// </summary>
+    public string CgroupRoot { get; init; } = Hcs.Linux.Cgroups.CgroupHierarchy.DefaultRoot;
 }

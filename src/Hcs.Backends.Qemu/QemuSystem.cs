@@ -2,8 +2,8 @@
 
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Hcs.Engine.Backends;
+using Hcs.Linux.Cgroups;
 using Hcs.Schema;
 
 namespace Hcs.Backends.Qemu;
@@ -45,14 +45,10 @@ internal sealed class QemuSystem : IBackendSystem
     private readonly Task _exit;
     private readonly CancellationTokenSource _ended = new(); // cancelled once QEMU has exited: ends retry loops
     private readonly bool _waitsForGuestConnection;
-    private CpuControls _controls; // guarded by _gate
-    private CpuCgroup? _cgroup; // guarded by _gate
+    private readonly QemuCpuControls _cpu;
     private bool _released; // guarded by _gate
     private readonly ConsoleLog? _console; // the console log's pump (null for a VM adopted from an older layout)
-    private static readonly TimeSpan s_statsLifetime = TimeSpan.FromMilliseconds(10);
-    private readonly Lock _statsGate = new();
-    private (ulong Cpu, ulong Rss) _stats; // guarded by _statsGate
-    private long? _statsAt; // guarded by _statsGate: when _stats was read (TimeProvider timestamp)
+    private readonly QemuStatistics _statistics;
     private int _terminating;
 
     /// <summary>
@@ -60,7 +56,7 @@ internal sealed class QemuSystem : IBackendSystem
     /// attachments, balloon target, guest connection and whether it was started come from them); null for a new VM.
     /// </summary>
     public QemuSystem(BackendSystemContext context, QemuBackend backend, QemuWorker worker, QmpClient qmp, string runtimeDirectory,
-        SavedStateFile? restore, CpuControls controls, CpuCgroup? cgroup, QemuRuntimeFacts? adopted = null, ConsoleLog? console = null)
+        SavedStateFile? restore, CpuControls controls, Cgroup? cgroup, QemuRuntimeFacts? adopted = null, ConsoleLog? console = null)
     {
         _context = context;
         _console = console;
@@ -86,8 +82,14 @@ internal sealed class QemuSystem : IBackendSystem
             _started = adopted.Started;
         }
 
-        _controls = controls;
-        _cgroup = cgroup;
+        _cpu = new QemuCpuControls(context.Id, worker.Pid, controls, cgroup, (next, member) => backend.CreateCgroup(context.Id, next, member, "QemuBackend.Modify"), () =>
+        {
+            lock (_gate)
+            {
+                return _released;
+            }
+        });
+        _statistics = new QemuStatistics(worker.Pid, context.Time);
         _events = Task.Run(() => _mapper.RunAsync(_qmp.Events));
         _exit = Task.Run(WatchExitAsync);
         ReportFacts();
@@ -102,6 +104,7 @@ internal sealed class QemuSystem : IBackendSystem
         lock (_factsGate)
         {
             QemuRuntimeFacts facts;
+            var cpu = _cpu.Facts; // one snapshot (Modify reports again after it changes)
             lock (_gate)
             {
                 facts = new QemuRuntimeFacts
@@ -119,9 +122,9 @@ internal sealed class QemuSystem : IBackendSystem
                     SaveTemporaryFile = _saveRestore.TemporaryFile,
                     BalloonTargetMb = _balloon.TargetMb == _balloon.MemoryMb ? null : _balloon.TargetMb,
                     Scsi = [.. _scsi.Attached.Select(a => new QemuScsiSlotFact(a.Bus, a.Lun, a.Driver)).OrderBy(a => a.Bus, StringComparer.Ordinal).ThenBy(a => a.Lun)],
-                    HasCgroup = _cgroup is not null,
-                    CpuLimit = _cgroup is null ? null : _controls.Limit,
-                    CpuWeight = _cgroup is null ? null : _controls.Weight,
+                    HasCgroup = cpu.HasCgroup,
+                    CpuLimit = cpu.Limit,
+                    CpuWeight = cpu.Weight,
                 };
             }
 
@@ -269,7 +272,8 @@ internal sealed class QemuSystem : IBackendSystem
         var path = request.ResourcePath ?? "";
         if (path == ProcessorLimitsPath)
         {
-            ModifyProcessorLimits(request);
+            _cpu.Modify(request);
+            ReportFacts();
             return Task.CompletedTask;
         }
 
@@ -303,76 +307,11 @@ internal sealed class QemuSystem : IBackendSystem
     }
 
     // ---- Properties -------------------------------------------------------------------------------------------------
-    /// <summary>
-    /// Applies a <c>ProcessorLimits</c> update: members set replace the current Limit/Weight, members omitted are kept.
-    /// A VM created without CPU controls gets its cgroup now (QEMU, all threads, is moved into it).
-    /// </summary>
-    private void ModifyProcessorLimits(ModifySettingRequest request)
-    {
-        const string Label = "QemuBackend.Modify";
-        if (request.RequestType is not (null or ModifyRequestType.Update))
-        {
-            throw HcsException.InvalidJson("$.RequestType", $"processor limits can only be updated (RequestType Update or omitted), not {request.RequestType}");
-        }
-
-        if (request.GuestRequest is not null)
-        {
-            throw HcsException.InvalidJson("$.GuestRequest", "there is no guest agent to forward a guest request to");
-        }
-
-        var limits = request.Settings is { } settings
-            ? HcsJson.Deserialize<ProcessorLimits>(settings, "$.Settings")
-            : throw HcsException.InvalidJson("$.Settings", "required member 'Settings' (ProcessorLimits) is missing");
-        if (limits.Reservation is not null)
-        {
-            throw HcsException.InvalidJson("$.Settings.Reservation", "CPU reservations are not supported (cgroups cannot reserve CPU time)");
-        }
-
-        if (limits.MaximumFrequencyMHz is not null)
-        {
-            throw HcsException.InvalidJson("$.Settings.MaximumFrequencyMHz", "processor frequency caps are not supported");
-        }
-
-        var member = $"$.Settings.{(limits.Limit is not null ? "Limit" : "Weight")}";
-        lock (_gate)
-        {
-            if (_released)
-            {
-                throw new HcsException(HResults.HCS_E_INVALID_STATE, Label, _context.Id);
-            }
-
-            var next = _controls.With(limits);
-            if (_cgroup is not null)
-            {
-                _cgroup.Apply(next, member);
-            }
-            else if (next.IsSet)
-            {
-                var cgroup = _backend.CreateCgroup(_context.Id, next, member, Label);
-                try
-                {
-                    cgroup.AddProcess(_worker.Pid, member);
-                }
-                catch
-                {
-                    cgroup.TryRemove();
-                    throw;
-                }
-
-                _cgroup = cgroup;
-            }
-
-            _controls = next;
-        }
-
-        ReportFacts();
-    }
-
 
     public Task<BackendProperties> GetPropertiesAsync(IReadOnlySet<SystemPropertyType> types, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(types);
-        var (cpu, rss) = Sample();
+        var (cpu, rss) = _statistics.Sample();
         var properties = new BackendProperties
         {
             RuntimeOsType = OsType.Linux,
@@ -385,46 +324,6 @@ internal sealed class QemuSystem : IBackendSystem
     /// <summary>Adds the <c>Memory</c> property (QMP round trips) to cheap properties.</summary>
     private async Task<BackendProperties> WithMemoryAsync(BackendProperties properties, CancellationToken cancellationToken) =>
         properties with { Memory = await MemoryAsync(cancellationToken).ConfigureAwait(false) };
-
-    /// <summary>
-    /// CPU time (100 ns units) and resident memory of the QEMU process, from one small synchronous procfs read (no QMP
-    /// round trip, no thread-pool hop). procfs counts CPU time in 10 ms ticks (USER_HZ = 100), so a sample younger than
-    /// that is reused: a burst of queries reads procfs at most 100 times a second.
-    /// </summary>
-    private (ulong Cpu, ulong Rss) Sample()
-    {
-        var now = _context.Time.GetTimestamp();
-        lock (_statsGate)
-        {
-            if (_statsAt is { } at && _context.Time.GetElapsedTime(at, now) < s_statsLifetime)
-            {
-                return _stats;
-            }
-        }
-
-        (ulong Cpu, ulong Rss) sample = (0, 0);
-        try
-        {
-            using var handle = File.OpenHandle($"/proc/{_worker.Pid}/stat");
-            Span<byte> buffer = stackalloc byte[1024];
-            var stat = Encoding.ASCII.GetString(buffer[..RandomAccess.Read(handle, buffer, 0)]);
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var ticks = ulong.Parse(fields[11], CultureInfo.InvariantCulture) + ulong.Parse(fields[12], CultureInfo.InvariantCulture);
-            sample = (ticks * 100_000, // one tick is 10 ms = 100,000 × 100 ns
-                ulong.Parse(fields[21], CultureInfo.InvariantCulture) * (ulong)Environment.SystemPageSize);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
-        {
-            // The process is gone: report zeros.
-        }
-
-        lock (_statsGate)
-        {
-            (_stats, _statsAt) = (sample, now);
-        }
-
-        return sample;
-    }
 
     /// <summary>The <c>Memory</c> property from QMP (<see cref="QemuBalloon.MemoryAsync"/>); null when QEMU cannot answer.</summary>
     private Task<MemoryInformationForVm?> MemoryAsync(CancellationToken cancellationToken) => _balloon.MemoryAsync(cancellationToken);
@@ -551,18 +450,12 @@ internal sealed class QemuSystem : IBackendSystem
             // Best effort; an orphaned directory is reported and cleaned by the daemon later.
         }
 
-        CpuCgroup? cgroup;
         lock (_gate)
         {
             _released = true;
-            cgroup = _cgroup;
-            _cgroup = null;
         }
 
         // QEMU has been reaped: its cgroup is empty and can go, with the parent if no other VM is in it.
-        if (cgroup is not null)
-        {
-            await cgroup.RemoveAsync(_context.Time).ConfigureAwait(false);
-        }
+        await _cpu.ReleaseAsync(_context.Time).ConfigureAwait(false);
     }
 }

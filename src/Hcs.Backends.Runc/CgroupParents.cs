@@ -1,5 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using Hcs.Linux.Cgroups;
+
 namespace Hcs.Backends.Runc;
 
 /// <summary>
@@ -43,28 +45,31 @@ internal static class CgroupParents
         }
     }
 
-    /// <summary>Removes the parent of <paramref name="cgroupsPath"/> in every hierarchy where it is empty; skipped while a container is being created.</summary>
-    public static void RemoveEmpty(string cgroupsPath, string mountInfoPath = "/proc/self/mountinfo")
+    /// <summary>
+    /// Removes the parent of <paramref name="cgroupsPath"/> in every hierarchy of <paramref name="hierarchy"/> (null:
+    /// this host's) where it is empty; skipped while a container is being created.
+    /// </summary>
+    public static void RemoveEmpty(string cgroupsPath, CgroupHierarchy? hierarchy = null)
     {
         lock (s_gate)
         {
             if (s_creating == 0)
             {
-                RemoveEmptyLocked(cgroupsPath, mountInfoPath);
+                RemoveEmptyLocked(cgroupsPath, hierarchy ?? CgroupHierarchy.Host);
             }
         }
     }
 
     /// <summary>Removes the empty parents now, whatever is being created (the removal itself, for tests).</summary>
-    internal static void RemoveEmptyNow(string cgroupsPath, string mountInfoPath)
+    internal static void RemoveEmptyNow(string cgroupsPath, CgroupHierarchy hierarchy)
     {
         lock (s_gate)
         {
-            RemoveEmptyLocked(cgroupsPath, mountInfoPath);
+            RemoveEmptyLocked(cgroupsPath, hierarchy);
         }
     }
 
-    private static void RemoveEmptyLocked(string cgroupsPath, string mountInfoPath)
+    private static void RemoveEmptyLocked(string cgroupsPath, CgroupHierarchy hierarchy)
     {
         var parent = Path.GetDirectoryName(cgroupsPath.TrimEnd('/'));
         if (string.IsNullOrEmpty(parent) || parent == "/")
@@ -72,16 +77,6 @@ internal static class CgroupParents
             return;
         }
 
-        foreach (var directory in ContainerCgroup.Find(parent, mountInfoPath).Directories)
-        {
-            try
-            {
-                Directory.Delete(directory);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Not empty, or not there.
-            }
-        }
+        hierarchy.Cgroup(parent).TryRemove(); // not empty, or not there: left as it is
     }
 }

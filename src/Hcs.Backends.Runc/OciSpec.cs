@@ -2,6 +2,7 @@
 
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hcs.Linux.Cgroups;
 using Hcs.Schema;
 
 namespace Hcs.Backends.Runc;
@@ -51,7 +52,7 @@ internal static class OciSpec
     public const long MinCpuQuota = 1_000;
 
     /// <summary>cgroup v1 <c>cpu.shares</c> bounds.</summary>
-    public const ulong MinShares = 2, MaxShares = 262_144;
+    public const ulong MinShares = CgroupCpuLimits.MinShares, MaxShares = CgroupCpuLimits.MaxShares;
 
     /// <summary>The capabilities of <c>runc spec</c> (bounding, effective, permitted, ambient).</summary>
     public static IReadOnlyList<string> DefaultCapabilities { get; } = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
@@ -173,7 +174,7 @@ internal static class OciSpec
 
     /// <summary>cgroup v1 <c>cpu.shares</c> of an HCS weight (see <see cref="Resources"/>).</summary>
     public static ulong Shares(ulong? weight) =>
-        weight is { } w ? Math.Clamp(Math.Min(w, MaxShares) * 1024 / 100, MinShares, MaxShares) : 1024;
+        weight is { } w ? CgroupCpuLimits.SharesFromWeight(w) : CgroupCpuLimits.DefaultShares;
 
     /// <summary>
     /// A host name made from a system id: every character other than an ASCII letter or digit becomes <c>-</c>, at most

@@ -253,7 +253,7 @@ public sealed partial class RuncBackend
             await StopMonitorAsync(monitor, TimeProvider.System).ConfigureAwait(false);
             await MountTable.UnmountAllUnderAsync(directory, cancellationToken).ConfigureAwait(false);
             TryDeleteDirectory(directory);
-            CgroupParents.RemoveEmpty($"/{_settings.CgroupParent}/{name}");
+            CgroupParents.RemoveEmpty($"/{_settings.CgroupParent}/{name}", Cgroups);
             lines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"runc: orphan container '{name}' (runc state: {state ?? "none"}; monitor: {(monitor is { } m ? m.Pid.ToString(CultureInfo.InvariantCulture) : "none")}; runtime directory: {(hadDirectory ? directory : "none")}) killed and removed"));
         }
@@ -269,7 +269,7 @@ public sealed partial class RuncBackend
         await MountTable.UnmountAllUnderAsync(layout.Directory, cancellationToken).ConfigureAwait(false);
         await scratch.RemoveAsync().ConfigureAwait(false);
         TryDeleteDirectory(layout.Directory);
-        CgroupParents.RemoveEmpty(layout.CgroupsPath);
+        CgroupParents.RemoveEmpty(layout.CgroupsPath, Cgroups);
     }
 
     /// <summary><c>runc delete --force</c> (which kills the init), after thawing a paused container so the SIGKILL lands.</summary>

@@ -2,6 +2,7 @@
 
 using System.Text;
 using Hcs.Engine.Backends;
+using Hcs.Linux.Cgroups;
 using Hcs.Schema;
 using Microsoft.Win32.SafeHandles;
 
@@ -24,11 +25,14 @@ public sealed partial class RuncBackend : IComputeBackend
     private const int SocketNameReserve = 24;
 
     private readonly RuncSettings _settings;
+    private readonly Lazy<CgroupHierarchy> _cgroups;
 
     /// <summary>Creates the backend.</summary>
     public RuncBackend(RuncSettings? settings = null)
     {
         _settings = settings ?? new RuncSettings();
+        var cgroupRoot = _settings.CgroupRoot;
+        _cgroups = new(() => CgroupHierarchy.Open(cgroupRoot));
         ShimPath = _settings.ShimPath ?? LinuxHost.LocateShim();
         RuncRoot = _settings.RuncRoot ?? Path.Combine(_settings.RuntimeRoot, ".runc");
         if (Encoding.UTF8.GetByteCount(_settings.RuntimeRoot.TrimEnd('/')) + 1 + LinuxHost.HashedNameLength + 1 + SocketNameReserve > MaxSocketPath)
@@ -41,6 +45,9 @@ public sealed partial class RuncBackend : IComputeBackend
     public string Name => "runc";
 
     internal RuncSettings Settings => _settings;
+
+    /// <summary>The host's cgroups (at <see cref="RuncSettings.CgroupRoot"/>), found once.</summary>
+    internal CgroupHierarchy Cgroups => _cgroups.Value;
 
     internal string ShimPath { get; }
 

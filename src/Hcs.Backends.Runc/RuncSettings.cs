@@ -20,6 +20,12 @@ public sealed record RuncSettings
     /// <summary>Parent cgroup of every container, relative to each hierarchy's root.</summary>
     public string CgroupParent { get; init; } = "hcs";
 
+    /// <summary>
+    /// Where the host's cgroups are mounted, for reading the containers' statistics and process lists and removing their
+    /// empty parents (runc itself finds the hierarchies on its own).
+    /// </summary>
+    public string CgroupRoot { get; init; } = Hcs.Linux.Cgroups.CgroupHierarchy.DefaultRoot;
+
     /// <summary>Where named network namespaces live (<c>ip netns</c>).</summary>
     public string NetnsDirectory { get; init; } = "/var/run/netns";
 }

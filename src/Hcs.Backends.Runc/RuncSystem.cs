@@ -52,7 +52,7 @@ internal sealed partial class RuncSystem : IBackendSystem
         _layout = layout;
         _scratch = scratch;
         _container = context.Document.Container!;
-        _cgroup = new(() => ContainerCgroup.Find(layout.CgroupsPath));
+        _cgroup = new(() => ContainerCgroup.Open(backend.Cgroups, layout.CgroupsPath));
         foreach (var (index, stage) in stagedSources ?? RuncBackend.StagedIn(layout))
         {
             _stagedSources[index] = stage;
@@ -481,6 +481,6 @@ internal sealed partial class RuncSystem : IBackendSystem
         await MountTable.UnmountAllUnderAsync(_layout.Directory, CancellationToken.None).ConfigureAwait(false);
         await _scratch.RemoveAsync().ConfigureAwait(false);
         RuncBackend.TryDeleteDirectory(_layout.Directory);
-        CgroupParents.RemoveEmpty(_layout.CgroupsPath);
+        CgroupParents.RemoveEmpty(_layout.CgroupsPath, _backend.Cgroups);
     }
 }

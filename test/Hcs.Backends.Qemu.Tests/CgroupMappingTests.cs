@@ -2,6 +2,8 @@
 
 using Hcs.Client;
 using Hcs.Engine;
+using Hcs.Linux.Cgroups;
+using Hcs.Linux.Tests.Cgroups;
 using Hcs.Schema;
 using Xunit;
 using SchemaComputeSystem = Hcs.Schema.ComputeSystem;
@@ -9,9 +11,8 @@ using SchemaComputeSystem = Hcs.Schema.ComputeSystem;
 namespace Hcs.Backends.Qemu.Tests;
 
 /// <summary>
-/// Processor Count/Limit/Weight → cgroup values, finding the cpu hierarchy in a mount table, the files written on v1
-/// and v2 (v2 on a directory standing in for a unified mount), and Create refused by name when the host has no
-/// writable cpu cgroup. No VM boots here.
+/// Processor Count/Limit/Weight → cgroup values, the files a VM's cgroup gets on v1 and v2 (on trees laid out like a
+/// hybrid and a v2 host), and Create refused by name when the host has no writable cpu cgroup. No VM boots here.
 /// </summary>
 public sealed class CgroupMappingTests : IDisposable
 {
@@ -34,8 +35,7 @@ public sealed class CgroupMappingTests : IDisposable
         var controls = new CpuControls(count, limit, null);
 
         Assert.Equal(quota, controls.QuotaMicroseconds);
-        Assert.Equal(quota.ToString(System.Globalization.CultureInfo.InvariantCulture), controls.CfsQuota);
-        Assert.Equal($"{quota} 100000", controls.CpuMax);
+        Assert.Equal(new CgroupCpuLimits(quota, 100_000, controls.Shares, controls.CpuWeight), controls.CgroupLimits);
     }
 
     [Theory]
@@ -46,8 +46,7 @@ public sealed class CgroupMappingTests : IDisposable
         var controls = new CpuControls(2, limit, 100);
 
         Assert.Null(controls.QuotaMicroseconds);
-        Assert.Equal("-1", controls.CfsQuota);
-        Assert.Equal("max 100000", controls.CpuMax);
+        Assert.Null(controls.CgroupLimits.QuotaMicroseconds); // v1 -1, v2 "max"
     }
 
     [Fact]
@@ -90,79 +89,61 @@ public sealed class CgroupMappingTests : IDisposable
         Assert.Equal(controls, controls.With(new ProcessorLimits()));
     }
 
-    private const string HybridHost = """
-        31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-        33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
-        32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-        35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-        40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
-        41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-        """;
-
-    [Fact]
-    public void FindCpu_OnAHybridHost_PicksTheV1HierarchyWithTheCpuController()
-    {
-        Assert.Equal(new CgroupHierarchy(CgroupVersion.V1, "/sys/fs/cgroup/cpu"), CgroupHierarchy.FindCpu(HybridHost));
-        Assert.Equal(new CgroupHierarchy(CgroupVersion.V1, "/sys/fs/cgroup/cpu,cpuacct"),
-            CgroupHierarchy.FindCpu("25 20 0:22 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 - cgroup cgroup rw,cpu,cpuacct\n"));
-        Assert.Null(CgroupHierarchy.FindCpu("33 31 0:30 / /sys/fs/cgroup/cpuacct rw - cgroup cgroup rw,cpuacct\n"));
-    }
-
-    [Fact]
-    public void FindCpu_OnAUnifiedHost_PicksTheV2MountOnlyIfItOffersCpu()
-    {
-        var withCpu = _temp.CreateSubdirectory("with cpu").FullName;
-        File.WriteAllText(Path.Combine(withCpu, "cgroup.controllers"), "cpuset cpu io memory pids\n");
-        var hugetlbOnly = _temp.CreateSubdirectory("hugetlb").FullName;
-        File.WriteAllText(Path.Combine(hugetlbOnly, "cgroup.controllers"), "hugetlb\n");
-        var escaped = withCpu.Replace(" ", "\\040", StringComparison.Ordinal);
-
-        Assert.Equal(new CgroupHierarchy(CgroupVersion.V2, withCpu),
-            CgroupHierarchy.FindCpu($"30 1 0:26 / {escaped} rw,nosuid,nodev shared:4 - cgroup2 cgroup2 rw,nsdelegate\n"));
-        Assert.Null(CgroupHierarchy.FindCpu($"30 1 0:26 / {hugetlbOnly} rw - cgroup2 cgroup2 rw\n"));
-        Assert.Null(CgroupHierarchy.DiscoverCpu(Path.Combine(_temp.FullName, "no-such-mountinfo")));
-    }
-
     [Fact]
     public void CreateOnV2_EnablesCpuDownTheTree_WritesCpuMaxAndWeight_AndAddsTheProcess()
     {
-        var root = _temp.FullName;
-        var hierarchy = new CgroupHierarchy(CgroupVersion.V2, root);
+        using var tree = FakeCgroupTree.V2Host();
 
-        var cgroup = CpuCgroup.Create(hierarchy, "hcs/qemu", "vm1", new CpuControls(1, 25_000, 200), "$.Limit", "test");
-        cgroup.AddProcess(4242, "$.Limit");
+        var cgroup = QemuCpuControls.CreateCgroup(tree.Open(), "hcs/qemu", "vm1", new CpuControls(1, 25_000, 200), "$.Limit", "test", "vm1");
+        QemuCpuControls.AddProcess(cgroup, 4242, "$.Limit", "test", "vm1");
 
-        Assert.Equal(Path.Combine(root, "hcs", "qemu", "vm1"), cgroup.Path);
-        Assert.Equal("+cpu", File.ReadAllText(Path.Combine(root, "cgroup.subtree_control")));
-        Assert.Equal("+cpu", File.ReadAllText(Path.Combine(root, "hcs", "cgroup.subtree_control")));
-        Assert.Equal("+cpu", File.ReadAllText(Path.Combine(root, "hcs", "qemu", "cgroup.subtree_control")));
-        Assert.Equal("25000 100000", File.ReadAllText(Path.Combine(cgroup.Path, "cpu.max")));
-        Assert.Equal("200", File.ReadAllText(Path.Combine(cgroup.Path, "cpu.weight")));
-        Assert.Equal(new[] { 4242 }, cgroup.Processes());
-        Assert.False(File.Exists(Path.Combine(cgroup.Path, "cpu.cfs_quota_us")));
+        Assert.Equal(Path.Combine(tree.Root, "hcs", "qemu", "vm1"), Assert.Single(cgroup.Directories));
+        Assert.Equal("+cpu", tree.Read("cgroup.subtree_control"));
+        Assert.Equal("+cpu", tree.Read("hcs/cgroup.subtree_control"));
+        Assert.Equal("+cpu", tree.Read("hcs/qemu/cgroup.subtree_control"));
+        Assert.Equal("25000 100000", tree.Read("hcs/qemu/vm1/cpu.max"));
+        Assert.Equal("200", tree.Read("hcs/qemu/vm1/cpu.weight"));
+        Assert.Equal(new[] { 4242 }, cgroup.ReadProcesses());
+        Assert.False(tree.Exists("hcs/qemu/vm1/cpu.cfs_quota_us"));
 
-        cgroup.Apply(new CpuControls(1, 100_000, 0), "$.Settings.Limit");
-        Assert.Equal("max 100000", File.ReadAllText(Path.Combine(cgroup.Path, "cpu.max")));
-        Assert.Equal("1", File.ReadAllText(Path.Combine(cgroup.Path, "cpu.weight")));
+        cgroup.SetCpuLimits(new CpuControls(1, 100_000, 0).CgroupLimits);
+        Assert.Equal("max 100000", tree.Read("hcs/qemu/vm1/cpu.max"));
+        Assert.Equal("1", tree.Read("hcs/qemu/vm1/cpu.weight"));
     }
 
     [Fact]
     public void CreateOnV1_WritesPeriodQuotaAndShares_AndRefusesACgroupThatStillHoldsAProcess()
     {
-        var hierarchy = new CgroupHierarchy(CgroupVersion.V1, _temp.FullName);
+        using var tree = FakeCgroupTree.HybridHost();
+        var hierarchy = tree.Open();
 
-        var cgroup = CpuCgroup.Create(hierarchy, "hcs", "vm1", new CpuControls(2, 25_000, 50), "$.Limit", "test");
+        var cgroup = QemuCpuControls.CreateCgroup(hierarchy, "hcs", "vm1", new CpuControls(2, 25_000, 50), "$.Limit", "test", "vm1");
 
-        Assert.Equal("100000", File.ReadAllText(Path.Combine(cgroup.Path, "cpu.cfs_period_us")));
-        Assert.Equal("50000", File.ReadAllText(Path.Combine(cgroup.Path, "cpu.cfs_quota_us")));
-        Assert.Equal("512", File.ReadAllText(Path.Combine(cgroup.Path, "cpu.shares")));
-        Assert.False(File.Exists(Path.Combine(_temp.FullName, "cgroup.subtree_control")));
+        Assert.Equal("100000", tree.Read("cpu,cpuacct/hcs/vm1/cpu.cfs_period_us"));
+        Assert.Equal("50000", tree.Read("cpu,cpuacct/hcs/vm1/cpu.cfs_quota_us"));
+        Assert.Equal("512", tree.Read("cpu,cpuacct/hcs/vm1/cpu.shares"));
+        Assert.False(tree.Exists("cgroup.subtree_control"));
 
-        cgroup.AddProcess(4242, "$.Limit");
-        var e = Assert.Throws<HcsException>(() => CpuCgroup.Create(hierarchy, "hcs", "vm1", new CpuControls(1, null, 100), "$.VirtualMachine.ComputeTopology.Processor.Weight", "test"));
+        QemuCpuControls.AddProcess(cgroup, 4242, "$.Limit", "test", "vm1");
+        var e = Assert.Throws<HcsException>(() => QemuCpuControls.CreateCgroup(hierarchy, "hcs", "vm1", new CpuControls(1, null, 100),
+            "$.VirtualMachine.ComputeTopology.Processor.Weight", "test", "vm1"));
         Assert.Equal(HResults.ERROR_ALREADY_EXISTS, e.HResult);
-        Assert.Contains("$.VirtualMachine.ComputeTopology.Processor.Weight: cannot be honoured", e.Message, StringComparison.Ordinal);
-        Assert.Contains("4242", e.Message, StringComparison.Ordinal);
+        Assert.Contains("$.VirtualMachine.ComputeTopology.Processor.Weight: cannot be honoured: cgroup ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("already exists and holds process 4242", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Create_WhereTheCpuControllerLacksAFile_IsNotSupported_AndLeavesNoDirectory()
+    {
+        using var tree = FakeCgroupTree.HybridHost();
+        var hierarchy = CgroupHierarchy.Open(tree.Root); // new cgroups get no interface files: as a kernel without CFS bandwidth
+
+        var e = Assert.Throws<HcsException>(() => QemuCpuControls.CreateCgroup(hierarchy, "hcs", "vm1", new CpuControls(1, 50_000, null), "$.Limit", "test", "vm1"));
+
+        Assert.Equal(HResults.ERROR_NOT_SUPPORTED, e.HResult);
+        Assert.Contains("$.Limit: cannot be honoured: could not write '100000' to ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("has no cpu.cfs_period_us", e.Message, StringComparison.Ordinal);
+        Assert.False(tree.Exists("cpu,cpuacct/hcs"), "the cgroup and the parent it made are removed");
     }
 
     [Theory]
@@ -195,12 +176,10 @@ public sealed class CgroupMappingTests : IDisposable
         },
     };
 
-    private async Task<HcsException> CreateFailsAsync(string mountInfo, VirtualMachineProcessor processor)
+    private async Task<HcsException> CreateFailsAsync(FakeCgroupTree tree, VirtualMachineProcessor processor)
     {
-        var table = Path.Combine(_temp.FullName, "mountinfo");
-        await File.WriteAllTextAsync(table, mountInfo, Ct);
         var run = _temp.CreateSubdirectory("run").FullName;
-        await using var engine = new ComputeEngine([new QemuBackend(new QemuSettings { CgroupMountInfo = table, CgroupParent = "hcs-unit" }, run)]);
+        await using var engine = new ComputeEngine([new QemuBackend(new QemuSettings { CgroupRoot = tree.Root, CgroupParent = "hcs-unit" }, run)]);
         await using var client = HcsClient.Connect(engine, "cgroup-unit");
 
         var e = await Assert.ThrowsAsync<HcsException>(() => Client.ComputeSystem.CreateAsync(client, "limited", Limited(processor), Ct));
@@ -212,8 +191,13 @@ public sealed class CgroupMappingTests : IDisposable
     [Fact]
     public async Task Create_WithALimitOnAHostWithoutACpuCgroup_FailsNotSupportedNamingTheLimit()
     {
-        var e = await CreateFailsAsync("33 31 0:30 / /sys/fs/cgroup/cpuacct rw - cgroup cgroup rw,cpuacct\n",
-            new VirtualMachineProcessor { Count = 1, Limit = 25_000 });
+        using var tree = FakeCgroupTree.HybridHost();
+        Directory.Delete(Path.Combine(tree.Root, "cpu,cpuacct"), recursive: true);
+        File.Delete(Path.Combine(tree.Root, "cpu"));
+        File.Delete(Path.Combine(tree.Root, "cpuacct"));
+        tree.Write("cpuacct/cgroup.procs", "1\n");
+
+        var e = await CreateFailsAsync(tree, new VirtualMachineProcessor { Count = 1, Limit = 25_000 });
 
         Assert.Equal(HResults.ERROR_NOT_SUPPORTED, e.HResult);
         Assert.Contains("$.VirtualMachine.ComputeTopology.Processor.Limit: cannot be honoured: no cgroup hierarchy with the cpu controller",
@@ -221,10 +205,28 @@ public sealed class CgroupMappingTests : IDisposable
     }
 
     [Fact]
+    public async Task Create_WithALimitOnAV2HostThatDoesNotOfferCpu_FailsNotSupportedNamingTheLimit()
+    {
+        using var tree = FakeCgroupTree.V2Host();
+        tree.Write("cgroup.controllers", "cpuset io memory hugetlb pids rdma misc\n");
+
+        var e = await CreateFailsAsync(tree, new VirtualMachineProcessor { Count = 1, Limit = 25_000 });
+
+        Assert.Equal(HResults.ERROR_NOT_SUPPORTED, e.HResult);
+        Assert.Contains("$.VirtualMachine.ComputeTopology.Processor.Limit: cannot be honoured: no cgroup hierarchy with the cpu controller",
+            e.Message, StringComparison.Ordinal);
+        Assert.False(tree.Exists("hcs-unit"));
+    }
+
+    [Fact]
     public async Task Create_WithAWeightWhereTheCpuHierarchyIsNotWritable_FailsAccessDeniedNamingTheWeight()
     {
         // sysfs refuses mkdir even to root: a stand-in for a cgroup hierarchy this service may not write.
-        var e = await CreateFailsAsync("32 31 0:29 / /sys rw - cgroup cgroup rw,cpu\n", new VirtualMachineProcessor { Count = 1, Weight = 300 });
+        using var tree = FakeCgroupTree.HybridHost();
+        File.Delete(Path.Combine(tree.Root, "cpu"));
+        Directory.CreateSymbolicLink(Path.Combine(tree.Root, "cpu"), "/sys");
+
+        var e = await CreateFailsAsync(tree, new VirtualMachineProcessor { Count = 1, Weight = 300 });
 
         Assert.Equal(HResults.E_ACCESSDENIED, e.HResult);
         Assert.Contains("$.VirtualMachine.ComputeTopology.Processor.Weight: cannot be honoured: could not create cgroup /sys/hcs-unit/limited",

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Hcs.Client;
 using Hcs.Engine;
+using Hcs.Linux.Cgroups;
 using Hcs.Schema;
 using Xunit;
 using SchemaComputeSystem = Hcs.Schema.ComputeSystem;
@@ -14,21 +15,26 @@ namespace Hcs.Backends.Qemu.Tests;
 /// Processor Limit and Weight on real QEMU VMs in real cgroups of this host (each test under a parent of its own):
 /// QEMU and all its threads are in the VM's cgroup before the guest runs, the files hold the mapped values, the kernel
 /// holds a spinning guest to its limit, Modify changes the values (creating the cgroup if the VM had none), and the
-/// cgroup and its parent are gone once the VM is. One VM boots in this class (under its 25% limit).
+/// cgroup and its parent are gone once the VM is. One VM boots in this class (under its 25% limit). Everything about the
+/// cgroups is read through <see cref="CgroupHierarchy.Host"/>, so the class runs on a v1, hybrid or v2 host alike.
 /// </summary>
 public sealed class QemuCgroupTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(30);
     private readonly DirectoryInfo _run = Directory.CreateTempSubdirectory("hcs-qemu-cgroup-");
     private readonly string _parent = $"hcs-test-{Guid.NewGuid():N}"[..21];
-    private readonly CgroupHierarchy _cpu = CgroupHierarchy.DiscoverCpu("/proc/self/mountinfo")
-        ?? throw new InvalidOperationException("this host has no cgroup hierarchy with the cpu controller");
+    private readonly CgroupHierarchy _cgroups = CgroupHierarchy.Host.HasController("cpu")
+        ? CgroupHierarchy.Host
+        : throw new InvalidOperationException("this host has no cgroup hierarchy with the cpu controller");
     private ComputeEngine _engine = null!;
     private HcsClient _client = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private string ParentDirectory => Path.Combine(_cpu.MountPoint, _parent);
+    private Cgroup Parent => _cgroups.Cgroup(_parent, "cpu");
+
+    /// <summary>The version of the hierarchy holding the cpu controller (v2 on a hybrid host that gave cpu to its cgroup2 mount).</summary>
+    private CgroupVersion CpuVersion => Parent.Hierarchy.Version;
 
     public ValueTask InitializeAsync()
     {
@@ -42,15 +48,10 @@ public sealed class QemuCgroupTests : IAsyncLifetime
         await _client.DisposeAsync();
         await _engine.DisposeAsync();
         _run.Delete(recursive: true);
-        if (Directory.Exists(ParentDirectory))
+        // A failed test must not leave cgroups on the host (rmdir only: a cgroup still holding a process stays).
+        foreach (var id in (string[])["limited", "unlimited"])
         {
-            // A failed test must not leave cgroups on the host (rmdir only: a cgroup still holding a process stays).
-            foreach (var leaf in Directory.GetDirectories(ParentDirectory))
-            {
-                Directory.Delete(leaf);
-            }
-
-            Directory.Delete(ParentDirectory);
+            CgroupOf(id).TryRemove(emptyAncestors: 1);
         }
     }
 
@@ -64,20 +65,20 @@ public sealed class QemuCgroupTests : IAsyncLifetime
         Settings = HcsJson.SerializeToElement(limits),
     };
 
-    private string CgroupOf(string id) => Path.Combine(ParentDirectory, id);
+    private Cgroup CgroupOf(string id) => _cgroups.Cgroup($"{_parent}/{id}", "cpu");
 
-    private string Read(string id, string file) => File.ReadAllText(Path.Combine(CgroupOf(id), file)).Trim();
+    /// <summary>What the VM's cgroup holds for a quota, v1 shares and v2 weight (each version keeps one of the two).</summary>
+    private CgroupCpuLimits Expected(long? quota, ulong shares, ulong weight) => CpuVersion == CgroupVersion.V1
+        ? new CgroupCpuLimits(quota, 100_000, Shares: shares)
+        : new CgroupCpuLimits(quota, 100_000, Weight: weight);
 
-    private int[] PidsIn(string id) =>
-        [.. File.ReadAllLines(Path.Combine(CgroupOf(id), "cgroup.procs")).Select(l => int.Parse(l, CultureInfo.InvariantCulture))];
+    private int[] PidsIn(string id) => [.. CgroupOf(id).ReadProcesses()];
 
-    private long Throttled(string id) => long.Parse(
-        File.ReadAllLines(Path.Combine(CgroupOf(id), "cpu.stat")).Single(l => l.StartsWith("nr_throttled ", StringComparison.Ordinal))[13..],
-        CultureInfo.InvariantCulture);
+    private ulong Throttled(string id) => CgroupOf(id).ReadCpuUsage()?.ThrottledPeriods ?? throw new InvalidOperationException("cpu.stat has no nr_throttled");
 
     /// <summary>True if a <c>/proc/PID[/task/TID]/cgroup</c> text puts the task in <paramref name="path"/> of the cpu hierarchy.</summary>
     private bool InCpuCgroup(string procCgroup, string path) => procCgroup.Split('\n').Select(l => l.Split(':', 3)).Any(f => f.Length == 3
-        && f[2] == path && (_cpu.Version == CgroupVersion.V2 ? f[0] == "0" : f[1].Split(',').Contains("cpu")));
+        && f[2] == path && (CpuVersion == CgroupVersion.V2 ? f[0] == "0" : f[1].Split(',').Contains("cpu")));
 
     /// <summary>User + system CPU seconds of <paramref name="pid"/> (all threads), from /proc/PID/stat.</summary>
     private static double CpuSeconds(int pid)
@@ -90,13 +91,13 @@ public sealed class QemuCgroupTests : IAsyncLifetime
     private async Task AssertCgroupAndParentGoneAsync(string id)
     {
         var clock = Stopwatch.StartNew();
-        while (Directory.Exists(CgroupOf(id)) && clock.Elapsed < s_bound)
+        while (CgroupOf(id).Exists && clock.Elapsed < s_bound)
         {
             await Task.Delay(20, Ct);
         }
 
-        Assert.False(Directory.Exists(CgroupOf(id)), $"cgroup {CgroupOf(id)} is left behind");
-        Assert.False(Directory.Exists(ParentDirectory), $"the empty parent {ParentDirectory} is left behind");
+        Assert.False(CgroupOf(id).Exists, $"{CgroupOf(id)} is left behind");
+        Assert.False(Parent.Exists, $"the empty parent {Parent} is left behind");
     }
 
     [Fact]
@@ -113,17 +114,7 @@ public sealed class QemuCgroupTests : IAsyncLifetime
             var threads = Directory.GetDirectories($"/proc/{pid}/task");
             Assert.True(threads.Length > 1, "QEMU should have more than one thread");
             Assert.All(threads, t => Assert.True(InCpuCgroup(File.ReadAllText(Path.Combine(t, "cgroup")), path), $"thread {t} is not in {path}"));
-            if (_cpu.Version == CgroupVersion.V1)
-            {
-                Assert.Equal("100000", Read(Id, "cpu.cfs_period_us"));
-                Assert.Equal("25000", Read(Id, "cpu.cfs_quota_us"));
-                Assert.Equal("2048", Read(Id, "cpu.shares"));
-            }
-            else
-            {
-                Assert.Equal("25000 100000", Read(Id, "cpu.max"));
-                Assert.Equal("200", Read(Id, "cpu.weight"));
-            }
+            Assert.Equal(Expected(25_000, shares: 2048, weight: 200), CgroupOf(Id).ReadCpuLimits());
 
             // Running: the guest boots and then spins, wanting all of its one CPU; the kernel gives it a quarter.
             var throttled = Throttled(Id);
@@ -139,8 +130,7 @@ public sealed class QemuCgroupTests : IAsyncLifetime
             // Modify: new values at once; members left out keep theirs.
             await vm.ModifyAsync(Limits(new ProcessorLimits { Limit = 50_000, Weight = 50 }), Ct);
             await vm.ModifyAsync(Limits(new ProcessorLimits { Weight = 400 }, ModifyRequestType.Update), Ct);
-            Assert.Equal(_cpu.Version == CgroupVersion.V1 ? "50000" : "50000 100000", Read(Id, _cpu.Version == CgroupVersion.V1 ? "cpu.cfs_quota_us" : "cpu.max"));
-            Assert.Equal(_cpu.Version == CgroupVersion.V1 ? "4096" : "400", Read(Id, _cpu.Version == CgroupVersion.V1 ? "cpu.shares" : "cpu.weight"));
+            Assert.Equal(Expected(50_000, shares: 4096, weight: 400), CgroupOf(Id).ReadCpuLimits());
 
             await vm.TerminateAsync(Ct);
         }
@@ -154,7 +144,7 @@ public sealed class QemuCgroupTests : IAsyncLifetime
         const string Id = "unlimited";
         await using (var vm = await Client.ComputeSystem.CreateAsync(_client, Id, Document("idle", new VirtualMachineProcessor { Count = 2 }), Ct))
         {
-            Assert.False(Directory.Exists(CgroupOf(Id)), "a VM without Limit or Weight needs no cgroup");
+            Assert.False(CgroupOf(Id).Exists, "a VM without Limit or Weight needs no cgroup");
 
             async Task Refused(ModifySettingRequest request, string path, string reason)
             {
@@ -172,7 +162,7 @@ public sealed class QemuCgroupTests : IAsyncLifetime
             await Refused(Limits(new ProcessorLimits()) with { Settings = null }, "$.Settings", "missing");
             await Refused(Limits(new ProcessorLimits()) with { Settings = HcsJson.SerializeToElement(new CpuGroup { Id = "g" }) }, "$.Settings.Id",
                 "unknown member 'Id' of ProcessorLimits");
-            Assert.False(Directory.Exists(CgroupOf(Id)), "a refused request must not create the cgroup");
+            Assert.False(CgroupOf(Id).Exists, "a refused request must not create the cgroup");
 
             await vm.ModifyAsync(Limits(new ProcessorLimits { Limit = 50_000 }), Ct);
 
@@ -181,8 +171,7 @@ public sealed class QemuCgroupTests : IAsyncLifetime
             Assert.All(Directory.GetDirectories($"/proc/{pid}/task"),
                 t => Assert.True(InCpuCgroup(File.ReadAllText(Path.Combine(t, "cgroup")), $"/{_parent}/{Id}"), $"thread {t} was not moved"));
             // 50% of the VM's 2 processors is one processor's worth of quota per period.
-            Assert.Equal(_cpu.Version == CgroupVersion.V1 ? "100000" : "100000 100000", Read(Id, _cpu.Version == CgroupVersion.V1 ? "cpu.cfs_quota_us" : "cpu.max"));
-            Assert.Equal(_cpu.Version == CgroupVersion.V1 ? "1024" : "100", Read(Id, _cpu.Version == CgroupVersion.V1 ? "cpu.shares" : "cpu.weight"));
+            Assert.Equal(Expected(100_000, shares: 1024, weight: 100), CgroupOf(Id).ReadCpuLimits());
 
             await vm.TerminateAsync(Ct);
         }

@@ -1,99 +1,70 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
+using Hcs.Linux.Cgroups;
+using Hcs.Linux.Tests.Cgroups;
 using Xunit;
 
 namespace Hcs.Backends.Runc.Tests;
 
-/// <summary>A fake cgroup tree (v1 hierarchies and a cgroup2 mount) under a temporary directory, described by a fake mountinfo.</summary>
+/// <summary>
+/// A container's cgroup read as HCS statistics (100 ns, bytes), process list and OOM kills, on trees laid out like a
+/// hybrid host and like a v2 host; and the empty parents runc leaves behind removed from every hierarchy.
+/// </summary>
 public sealed class ContainerCgroupTests : IDisposable
 {
-    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("hcs-runc-cgroup-");
+    private readonly FakeCgroupTree _hybrid = FakeCgroupTree.HybridHost();
+    private readonly FakeCgroupTree _v2 = FakeCgroupTree.V2Host();
 
-    public void Dispose() => _temp.Delete(recursive: true);
-
-    private string Root => _temp.FullName;
-
-    private string MountInfo(params string[] lines)
+    public void Dispose()
     {
-        var path = Path.Combine(Root, "mountinfo");
-        File.WriteAllText(path, string.Join('\n', lines) + "\n");
-        return path;
+        _hybrid.Dispose();
+        _v2.Dispose();
     }
 
-    private string V1(string name, string superOptions, int id = 30) =>
-        $"{id} 25 0:{id} / {Root}/{name} rw,nosuid,nodev,noexec,relatime shared:{id} - cgroup cgroup rw,{superOptions}";
-
-    private string V2(string name) => $"29 25 0:29 / {Root}/{name} rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate";
-
-    private void Write(string relative, string content)
-    {
-        var path = Path.Combine(Root, relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, content);
-    }
-
-    private ContainerCgroup HybridHost() => ContainerCgroup.Find("/hcs/c1", MountInfo(
-        "25 1 0:25 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:8 - tmpfs tmpfs ro,mode=755",
-        V2("unified"),
-        V1("cpu,cpuacct", "cpu,cpuacct", 31),
-        V1("memory", "memory", 32),
-        V1("blkio", "blkio", 33),
-        V1("pids", "pids", 34),
-        V1("systemd", "xattr,name=systemd", 35)));
-
-    [Fact]
-    public void Find_UsesEachControllersV1HierarchyAndFallsBackToCgroup2()
-    {
-        var cgroup = HybridHost();
-
-        Assert.Equal("/hcs/c1", cgroup.Path);
-        Assert.Equal($"{Root}/cpu,cpuacct/hcs/c1", cgroup.Directory("cpuacct"));
-        Assert.Equal($"{Root}/memory/hcs/c1", cgroup.Directory("memory"));
-        Assert.Equal($"{Root}/pids/hcs/c1", cgroup.Directory("pids"));
-        Assert.Equal($"{Root}/unified/hcs/c1", cgroup.Directory("io"));
-    }
-
-    [Fact]
-    public void Directories_IncludeNamedHierarchiesWithoutAController()
-    {
-        Assert.Equal(
-            [$"{Root}/unified/hcs/c1", $"{Root}/cpu,cpuacct/hcs/c1", $"{Root}/memory/hcs/c1", $"{Root}/blkio/hcs/c1", $"{Root}/pids/hcs/c1", $"{Root}/systemd/hcs/c1"],
-            HybridHost().Directories);
-    }
+    private ContainerCgroup HybridHost() => ContainerCgroup.Open(_hybrid.Open(), "/hcs/c1");
 
     [Fact]
     public void RemoveEmptyParents_RemovesTheParentInEveryHierarchy_ButKeepsOnesStillInUse()
     {
-        var mountInfo = MountInfo(V1("memory", "memory", 32), V1("systemd", "xattr,name=systemd", 35));
-        Directory.CreateDirectory(Path.Combine(Root, "memory", "hcs"));
-        Directory.CreateDirectory(Path.Combine(Root, "systemd", "hcs", "other-container"));
+        Directory.CreateDirectory(Path.Combine(_hybrid.Root, "memory", "hcs"));
+        Directory.CreateDirectory(Path.Combine(_hybrid.Root, "systemd", "hcs", "other-container"));
 
-        CgroupParents.RemoveEmptyNow("/hcs/c1", mountInfo);
+        CgroupParents.RemoveEmptyNow("/hcs/c1", _hybrid.Open());
 
-        Assert.False(Directory.Exists(Path.Combine(Root, "memory", "hcs")));
-        Assert.True(Directory.Exists(Path.Combine(Root, "systemd", "hcs", "other-container")), "a parent with a child cgroup stays");
+        Assert.False(_hybrid.Exists("memory/hcs"));
+        Assert.True(_hybrid.Exists("systemd/hcs/other-container"), "a parent with a child cgroup stays");
+    }
+
+    [Fact]
+    public void RemoveEmptyParents_OnV2_RemovesTheOneParent()
+    {
+        Directory.CreateDirectory(Path.Combine(_v2.Root, "hcs"));
+
+        CgroupParents.RemoveEmptyNow("/hcs/c1", _v2.Open());
+
+        Assert.False(_v2.Exists("hcs"));
+        Assert.True(_v2.Exists("system.slice"));
     }
 
     [Fact]
     public void RemoveEmptyParents_LeavesParentsAloneWhileAContainerIsBeingCreated()
     {
-        var mountInfo = MountInfo(V1("memory", "memory", 32));
-        Directory.CreateDirectory(Path.Combine(Root, "memory", "hcs"));
+        Directory.CreateDirectory(Path.Combine(_hybrid.Root, "memory", "hcs"));
         using (CgroupParents.Creating())
         {
-            CgroupParents.RemoveEmpty("/hcs/c1", mountInfo);
-            Assert.True(Directory.Exists(Path.Combine(Root, "memory", "hcs")), "runc may be between its two mkdirs");
+            CgroupParents.RemoveEmpty("/hcs/c1", _hybrid.Open());
+            Assert.True(_hybrid.Exists("memory/hcs"), "runc may be between its two mkdirs");
         }
 
-        CgroupParents.RemoveEmptyNow("/hcs/c1", mountInfo);
-        Assert.False(Directory.Exists(Path.Combine(Root, "memory", "hcs")));
+        CgroupParents.RemoveEmptyNow("/hcs/c1", _hybrid.Open());
+        Assert.False(_hybrid.Exists("memory/hcs"));
     }
 
     [Fact]
     public void V1Processor_ConvertsNanosecondsAndUserHzTicksTo100ns()
     {
-        Write("cpu,cpuacct/hcs/c1/cpuacct.usage", "1234567890\n");
-        Write("cpu,cpuacct/hcs/c1/cpuacct.stat", "user 150\nsystem 25\n");
+        _hybrid.Write("cpu,cpuacct/hcs/c1/cpuacct.usage", "1234567890\n");
+        _hybrid.Write("cpu,cpuacct/hcs/c1/cpuacct.stat", "user 150\nsystem 25\n");
 
         var stats = HybridHost().ReadProcessor()!;
 
@@ -105,9 +76,9 @@ public sealed class ContainerCgroupTests : IDisposable
     [Fact]
     public void V1Memory_ReadsUsagePeakAndTotalRss()
     {
-        Write("memory/hcs/c1/memory.usage_in_bytes", "4096000\n");
-        Write("memory/hcs/c1/memory.max_usage_in_bytes", "8192000\n");
-        Write("memory/hcs/c1/memory.stat", "cache 100\nrss 200\ntotal_cache 300\ntotal_rss 400\n");
+        _hybrid.Write("memory/hcs/c1/memory.usage_in_bytes", "4096000\n");
+        _hybrid.Write("memory/hcs/c1/memory.max_usage_in_bytes", "8192000\n");
+        _hybrid.Write("memory/hcs/c1/memory.stat", "cache 100\nrss 200\ntotal_cache 300\ntotal_rss 400\n");
 
         var stats = HybridHost().ReadMemory()!;
 
@@ -119,7 +90,7 @@ public sealed class ContainerCgroupTests : IDisposable
     [Fact]
     public void V1Memory_WithoutTotalRss_UsesRss()
     {
-        Write("memory/hcs/c1/memory.stat", "cache 100\nrss 200\n");
+        _hybrid.Write("memory/hcs/c1/memory.stat", "cache 100\nrss 200\n");
 
         var stats = HybridHost().ReadMemory()!;
 
@@ -130,10 +101,10 @@ public sealed class ContainerCgroupTests : IDisposable
     [Fact]
     public void V1Storage_SumsReadAndWriteOverDevicesWithoutTotals()
     {
-        Write("blkio/hcs/c1/blkio.throttle.io_service_bytes",
+        _hybrid.Write("blkio/hcs/c1/blkio.throttle.io_service_bytes",
             "8:0 Read 1000\n8:0 Write 2000\n8:0 Sync 2500\n8:0 Async 500\n8:0 Discard 0\n8:0 Total 3000\n" +
             "8:16 Read 10\n8:16 Write 20\n8:16 Total 30\nTotal 3030\n");
-        Write("blkio/hcs/c1/blkio.throttle.io_serviced", "8:0 Read 3\n8:0 Write 4\n8:0 Total 7\n8:16 Read 1\n8:16 Write 1\nTotal 9\n");
+        _hybrid.Write("blkio/hcs/c1/blkio.throttle.io_serviced", "8:0 Read 3\n8:0 Write 4\n8:0 Total 7\n8:16 Read 1\n8:16 Write 1\nTotal 9\n");
 
         var stats = HybridHost().ReadStorage()!;
 
@@ -146,9 +117,9 @@ public sealed class ContainerCgroupTests : IDisposable
     [Fact]
     public void V1_PidsAndOomKills()
     {
-        Write("pids/hcs/c1/cgroup.procs", "101\n205\n");
-        Write("memory/hcs/c1/cgroup.procs", "999\n");
-        Write("memory/hcs/c1/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+        _hybrid.Write("pids/hcs/c1/cgroup.procs", "101\n205\n");
+        _hybrid.Write("memory/hcs/c1/cgroup.procs", "999\n");
+        _hybrid.Write("memory/hcs/c1/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
 
         var cgroup = HybridHost();
 
@@ -169,28 +140,36 @@ public sealed class ContainerCgroupTests : IDisposable
     }
 
     [Fact]
-    public void NoMountInfo_FindsNothingAndReadsNothing()
+    public void NoHierarchies_ReadNothing()
     {
-        var cgroup = ContainerCgroup.Find("/hcs/c1", Path.Combine(Root, "missing"));
+        var empty = Directory.CreateTempSubdirectory("hcs-no-cgroups-");
+        try
+        {
+            var cgroup = ContainerCgroup.Open(CgroupHierarchy.Open(empty.FullName), "/hcs/c1");
 
-        Assert.Null(cgroup.Directory("memory"));
-        Assert.Null(cgroup.ReadProcessor());
-        Assert.Empty(cgroup.ReadPids());
+            Assert.Null(cgroup.Cgroup.DirectoryOf("memory"));
+            Assert.Null(cgroup.ReadProcessor());
+            Assert.Empty(cgroup.ReadPids());
+        }
+        finally
+        {
+            empty.Delete(recursive: true);
+        }
     }
 
     [Fact]
     public void V2_ReadsCpuStatMemoryAndIoStat()
     {
-        var cgroup = ContainerCgroup.Find("hcs/c2", MountInfo(V2("unified")));
-        Write("unified/hcs/c2/cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n");
-        Write("unified/hcs/c2/memory.current", "5000\n");
-        Write("unified/hcs/c2/memory.peak", "9000\n");
-        Write("unified/hcs/c2/memory.stat", "anon 3000\nfile 2000\n");
-        Write("unified/hcs/c2/io.stat", "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n");
-        Write("unified/hcs/c2/cgroup.procs", "7\n");
-        Write("unified/hcs/c2/memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n");
+        var cgroup = ContainerCgroup.Open(_v2.Open(), "hcs/c2");
+        _v2.Cgroup("hcs/c2", "7\n");
+        _v2.Write("hcs/c2/cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n");
+        _v2.Write("hcs/c2/memory.current", "5000\n");
+        _v2.Write("hcs/c2/memory.peak", "9000\n");
+        _v2.Write("hcs/c2/memory.stat", FakeCgroupTree.MemoryStat(anon: 3000));
+        _v2.Write("hcs/c2/io.stat", "8:0 rbytes=100 wbytes=200 rios=1 wios=2 dbytes=0 dios=0\n8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n");
+        _v2.Write("hcs/c2/memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n");
 
-        Assert.Equal("/hcs/c2", cgroup.Path);
+        Assert.Equal("/hcs/c2", cgroup.Cgroup.Path);
         var cpu = cgroup.ReadProcessor()!;
         Assert.Equal(15_000UL, cpu.TotalRuntime100ns);
         Assert.Equal(10_000UL, cpu.RuntimeUser100ns);
@@ -208,28 +187,22 @@ public sealed class ContainerCgroupTests : IDisposable
         Assert.Equal(1UL, cgroup.ReadOomKills());
     }
 
-    [Fact]
-    public void MountPointsWithEscapedSpaces_AreUnescaped()
-    {
-        var cgroup = ContainerCgroup.Find("/hcs/c1", MountInfo(
-            $"40 25 0:40 / {Root}/with\\040space rw - cgroup cgroup rw,memory"));
-
-        Assert.Equal($"{Root}/with space/hcs/c1", cgroup.Directory("memory"));
-    }
-
     [Theory]
     [InlineData("/")]
     [InlineData("/hcs/../etc")]
     public void APathOutsideTheHierarchy_IsRefused(string path) =>
-        Assert.Throws<ArgumentException>(() => ContainerCgroup.Find(path, "/proc/self/mountinfo"));
+        Assert.Throws<ArgumentException>(() => ContainerCgroup.Open(_hybrid.Open(), path));
 
     [Fact]
-    public void RealHost_FindsTheMemoryHierarchyOfThisProcess()
+    public void RealHost_FindsTheMemoryCgroupOfThisProcess()
     {
-        var own = File.ReadAllLines("/proc/self/cgroup").Select(l => l.Split(':', 3)).FirstOrDefault(f => f[1].Split(',').Contains("memory"));
-        Assert.SkipWhen(own is null || own[2] == "/", "no v1 memory cgroup below the root here");
+        // v1: the memory hierarchy's line; v2: the one unified line, "0::/path".
+        var v2 = CgroupHierarchy.Host.Version == CgroupVersion.V2;
+        var own = File.ReadAllLines("/proc/self/cgroup").Select(l => l.Split(':', 3))
+            .FirstOrDefault(f => v2 ? f[0] == "0" : f[1].Split(',').Contains("memory"));
+        Assert.SkipWhen(own is null || own[2] == "/", "this process is in no memory cgroup below the root");
 
-        var cgroup = ContainerCgroup.Find(own![2]);
+        var cgroup = ContainerCgroup.Open(CgroupHierarchy.Host, own![2]);
 
         Assert.Contains(Environment.ProcessId, cgroup.ReadPids());
         Assert.True(cgroup.ReadMemory()!.MemoryUsageCommitBytes > 0);

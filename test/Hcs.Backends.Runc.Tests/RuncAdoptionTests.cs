@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Text.Json;
 using Hcs.Contracts;
 using Hcs.Engine.Backends;
+using Hcs.Linux.Cgroups;
 using Hcs.Schema;
 using Xunit;
 
@@ -112,7 +113,7 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
         Assert.False(Directory.Exists(directory), "the runtime directory is removed");
         Assert.False(Directory.Exists(Path.Combine(_root, ".runc", name)), "runc's state is deleted");
         Assert.Empty(MountTable.Under(directory));
-        Assert.All(Directory.GetDirectories("/sys/fs/cgroup"), h => Assert.False(Directory.Exists(Path.Combine(h, CgroupParent, name)), $"the cgroup is removed from {h}"));
+        Assert.All(CgroupHierarchy.Host.Cgroup($"/{CgroupParent}/{name}").Directories, d => Assert.False(Directory.Exists(d), $"the cgroup {d} is removed"));
         if (monitor is { } m)
         {
             Assert.False(m.IsAlive, "the monitor is gone");
@@ -193,7 +194,7 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
                 RequestType = ModifyRequestType.Update,
                 Settings = JsonSerializer.SerializeToElement(96),
             }, Bound));
-            Assert.Equal((96L << 20).ToString(CultureInfo.InvariantCulture), File.ReadAllText($"/sys/fs/cgroup/memory/{CgroupParent}/{id}/memory.limit_in_bytes").Trim());
+            Assert.Equal(96UL << 20, CgroupHierarchy.Host.Cgroup($"/{CgroupParent}/{id}").ReadMemoryLimit());
 
             await Within(system.RequestShutdownAsync(null, Bound));
             var exit = await Within(sink.Stopped);

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Hcs.Client;
 using Hcs.Conformance;
+using Hcs.Linux.Cgroups;
 using Hcs.Schema;
 using Xunit;
 using ComputeSystem = Hcs.Client.ComputeSystem;
@@ -42,6 +43,9 @@ public sealed class RuncContainerTests : IAsyncLifetime
     }
 
     /// <summary>Runs <c>sh -c script</c> in the container; returns stdout, stderr and the exit code.</summary>
+    /// <summary>The container's cgroup on this host (v1 or v2), as runc made it from <c>cgroupsPath</c> <c>/hcs-test/ID</c>.</summary>
+    private static Cgroup CgroupOf(ComputeSystem system) => CgroupHierarchy.Host.Cgroup($"/hcs-test/{system.Id}");
+
     private async Task<(string Out, string Err, uint Code)> ShAsync(ComputeSystem system, string script, ProcessParameters? parameters = null)
     {
         await using var process = await Within(system.CreateProcessAsync((parameters ?? new ProcessParameters()) with
@@ -154,7 +158,7 @@ public sealed class RuncContainerTests : IAsyncLifetime
         await Eventually(() => !Directory.Exists(scratch) && !Directory.Exists(Path.Combine(_fixture.RuntimeRoot, id)));
         Assert.Equal(before, Listing(BusyboxLayer.Path));
         Assert.False(Directory.Exists(Path.Combine(_fixture.RuntimeRoot, ".runc", id)), "runc's state is deleted");
-        Assert.All(Directory.GetDirectories("/sys/fs/cgroup"), h => Assert.False(Directory.Exists(Path.Combine(h, "hcs-test", id)), $"the cgroup is removed from {h}"));
+        Assert.All(CgroupHierarchy.Host.Cgroup($"/hcs-test/{id}").Directories, d => Assert.False(Directory.Exists(d), $"the cgroup {d} is removed"));
         Assert.DoesNotContain(File.ReadAllLines("/proc/self/mountinfo"), l => l.Contains(_fixture.RuntimeRoot + "/" + id, StringComparison.Ordinal));
     }
 
@@ -213,15 +217,14 @@ public sealed class RuncContainerTests : IAsyncLifetime
     public async Task Memory_IsLimited_AProcessExceedingItIsOomKilledAndReportedWith137()
     {
         await using var system = await RunningAsync(c => c with { Memory = new ContainerMemory { SizeInMB = 16 } });
-        var silo = Path.Combine("/sys/fs/cgroup/memory/hcs-test", system.Id);
-        Assert.Equal((16L << 20).ToString(CultureInfo.InvariantCulture), File.ReadAllText(Path.Combine(silo, "memory.limit_in_bytes")).Trim());
+        var silo = CgroupHierarchy.Host.Cgroup($"/hcs-test/{system.Id}");
+        Assert.Equal(16UL << 20, silo.ReadMemoryLimit());
         // tail keeps the last line, and /dev/zero has no newline: it buffers all 64 MiB.
         var (_, _, code) = await ShAsync(system, "head -c 67108864 /dev/zero | tail -n 1 > /dev/null");
         Assert.NotEqual(0u, code);
         var (_, _, killed) = await ShAsync(system, "exec tail -c 67108864 /dev/zero");
         Assert.Equal(137u, killed);
-        Assert.Contains("oom_kill ", File.ReadAllText(Path.Combine(silo, "memory.oom_control")), StringComparison.Ordinal);
-        Assert.DoesNotContain("oom_kill 0", File.ReadAllText(Path.Combine(silo, "memory.oom_control")), StringComparison.Ordinal);
+        Assert.True(silo.ReadOomKills() > 0, "the kernel counts the OOM kill in the container's cgroup");
     }
 
     [Fact]
@@ -276,15 +279,14 @@ public sealed class RuncContainerTests : IAsyncLifetime
             RequestType = ModifyRequestType.Update,
             Settings = JsonSerializer.SerializeToElement(96),
         }));
-        Assert.Equal((96L << 20).ToString(CultureInfo.InvariantCulture),
-            File.ReadAllText($"/sys/fs/cgroup/memory/hcs-test/{system.Id}/memory.limit_in_bytes").Trim());
+        Assert.Equal(96UL << 20, CgroupOf(system).ReadMemoryLimit());
         await Within(system.ModifyAsync(new ModifySettingRequest
         {
             ResourcePath = "Container/Processor",
             RequestType = ModifyRequestType.Update,
             Settings = JsonSerializer.SerializeToElement(new { Count = 1 }),
         }));
-        Assert.Equal("100000", File.ReadAllText($"/sys/fs/cgroup/cpu/hcs-test/{system.Id}/cpu.cfs_quota_us").Trim());
+        Assert.Equal(100_000, CgroupOf(system).ReadCpuLimits()?.QuotaMicroseconds);
         var e = await Assert.ThrowsAsync<HcsException>(() => Within(system.ModifyAsync(new ModifySettingRequest
         {
             ResourcePath = "Container/Storage/Path",
@@ -300,12 +302,21 @@ public sealed class RuncContainerTests : IAsyncLifetime
     {
         await using (var counted = await RunningAsync(c => c with { Processor = new ContainerProcessor { Count = 1 } }))
         {
-            Assert.Equal("100000", File.ReadAllText($"/sys/fs/cgroup/cpu/hcs-test/{counted.Id}/cpu.cfs_quota_us").Trim());
+            Assert.Equal(100_000, CgroupOf(counted).ReadCpuLimits()?.QuotaMicroseconds);
         }
 
         await using var weighted = await RunningAsync(c => c with { Processor = new ContainerProcessor { Weight = 200 } });
-        Assert.Equal("2048", File.ReadAllText($"/sys/fs/cgroup/cpu/hcs-test/{weighted.Id}/cpu.shares").Trim());
-        Assert.Equal("-1", File.ReadAllText($"/sys/fs/cgroup/cpu/hcs-test/{weighted.Id}/cpu.cfs_quota_us").Trim());
+        var limits = CgroupOf(weighted).ReadCpuLimits()!;
+        Assert.Null(limits.QuotaMicroseconds); // v1 -1, v2 "max"
+        if (CgroupHierarchy.Host.Version == CgroupVersion.V1)
+        {
+            Assert.Equal(2048UL, limits.Shares);
+        }
+        else
+        {
+            // runc converts shares to a weight: linearly (79), or, in newer runtimes, on a curve that keeps 1024 at 100.
+            Assert.True(limits.Weight == CgroupCpuLimits.WeightFromShares(2048) || limits.Weight > CgroupCpuLimits.DefaultWeight, $"cpu.weight {limits.Weight}");
+        }
     }
 
     [Fact]
@@ -313,8 +324,8 @@ public sealed class RuncContainerTests : IAsyncLifetime
     {
         // 2500 = 25 % of the host: half a CPU on two. A single spinning thread would otherwise take a whole CPU.
         await using var system = await RunningAsync(c => c with { Processor = new ContainerProcessor { Maximum = 2500 } });
-        var cpuStat = $"/sys/fs/cgroup/cpu/hcs-test/{system.Id}/cpu.stat";
-        long Throttled() => long.Parse(File.ReadLines(cpuStat).Single(l => l.StartsWith("nr_throttled ", StringComparison.Ordinal))[13..], CultureInfo.InvariantCulture);
+        var cgroup = CgroupOf(system);
+        ulong Throttled() => cgroup.ReadCpuUsage()?.ThrottledPeriods ?? throw new InvalidOperationException("cpu.stat has no nr_throttled");
         await using var spinner = await Within(system.CreateProcessAsync(new ProcessParameters { CommandArgs = ["sh", "-c", "while true; do :; done"] }));
         var throttledBefore = Throttled();
         var first = (await Within(system.GetPropertiesAsync([SystemPropertyType.Statistics]))).Statistics!.Processor!.TotalRuntime100ns!.Value;

@@ -2,6 +2,7 @@
 
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Hcs.Linux.Cgroups;
 using Hcs.Schema;
 using Xunit;
 
@@ -26,21 +27,7 @@ public sealed class RuncSmokeTests : IAsyncLifetime
     {
         await RunAsync(Runc, ["--root", Path.Combine(_temp.FullName, "state"), "delete", "--force", _id]);
         await RootFs.UnmountAsync(Path.Combine(_temp.FullName, "rootfs"), CancellationToken.None);
-        foreach (var hierarchy in Directory.GetDirectories("/sys/fs/cgroup"))
-        {
-            var parent = Path.Combine(hierarchy, "hcs-smoke-test");
-            if (Directory.Exists(parent))
-            {
-                try
-                {
-                    Directory.Delete(parent);
-                }
-                catch (IOException)
-                {
-                    // Still in use by another run of this test.
-                }
-            }
-        }
+        CgroupHierarchy.Host.Cgroup("/hcs-smoke-test").TryRemove(); // left alone while another run of this test uses it
 
         _temp.Delete(recursive: true);
     }
@@ -66,7 +53,9 @@ public sealed class RuncSmokeTests : IAsyncLifetime
         var config = JsonNode.Parse(OciSpec.Build(new ContainerBundle(_id, container, rootfs, "/bin/busybox", $"/hcs-smoke-test/{_id}", null, 2)))!;
         config["process"]!["args"] = new JsonArray("/bin/sh", "-c",
             "hostname; cat /mnt/share/hello; echo; test -x /.hcs/init && echo init-ok; " +
-            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us; " +
+            // The container's own cgroup, as runc mounts it: v2 (its cgroup dir) or v1 (each hierarchy's).
+            "if [ -e /sys/fs/cgroup/cgroup.controllers ]; then cat /sys/fs/cgroup/memory.max; cut -d' ' -f1 /sys/fs/cgroup/cpu.max; " +
+            "else cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us; fi; " +
             "touch /mnt/share/x 2>/dev/null || echo ro-ok; exit 7");
         var bundle = Directory.CreateDirectory(Path.Combine(root, "bundle")).FullName;
         File.WriteAllText(Path.Combine(bundle, "config.json"), config.ToJsonString());
