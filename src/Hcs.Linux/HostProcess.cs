@@ -56,7 +56,8 @@ public readonly partial record struct HostProcess(int Pid, ulong StartTime)
             return [];
         }
 
-        return text.Length == 0 ? [] : text.TrimEnd('\0').Split('\0');
+        // Each argument ends with a NUL: drop the last one's, keep empty arguments.
+        return text.Length == 0 ? [] : (text.EndsWith('\0') ? text[..^1] : text).Split('\0');
     }
 
     /// <summary>The pid of every process on the host now (the numeric entries of <c>/proc</c>).</summary>

@@ -34,7 +34,7 @@ public static partial class LinuxCalls
     public const ulong STATX_ATTR_MOUNT_ROOT = 0x2000;
 
     public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, ECHILD = 10, ERANGE = 34, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17, ENOTDIR = 20, EINVAL = 22,
-        ELOOP = 40, ENOSYS = 38, EXDEV = 18, E2BIG = 7;
+        ELOOP = 40, ENOSYS = 38, EXDEV = 18, E2BIG = 7, EADDRINUSE = 98;
 
     public const int S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000, S_IFIFO = 0x1000, S_IFCHR = 0x2000,
         S_IFBLK = 0x6000, S_IFSOCK = 0xC000, S_ISVTX = 0x200;

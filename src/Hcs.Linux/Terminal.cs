@@ -15,7 +15,7 @@ public static partial class Terminal
     public const int StandardInput = 0, StandardOutput = 1, StandardError = 2;
 
     private const int TCSANOW = 0, TCSADRAIN = 1;
-    private const nuint TIOCGWINSZ = 0x5413;
+    private const nuint TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414;
 
     /// <summary>struct termios is 60 bytes with glibc on x86-64 and arm64; this is room to spare.</summary>
     private const int TermiosBytes = 256;
@@ -57,6 +57,22 @@ public static partial class Terminal
         }
 
         return new RawMode(fd, saved);
+    }
+
+    /// <summary>The local modes (<c>c_lflag</c>) of the terminal on <paramref name="fd"/>, or null (for tests: ECHO is 0x8, ICANON 0x2).</summary>
+    internal static unsafe uint? LocalModes(int fd)
+    {
+        var termios = stackalloc byte[TermiosBytes];
+        return tcgetattr(fd, termios) == 0 ? *(uint*)(termios + 12) : null;
+    }
+
+    /// <summary>Sets the window size of the terminal on <paramref name="fd"/> (<c>TIOCSWINSZ</c>; for tests).</summary>
+    internal static unsafe bool Resize(int fd, ushort rows, ushort columns)
+    {
+        var size = stackalloc ushort[4];
+        size[0] = rows;
+        size[1] = columns;
+        return ioctl(fd, TIOCSWINSZ, size) == 0;
     }
 
     /// <summary>The settings a terminal had before raw mode, put back once (on dispose or at process exit).</summary>
