@@ -23,7 +23,7 @@ public sealed class ArchitectureTests
         // assembly, the hcs assemblies it may reference (anything else starting with "Hcs." is a violation)
         { "Hcs.Schema", [] },
         { "Hcs.Contracts", ["Hcs.Schema"] },
-        { "Hcs.Engine", ["Hcs.Schema", "Hcs.Contracts"] },
+        { "Hcs.Engine", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Linux"] },
         { "Hcs.Backends.Fake", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine"] },
         // The client picks hcsd (over Hcs.Protocol, gRPC) or an engine it embeds (built by Hcs.Host).
         { "Hcs.Client", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Host", "Hcs.Protocol", "Hcs.Engine"] },
