@@ -1,7 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using Hcs.Linux;
 using System.Runtime.InteropServices;
+using Hcs.Linux;
 
 namespace Hcs.Ctl;
 
