@@ -36,30 +36,23 @@ public static class AcceleratorProbe
             return new Result("tcg", $"{kvmDevice} does not exist");
         }
 
-        var start = new ProcessStartInfo(qemuBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])["-accel", "kvm", "-M", "q35", "-m", "128", "-nodefaults", "-display", "none", "-no-reboot",
-                     "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1 hcstest=poweroff"])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var probe = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {qemuBinary}");
-        var stderr = probe.StandardError.ReadToEndAsync(cancellationToken);
-        _ = probe.StandardOutput.ReadToEndAsync(cancellationToken);
+        string[] arguments = ["-accel", "kvm", "-M", "q35", "-m", "128", "-nodefaults", "-display", "none", "-no-reboot",
+            "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1 hcstest=poweroff"];
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(bound);
         var clock = Stopwatch.StartNew();
+        HostCommand.Result probe;
         try
         {
-            await probe.WaitForExitAsync(cancellationToken).WaitAsync(bound, cancellationToken).ConfigureAwait(false);
+            probe = await HostCommand.RunAsync(qemuBinary, arguments, limit.Token).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            probe.Kill();
-            await probe.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             return new Result("tcg", $"a KVM guest did not power off within {bound.TotalSeconds:0.#} s (KVM present but unusable)");
         }
 
         return probe.ExitCode == 0
             ? new Result("kvm", $"a KVM guest booted and powered off in {clock.Elapsed.TotalSeconds:0.##} s")
-            : new Result("tcg", $"qemu -accel kvm failed ({probe.ExitCode}): {(await stderr.ConfigureAwait(false)).Trim()}");
+            : new Result("tcg", $"qemu -accel kvm failed ({probe.ExitCode}): {probe.StandardError.Trim()}");
     }
 }

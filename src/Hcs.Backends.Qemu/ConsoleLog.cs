@@ -1,6 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Diagnostics;
 using System.Text;
 using Hcs.Engine.Backends;
 
@@ -185,19 +184,17 @@ internal sealed class ConsoleLog : IDisposable
 
     private static void MakeFifo(string path)
     {
-        // mkfifo(1) with a fixed argument list: this assembly declares no P/Invokes (hcs-shim is the one that does).
-        var start = new ProcessStartInfo("mkfifo") { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var arg in (string[])["-m", "0600", "--", path])
+        if (!OperatingSystem.IsLinux())
         {
-            start.ArgumentList.Add(arg);
+            throw new PlatformNotSupportedException("the console FIFO is made on Linux only");
         }
 
-        using var process = Process.Start(start) ?? throw new IOException("mkfifo could not be started");
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
+        if (LinuxCalls.MakeFifo(path, 0x180 /* 0600 */) != 0)
         {
-            throw new IOException($"mkfifo {path} failed: {error.Trim()}");
+            throw new IOException($"mkfifo {path} failed: {LinuxCalls.Describe(LinuxCalls.Errno)}");
         }
+
+        // Exactly 0600 whatever the umask (as mkfifo -m did): QEMU, running as the service, must be able to write it.
+        File.SetUnixFileMode(path, PrivateFiles.FileMode);
     }
 }

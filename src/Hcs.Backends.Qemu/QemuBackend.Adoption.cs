@@ -230,13 +230,13 @@ public sealed partial class QemuBackend
             return $"its runtime facts name the directory '{facts.RuntimeDirectory}', not '{run}'";
         }
 
-        if (facts.BootId is { } boot && ProcStat.BootId() is { } now && boot != now)
+        if (facts.BootId is { } boot && HostProcess.BootId() is { } now && boot != now)
         {
             return "the host has restarted since";
         }
 
         var pid = facts.Pid.ToString(CultureInfo.InvariantCulture);
-        if (ProcStat.Read(facts.Pid) is not { } stat)
+        if (ProcessStat.Read(facts.Pid) is not { } stat)
         {
             return $"its QEMU (pid {pid}) is gone";
         }
@@ -251,7 +251,7 @@ public sealed partial class QemuBackend
             return $"its QEMU (pid {pid}) has exited";
         }
 
-        return QemuCommandLine.IsQemuOf(ProcStat.CommandLine(facts.Pid), run)
+        return QemuCommandLine.IsQemuOf(HostProcess.CommandLineOf(facts.Pid), run)
             ? null
             : $"process {pid} is not the QEMU of '{run}'";
     }
@@ -288,7 +288,7 @@ public sealed partial class QemuBackend
             return null;
         }
 
-        if (ProcStat.Read(pid) is not { IsZombie: false } stat || !QemuCommandLine.IsQemuOf(ProcStat.CommandLine(pid), run))
+        if (ProcessStat.Read(pid) is not { IsZombie: false } stat || !QemuCommandLine.IsQemuOf(HostProcess.CommandLineOf(pid), run))
         {
             return null;
         }
@@ -306,7 +306,7 @@ public sealed partial class QemuBackend
             await qmp.DisposeAsync().ConfigureAwait(false);
         }
 
-        await ProcStat.WaitGoneAsync(worker.Pid, worker.StartTime, s_goneTimeout, time).ConfigureAwait(false);
+        await new HostProcess(worker.Pid, worker.StartTime).WaitForExitAsync(s_goneTimeout, time).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -33,26 +33,8 @@ public static class QemuOptions
     /// Checks a host path from a document that the backend opens itself or passes as JSON (saved-state files,
     /// <c>blockdev-add</c>): absolute, no <c>..</c> segment, no control characters. Returns it unchanged.
     /// </summary>
-    public static string CheckedPath(string? path, string jsonPath)
-    {
-        if (string.IsNullOrEmpty(path))
-        {
-            throw HcsException.InvalidJson(jsonPath, "a path is required");
-        }
-
-        if (!path.StartsWith('/'))
-        {
-            throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}' is not an absolute path");
-        }
-
-        if (path.Split('/').Contains(".."))
-        {
-            throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}' contains a '..' segment");
-        }
-
-        _ = Escape(path, jsonPath);
-        return path;
-    }
+    public static string CheckedPath(string? path, string jsonPath) =>
+        Hcs.Linux.HostPaths.Problem(path, ErrorText.Truncate) is { } problem ? throw HcsException.InvalidJson(jsonPath, problem) : path!;
 
     /// <summary>The longest Unix socket path the kernel accepts (<c>sun_path</c> is 108 bytes with its NUL).</summary>
     public const int MaxSocketPath = 107;

@@ -111,7 +111,7 @@ internal sealed class QemuSystem : IBackendSystem
                 {
                     Pid = _worker.Pid,
                     StartTime = _worker.StartTime,
-                    BootId = ProcStat.BootId(),
+                    BootId = HostProcess.BootId(),
                     RuntimeDirectory = _runtimeDirectory,
                     QmpSocket = Path.Combine(_runtimeDirectory, QemuCommandLine.QmpSocket),
                     ConsoleLog = Path.Combine(_runtimeDirectory, QemuCommandLine.ConsoleLog),
@@ -358,7 +358,7 @@ internal sealed class QemuSystem : IBackendSystem
         {
             lostQmp = true;
             _worker.Kill();
-            await ProcStat.WaitGoneAsync(_worker.Pid, _worker.StartTime, TimeSpan.FromSeconds(10), _context.Time).ConfigureAwait(false);
+            await new HostProcess(_worker.Pid, _worker.StartTime).WaitForExitAsync(TimeSpan.FromSeconds(10), _context.Time).ConfigureAwait(false);
         }
 
         await _ended.CancelAsync().ConfigureAwait(false);

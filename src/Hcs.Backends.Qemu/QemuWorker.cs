@@ -7,8 +7,9 @@ namespace Hcs.Backends.Qemu;
 /// <summary>
 /// The QEMU process of one VM, whichever way we know it. A QEMU this service started is its child: .NET's
 /// <see cref="Process"/> reaps it and gives its exit status. A QEMU adopted after a service restart is not (its parent
-/// died; PID 1 reaps it): its end is seen as the QMP connection's EOF followed by <c>/proc/PID</c> disappearing or
-/// turning into a zombie, its exit status is unknown, and it is killed by pid after re-checking its start time.
+/// died; PID 1 reaps it): its end is seen as the QMP connection's EOF followed by the process exiting
+/// (<see cref="HostProcess.WaitForExitAsync(TimeSpan, TimeProvider, CancellationToken)"/>: pidfd readiness, or
+/// <c>/proc/PID</c> gone or a zombie), its exit status is unknown, and it is killed only while its start time matches.
 /// </summary>
 internal sealed class QemuWorker : IDisposable
 {
@@ -25,7 +26,7 @@ internal sealed class QemuWorker : IDisposable
     }
 
     /// <summary>A QEMU this service started (its child).</summary>
-    public static QemuWorker Child(Process process) => new(process, process.Id, ProcStat.Read(process.Id)?.StartTime ?? 0);
+    public static QemuWorker Child(Process process) => new(process, process.Id, ProcessStat.Read(process.Id)?.StartTime ?? 0);
 
     /// <summary>A QEMU started by an earlier life of the service, recognised by pid and start time.</summary>
     public static QemuWorker Adopted(int pid, ulong startTime) => new(null, pid, startTime);
@@ -40,11 +41,11 @@ internal sealed class QemuWorker : IDisposable
     /// <summary>The exit status, once a child has exited; null for an adopted QEMU.</summary>
     public int? ExitCode => _child is { HasExited: true } child ? child.ExitCode : null;
 
-    public bool HasExited => _child?.HasExited ?? !ProcStat.IsAlive(Pid, StartTime);
+    public bool HasExited => _child?.HasExited ?? !new HostProcess(Pid, StartTime).IsAlive;
 
     /// <summary>
     /// Completes when QEMU has exited. <paramref name="qmpClosed"/> (the QMP connection ending) is the signal for an
-    /// adopted QEMU; procfs is then watched, bounded, until the process is gone.
+    /// adopted QEMU; its exit is then awaited, bounded.
     /// </summary>
     public async Task WaitForExitAsync(Task qmpClosed, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -55,7 +56,7 @@ internal sealed class QemuWorker : IDisposable
         }
 
         await qmpClosed.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await ProcStat.WaitGoneAsync(Pid, StartTime, s_goneTimeout, time, cancellationToken).ConfigureAwait(false);
+        await new HostProcess(Pid, StartTime).WaitForExitAsync(s_goneTimeout, time, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>SIGKILL (an adopted QEMU only if its start time still matches).</summary>
@@ -70,7 +71,7 @@ internal sealed class QemuWorker : IDisposable
         }
         else
         {
-            ProcStat.Kill(Pid, StartTime);
+            new HostProcess(Pid, StartTime).Kill();
         }
     }
 

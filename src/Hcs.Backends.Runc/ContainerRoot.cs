@@ -3,7 +3,7 @@
 using System.Globalization;
 using Hcs.Schema;
 using Microsoft.Win32.SafeHandles;
-using static Hcs.Backends.Runc.LinuxCalls;
+using static Hcs.Linux.LinuxCalls;
 
 namespace Hcs.Backends.Runc;
 

@@ -1,6 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using Hcs.Engine.Backends;
 using Hcs.Schema;
 
 namespace Hcs.Backends.Runc;
@@ -12,38 +11,8 @@ internal static class MountTable
     /// Mount points at or below <paramref name="directory"/>, in mount order (unmount them in reverse); an unreadable
     /// table gives none.
     /// </summary>
-    public static IReadOnlyList<string> Under(string directory, string mountInfoPath = "/proc/self/mountinfo")
-    {
-        var root = directory.TrimEnd('/');
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(mountInfoPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-
-        var found = new List<string>();
-        foreach (var line in lines)
-        {
-            // id parent major:minor root mount-point options …
-            var fields = line.Split(' ');
-            if (fields.Length < 5)
-            {
-                continue;
-            }
-
-            var point = LinuxHost.UnescapeMountInfo(fields[4]);
-            if ((point == root || point.StartsWith(root + "/", StringComparison.Ordinal)) && !found.Contains(point))
-            {
-                found.Add(point);
-            }
-        }
-
-        return found;
-    }
+    public static IReadOnlyList<string> Under(string directory, string mountInfoPath = MountInfo.SelfPath) =>
+        MountInfo.Read(mountInfoPath) is { } table ? MountInfo.PointsUnder(table, directory) : [];
 
     /// <summary>Unmounts everything at or below <paramref name="directory"/>, the last mounted first.</summary>
     public static async Task UnmountAllUnderAsync(string directory, CancellationToken cancellationToken)

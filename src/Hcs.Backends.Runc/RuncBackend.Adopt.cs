@@ -43,7 +43,7 @@ public sealed partial class RuncBackend
         {
             // No facts: the service went down inside Create (they are reported when it completes). Whatever it made is
             // where this backend would have made it; a monitor cannot exist (Start never ran).
-            var half = HostProcess.Monitors(_settings.RuntimeRoot).TryGetValue(layout.Directory, out var stray) ? stray : (HostProcess?)null;
+            var half = ShimMonitors.Under(_settings.RuntimeRoot).TryGetValue(layout.Directory, out var stray) ? stray : (HostProcess?)null;
             await ReleaseAsync(layout, scratch, half, await RuncStatusAsync(layout.Name, cancellationToken).ConfigureAwait(false), context.Time, cancellationToken)
                 .ConfigureAwait(false);
             return new BackendAdoption(null, SystemState.Stopped,
@@ -167,7 +167,7 @@ public sealed partial class RuncBackend
         {
             var layers = context.Document.Container!.Storage!.Layers!.Select(l => l.Path!).ToList();
             await RootFs.MountAsync(layers, scratch.Upper, scratch.Work, layout.Rootfs, cancellationToken).ConfigureAwait(false);
-            await HostCommand.RunCheckedAsync("mount", ["--make-shared", layout.Rootfs], "RuncBackend.Adopt", context.Id, cancellationToken).ConfigureAwait(false);
+            await RuncCli.RunCheckedAsync("mount", ["--make-shared", layout.Rootfs], "RuncBackend.Adopt", context.Id, cancellationToken).ConfigureAwait(false);
         }
 
         var system = new RuncSystem(context, this, layout, scratch);
@@ -228,7 +228,7 @@ public sealed partial class RuncBackend
             }
         }
 
-        var monitors = HostProcess.Monitors(root);
+        var monitors = ShimMonitors.Under(root);
         foreach (var directory in monitors.Keys)
         {
             names.Add(Path.GetFileName(directory));
@@ -291,10 +291,10 @@ public sealed partial class RuncBackend
     /// <summary>A monitor whose init is gone exits by itself once it has reaped everything; one that does not is killed.</summary>
     private static async Task StopMonitorAsync(HostProcess? monitor, TimeProvider time)
     {
-        if (monitor is { } process && !await process.WaitGoneAsync(TimeSpan.FromSeconds(5), time).ConfigureAwait(false))
+        if (monitor is { } process && !await process.WaitForExitAsync(TimeSpan.FromSeconds(5), time).ConfigureAwait(false))
         {
             process.Kill();
-            await process.WaitGoneAsync(TimeSpan.FromSeconds(5), time).ConfigureAwait(false);
+            await process.WaitForExitAsync(TimeSpan.FromSeconds(5), time).ConfigureAwait(false);
         }
     }
 
@@ -306,7 +306,7 @@ public sealed partial class RuncBackend
             return recorded;
         }
 
-        return HostProcess.Monitors(_settings.RuntimeRoot).TryGetValue(layout.Directory, out var found) ? found : null;
+        return ShimMonitors.Under(_settings.RuntimeRoot).TryGetValue(layout.Directory, out var found) ? found : null;
     }
 
     private static int? ReadInitPid(string runtimeDirectory)

@@ -119,7 +119,7 @@ public sealed partial class RuncBackend : IComputeBackend
             mounted = true;
             // Shared, so a directory mapped while the container runs (bound on the host under the rootfs) reaches the
             // container, whose root is a slave of this mount (rootfsPropagation rslave).
-            await HostCommand.RunCheckedAsync("mount", ["--make-shared", layout.Rootfs], Label, context.Id, cancellationToken).ConfigureAwait(false);
+            await RuncCli.RunCheckedAsync("mount", ["--make-shared", layout.Rootfs], Label, context.Id, cancellationToken).ConfigureAwait(false);
             var netns = container.Networking?.Namespace is { } ns ? ContainerValidation.NetnsPath(ns, _settings.NetnsDirectory) : null;
             if (netns is not null && !File.Exists(netns))
             {
@@ -319,7 +319,7 @@ public sealed partial class RuncBackend : IComputeBackend
     /// <summary>As <see cref="RuncAsync(string, string, string[], string[], CancellationToken)"/>, and fails with runc's message.</summary>
     internal Task<HostCommand.Result> RuncCheckedAsync(string operation, string systemId, string subcommand, string name, string[] options,
         CancellationToken cancellationToken) =>
-        HostCommand.RunCheckedAsync(_settings.RuncPath, RuncArguments(subcommand, name, options, []), operation, systemId, cancellationToken);
+        RuncCli.RunCheckedAsync(_settings.RuncPath, RuncArguments(subcommand, name, options, []), operation, systemId, cancellationToken);
 
     private string[] RuncArguments(string subcommand, string name, string[] options, string[] arguments) =>
         ["--root", RuncRoot, subcommand, .. options, "--", name, .. arguments];

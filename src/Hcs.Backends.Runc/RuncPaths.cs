@@ -19,33 +19,8 @@ internal static class RuncPaths
     private static readonly System.Buffers.SearchValues<char> s_reserved = System.Buffers.SearchValues.Create(OverlayReserved);
 
     /// <summary>Checks an absolute path from a document and returns it unchanged.</summary>
-    public static string Checked(string? path, string jsonPath)
-    {
-        if (string.IsNullOrEmpty(path))
-        {
-            throw HcsException.InvalidJson(jsonPath, "a path is required");
-        }
-
-        foreach (var c in path)
-        {
-            if (char.IsControl(c))
-            {
-                throw HcsException.InvalidJson(jsonPath, $"control character U+{(int)c:X4} is not allowed in a path");
-            }
-        }
-
-        if (!path.StartsWith('/'))
-        {
-            throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}' is not an absolute path");
-        }
-
-        if (path.Split('/').Contains(".."))
-        {
-            throw HcsException.InvalidJson(jsonPath, $"'{ErrorText.Truncate(path)}' contains a '..' segment");
-        }
-
-        return path;
-    }
+    public static string Checked(string? path, string jsonPath) =>
+        Hcs.Linux.HostPaths.Problem(path, ErrorText.Truncate) is { } problem ? throw HcsException.InvalidJson(jsonPath, problem) : path!;
 
     /// <summary>Checks a host path that is placed in the overlay mount options (<see cref="Checked"/> plus no <c>, : \ =</c>).</summary>
     public static string Overlay(string? path, string jsonPath)

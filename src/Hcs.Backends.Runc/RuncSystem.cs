@@ -231,7 +231,7 @@ internal sealed partial class RuncSystem : IBackendSystem
                 await monitor.WaitForExitAsync().ConfigureAwait(false);
                 code = ExitCodeOf(monitor);
             }
-            else if (_monitorProcess is { } adopted && !await adopted.WaitGoneAsync(TimeSpan.FromSeconds(2), _context.Time).ConfigureAwait(false))
+            else if (_monitorProcess is { } adopted && !await adopted.WaitForExitAsync(TimeSpan.FromSeconds(2), _context.Time).ConfigureAwait(false))
             {
                 // Alive but no longer talking to us: another client took its connection (one service per runtime root).
                 adopted.Kill();
@@ -462,7 +462,7 @@ internal sealed partial class RuncSystem : IBackendSystem
 
                 monitor.Dispose();
             }
-            else if (_monitorProcess is { } adopted && !await adopted.WaitGoneAsync(s_monitorExitBound, _context.Time).ConfigureAwait(false))
+            else if (_monitorProcess is { } adopted && !await adopted.WaitForExitAsync(s_monitorExitBound, _context.Time).ConfigureAwait(false))
             {
                 adopted.Kill();
             }

@@ -1,14 +1,13 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Hcs.Linux;
 
 namespace Hcs.Ctl;
 
 /// <summary>
-/// The terminal of the hcsctl process. Raw mode is set and restored with <c>stty</c> (a fixed argument list, no
-/// shell) on the inherited standard input, because hcs declares no P/Invokes outside <c>hcs-shim</c>; resizes come
-/// from SIGWINCH.
+/// The terminal of the hcsctl process, through termios (<see cref="Terminal"/>): raw mode on standard input, restored
+/// when the verb ends or the process exits; the size from <c>TIOCGWINSZ</c>; resizes from SIGWINCH.
 /// </summary>
 internal sealed class StandardTerminal : IHcsCtlTerminal
 {
@@ -26,70 +25,18 @@ internal sealed class StandardTerminal : IHcsCtlTerminal
 
     public bool ErrorIsTerminal => !Console.IsErrorRedirected;
 
-    public (ushort Rows, ushort Columns)? Size
-    {
-        get
-        {
-            try
-            {
-                var (rows, columns) = (Console.WindowHeight, Console.WindowWidth);
-                return rows > 0 && columns > 0 ? ((ushort)Math.Min(rows, ushort.MaxValue), (ushort)Math.Min(columns, ushort.MaxValue)) : null;
-            }
-            catch (Exception e) when (e is IOException or PlatformNotSupportedException)
-            {
-                return null;
-            }
-        }
-    }
+    public (ushort Rows, ushort Columns)? Size =>
+        Terminal.Size(Terminal.StandardOutput) ?? Terminal.Size(Terminal.StandardInput) ?? Terminal.Size(Terminal.StandardError);
 
-    public IDisposable EnterRawMode()
-    {
-        var saved = Stty("-g")?.Trim();
-        if (saved is null || Stty("raw", "-echo") is null)
-        {
-            return new Restore(null);
-        }
-
-        return new Restore(saved);
-    }
+    public IDisposable EnterRawMode() => Terminal.EnterRawMode(Terminal.StandardInput) ?? new NothingToRestore();
 
     public IDisposable OnResize(Action onResize) => PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => onResize());
 
-    /// <summary>Runs <c>stty ARGS</c> on our standard input; returns its output, or null if it failed.</summary>
-    private static string? Stty(params string[] args)
-    {
-        var start = new ProcessStartInfo("stty") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        try
-        {
-            using var process = Process.Start(start);
-            if (process is null)
-            {
-                return null;
-            }
-
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return process.ExitCode == 0 ? output : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null; // No stty: the terminal stays as it is.
-        }
-    }
-
-    private sealed class Restore(string? saved) : IDisposable
+    /// <summary>Standard input is not a terminal (or refused raw mode): it stays as it is.</summary>
+    private sealed class NothingToRestore : IDisposable
     {
         public void Dispose()
         {
-            if (saved is not null)
-            {
-                Stty(saved);
-            }
         }
     }
 }

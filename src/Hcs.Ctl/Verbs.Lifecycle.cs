@@ -277,33 +277,21 @@ internal static partial class Verbs
         var (id, who) = (context.Args.Positionals[0], context.Args.Positionals[1]);
         var uid = uint.TryParse(who, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             ? number
-            : await LookUpUserAsync(who, context.Cancellation).ConfigureAwait(false);
+            : LookUpUser(who);
         await context.Session.GrantAccessAsync(id, uid, context.Cancellation).ConfigureAwait(false);
         return HcsCtlExitCodes.Success;
     }
 
-    /// <summary>The uid of user <paramref name="name"/> from <c>/etc/passwd</c> (read directly; no NSS, no shell).</summary>
-    private static async Task<uint> LookUpUserAsync(string name, CancellationToken cancellationToken)
+    /// <summary>The uid of host user <paramref name="name"/>, looked up through NSS (<see cref="Hcs.Linux.HostAccounts"/>).</summary>
+    private static uint LookUpUser(string name)
     {
-        string[] lines;
         try
         {
-            lines = await File.ReadAllLinesAsync("/etc/passwd", cancellationToken).ConfigureAwait(false);
+            return Hcs.Linux.HostAccounts.UserByName(name)?.Uid ?? throw new LocalException($"no user '{name}' on this host (give a uid instead)");
         }
         catch (IOException e)
         {
-            throw new LocalException($"cannot read /etc/passwd to find user '{name}': {e.Message}", e);
+            throw new LocalException($"cannot look up user '{name}': {e.Message}", e);
         }
-
-        foreach (var line in lines)
-        {
-            var fields = line.Split(':');
-            if (fields.Length > 2 && fields[0] == name && uint.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var uid))
-            {
-                return uid;
-            }
-        }
-
-        throw new LocalException($"no user '{name}' in /etc/passwd (give a uid instead)");
     }
 }

@@ -157,7 +157,7 @@ public sealed partial class DaemonServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>A group name or numeric gid, looked up in /etc/group.</summary>
+    /// <summary>A group name (looked up through NSS: <see cref="HostAccounts.GroupByName"/>) or a numeric gid.</summary>
     internal static uint ResolveGroup(string group)
     {
         if (uint.TryParse(group, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var gid))
@@ -165,15 +165,6 @@ public sealed partial class DaemonServer : IAsyncDisposable
             return gid;
         }
 
-        foreach (var line in File.ReadLines("/etc/group"))
-        {
-            var fields = line.Split(':');
-            if (fields.Length >= 3 && fields[0] == group && uint.TryParse(fields[2], System.Globalization.CultureInfo.InvariantCulture, out gid))
-            {
-                return gid;
-            }
-        }
-
-        throw new ArgumentException($"no group '{group}' in /etc/group", nameof(group));
+        return HostAccounts.GroupByName(group)?.Gid ?? throw new ArgumentException($"no group '{group}' on this host", nameof(group));
     }
 }

@@ -2,7 +2,6 @@
 
 using System.Globalization;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -86,9 +85,9 @@ internal static partial class HcsdSocket
     public static Staged Stage(string socket, UnixFileMode mode, uint? gid, string? groupName)
     {
         var directory = Path.Combine(Path.GetDirectoryName(socket)!, $".{Path.GetFileName(socket)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
-        if (Mkdir(directory, 0x1C0 /* 0700 */) != 0)
+        if (LinuxCalls.Mkdir(directory, 0x1C0 /* 0700 */) != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
+            var errno = LinuxCalls.Errno;
             throw new IOException(string.Create(CultureInfo.InvariantCulture, $"cannot create the private directory {directory} for the socket (errno {errno})"));
         }
 
@@ -209,15 +208,6 @@ internal static partial class HcsdSocket
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Mkdir(string path, uint mode);
-
-    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Rename(string from, string to);
-
-    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Chown(string path, uint owner, uint group);
-
     /// <summary>A socket bound in its private directory, waiting for Kestrel to take it and for <see cref="Publish"/>.</summary>
     public sealed class Staged : IDisposable
     {
@@ -244,9 +234,9 @@ internal static partial class HcsdSocket
         /// <summary>Renames the socket, listening with its mode and group already, to its path (replacing whatever was there).</summary>
         public void Publish()
         {
-            if (Rename(StagedPath, _socket) != 0)
+            if (LinuxCalls.Rename(StagedPath, _socket) != 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
+                var errno = LinuxCalls.Errno;
                 throw new IOException(string.Create(CultureInfo.InvariantCulture, $"cannot put the socket in place at {_socket} (rename errno {errno})"));
             }
 
@@ -284,9 +274,9 @@ internal static partial class HcsdSocket
             {
                 listener.Bind(EndPoint);
                 File.SetUnixFileMode(StagedPath, mode);
-                if (gid is { } g && Chown(StagedPath, uint.MaxValue, g) != 0)
+                if (gid is { } g && LinuxCalls.Chown(StagedPath, uint.MaxValue, g) != 0)
                 {
-                    var errno = Marshal.GetLastPInvokeError();
+                    var errno = LinuxCalls.Errno;
                     throw new IOException(string.Create(CultureInfo.InvariantCulture, $"cannot give the socket {_socket} to group {groupName} (errno {errno})"));
                 }
 

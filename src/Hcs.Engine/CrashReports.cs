@@ -28,7 +28,7 @@ internal static class CrashReports
     public static void ValidateDirectory(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        if (!directory.StartsWith('/') || directory.Split('/').Contains("..") || directory.Any(char.IsControl))
+        if (!Hcs.Linux.HostPaths.IsValid(directory))
         {
             throw new ArgumentException($"crash directory '{directory}' must be an absolute path without '..' segments or control characters",
                 nameof(directory));

@@ -12,7 +12,7 @@ public sealed class ArchitectureTests
     {
         var references = typeof(QmpClient).Assembly.GetReferencedAssemblies().Select(r => r.Name!).ToList();
         var hcs = references.Where(r => r.StartsWith("Hcs.", StringComparison.Ordinal)).ToList();
-        Assert.All(hcs, r => Assert.Contains(r, (string[])["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine"]));
+        Assert.All(hcs, r => Assert.Contains(r, (string[])["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine", "Hcs.Linux"]));
         Assert.DoesNotContain(references, r => r.StartsWith("Grpc", StringComparison.Ordinal));
     }
 }

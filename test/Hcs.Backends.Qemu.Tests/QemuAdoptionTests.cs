@@ -73,9 +73,9 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
     /// <summary>Pids of live (non-zombie) processes whose command line mentions <paramref name="marker"/>.</summary>
     private static List<int> QemusOf(string marker) =>
         [.. Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)).Select(n => int.Parse(n!, CultureInfo.InvariantCulture))
-            .Where(pid => pid != Environment.ProcessId && ProcStat.Read(pid) is { IsZombie: false }
-                && ProcStat.CommandLine(pid).Any(a => a.Contains(marker, StringComparison.Ordinal))
-                && ProcStat.CommandLine(pid) is [var program, ..] && program.Contains("qemu", StringComparison.Ordinal))];
+            .Where(pid => pid != Environment.ProcessId && ProcessStat.Read(pid) is { IsZombie: false }
+                && HostProcess.CommandLineOf(pid).Any(a => a.Contains(marker, StringComparison.Ordinal))
+                && HostProcess.CommandLineOf(pid) is [var program, ..] && program.Contains("qemu", StringComparison.Ordinal))];
 
     private static async Task WaitForConsoleAsync(string runtimeDirectory, string text)
     {
@@ -89,7 +89,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
     }
 
     private static async Task WaitGoneAsync(int pid, ulong startTime) =>
-        Assert.True(await ProcStat.WaitGoneAsync(pid, startTime, TimeSpan.FromSeconds(10), TimeProvider.System, Ct), $"QEMU pid {pid} is still alive");
+        Assert.True(await new HostProcess(pid, startTime).WaitForExitAsync(TimeSpan.FromSeconds(10), TimeProvider.System, Ct), $"QEMU pid {pid} is still alive");
 
     [Fact]
     public async Task RuntimeFacts_AreReportedAfterCreate_AndNameTheLiveQemuAndItsRuntimeDirectory()
@@ -103,7 +103,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
         Assert.Equal(Path.Combine(run, QemuCommandLine.ConsoleLog), facts.ConsoleLog);
         Assert.Equal(Path.Combine(run, QemuCommandLine.QemuLog), facts.QemuLog);
         Assert.False(facts.Started);
-        Assert.Equal(ProcStat.Read(facts.Pid)!.Value.StartTime, facts.StartTime);
+        Assert.Equal(ProcessStat.Read(facts.Pid)!.Value.StartTime, facts.StartTime);
         Assert.Equal(int.Parse(File.ReadAllText(Path.Combine(run, QemuCommandLine.PidFile)).Trim(), CultureInfo.InvariantCulture), facts.Pid);
 
         // QEMU's stdio is not ours: stdin is /dev/null, stdout and stderr the log file in its runtime directory, and it
@@ -127,7 +127,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
         var pid = created.ParsedFacts.Pid;
         await first.DetachAsync();
         await first.DisposeAsync(); // after a detach: releases nothing more, kills nothing
-        Assert.True(ProcStat.IsAlive(pid, created.ParsedFacts.StartTime), "detach stopped QEMU");
+        Assert.True(new HostProcess(pid, created.ParsedFacts.StartTime).IsAlive, "detach stopped QEMU");
         Assert.True(Directory.Exists(RuntimeDirectory("running")));
         var eventsAtDetach = created.Events.Count;
 
@@ -186,7 +186,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
         Assert.Null(sink.ParsedFacts.SaveTemporaryFile);
 
         await adoption.System!.TerminateAsync(Ct);
-        Assert.False(ProcStat.IsAlive(facts.Pid, facts.StartTime));
+        Assert.False(new HostProcess(facts.Pid, facts.StartTime).IsAlive);
         Assert.Empty(QemusOf(RuntimeDirectory("paused")));
         await Task.Delay(200, Ct);
         Assert.DoesNotContain(sink.Events, e => e.StartsWith("Stopped", StringComparison.Ordinal)); // Terminate's exit is the engine's to report
@@ -281,7 +281,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
         await first.DetachAsync();
         var real = created.ParsedFacts;
         using var other = Process.Start(new ProcessStartInfo("sleep", "300"))!;
-        var otherStart = ProcStat.Read(other.Id)!.Value.StartTime;
+        var otherStart = ProcessStat.Read(other.Id)!.Value.StartTime;
         try
         {
             // The pid now belongs to a process started at another time (pid reuse): not ours.
@@ -289,13 +289,13 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
             Assert.Null(reused.System);
             Assert.Equal(BackendExitCause.WorkerDied, reused.Exit!.Cause);
             Assert.Contains("another process", reused.Exit.Detail, StringComparison.Ordinal);
-            Assert.True(ProcStat.IsAlive(other.Id, otherStart), "adoption killed a process that is not its QEMU");
+            Assert.True(new HostProcess(other.Id, otherStart).IsAlive, "adoption killed a process that is not its QEMU");
 
             // Right pid and start time, but not the QEMU of this runtime directory.
             var (stranger, _) = await AdoptAsync(NewBackend(), "reused", document, (real with { Pid = other.Id, StartTime = otherStart }).ToJson());
             Assert.Null(stranger.System);
             Assert.Contains("is not the QEMU of", stranger.Exit!.Detail, StringComparison.Ordinal);
-            Assert.True(ProcStat.IsAlive(other.Id, otherStart), "adoption killed a process that is not its QEMU");
+            Assert.True(new HostProcess(other.Id, otherStart).IsAlive, "adoption killed a process that is not its QEMU");
 
             // The real QEMU of that directory (named by its qemu.pid) is not left running unmanaged: no duplicate later.
             await WaitGoneAsync(real.Pid, real.StartTime);
@@ -330,7 +330,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
                                    && l.Contains(RuntimeDirectory("orphan"), StringComparison.Ordinal)
                                    && l.Contains($"pid {facts.Pid}", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains(stale.FullName, StringComparison.Ordinal) && l.Contains("no QEMU", StringComparison.Ordinal));
-        Assert.True(ProcStat.IsAlive(facts.Pid, facts.StartTime), "a live QEMU is never killed for lack of a record");
+        Assert.True(new HostProcess(facts.Pid, facts.StartTime).IsAlive, "a live QEMU is never killed for lack of a record");
         Assert.True(Directory.Exists(RuntimeDirectory("orphan")));
         Assert.False(stale.Exists || Directory.Exists(stale.FullName));
         Assert.True(Directory.Exists(known.FullName));
@@ -375,7 +375,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
 
         // QEMU outlived its parent, is no longer its child (re-parented), and keeps running the guest.
         await Task.Delay(500, Ct);
-        Assert.True(ProcStat.IsAlive(parsed.Pid, parsed.StartTime), "QEMU died with the service");
+        Assert.True(new HostProcess(parsed.Pid, parsed.StartTime).IsAlive, "QEMU died with the service");
         var status = File.ReadAllText($"/proc/{parsed.Pid}/status");
         Assert.DoesNotContain($"PPid:\t{helper.Id}\n", status, StringComparison.Ordinal);
 
@@ -386,7 +386,7 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
         Assert.True(properties.Processor!.TotalRuntime100ns > 0);
 
         await adoption.System.TerminateAsync(Ct);
-        Assert.False(ProcStat.IsAlive(parsed.Pid, parsed.StartTime));
+        Assert.False(new HostProcess(parsed.Pid, parsed.StartTime).IsAlive);
         await adoption.System.DisposeAsync();
         _systems.Remove(adoption.System);
         Assert.Empty(QemusOf(_run.FullName));
@@ -409,6 +409,6 @@ public sealed class QemuAdoptionTests : IAsyncLifetime
         var exit = await sink.Stopped.WaitAsync(TimeSpan.FromSeconds(20), Ct);
         Assert.Equal(BackendExitCause.WorkerDied, exit.Cause);
         Assert.Null(exit.WorkerExitCode);
-        Assert.False(ProcStat.IsAlive(facts.Pid, facts.StartTime));
+        Assert.False(new HostProcess(facts.Pid, facts.StartTime).IsAlive);
     }
 }

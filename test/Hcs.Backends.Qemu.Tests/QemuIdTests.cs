@@ -61,7 +61,7 @@ public sealed class QemuIdTests : IAsyncLifetime
         Assert.NotEqual(pid, PidIn(own));
         Assert.Equal(pid, PidIn(run));
         Assert.True(File.Exists(Path.Combine(run, QemuCommandLine.QmpSocket)), "the first VM's QMP socket is still there");
-        Assert.True(ProcStat.Read(pid) is { IsZombie: false }, "the first VM's QEMU still runs");
+        Assert.True(ProcessStat.Read(pid) is { IsZombie: false }, "the first VM's QEMU still runs");
 
         _systems.Remove(shaped);
         await shaped.DisposeAsync();

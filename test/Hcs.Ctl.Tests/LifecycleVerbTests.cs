@@ -177,6 +177,6 @@ public sealed class LifecycleVerbTests : IAsyncLifetime
         await _ctl.OkAsync("grant", "c1", "root");
         var unknown = await _ctl.RunAsync("grant", "c1", "no-such-user-here");
         Assert.Equal(1, unknown.ExitCode);
-        Assert.Equal("hcsctl: grant c1: no user 'no-such-user-here' in /etc/passwd (give a uid instead)\n", unknown.Error);
+        Assert.Equal("hcsctl: grant c1: no user 'no-such-user-here' on this host (give a uid instead)\n", unknown.Error);
     }
 }

@@ -23,7 +23,7 @@ public sealed class ArchitectureTests
         // assembly, the hcs assemblies it may reference (anything else starting with "Hcs." is a violation)
         { "Hcs.Schema", [] },
         { "Hcs.Contracts", ["Hcs.Schema"] },
-        { "Hcs.Engine", ["Hcs.Schema", "Hcs.Contracts"] },
+        { "Hcs.Engine", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Linux"] },
         { "Hcs.Backends.Fake", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Engine"] },
         // The client picks hcsd (over Hcs.Protocol, gRPC) or an engine it embeds (built by Hcs.Host).
         { "Hcs.Client", ["Hcs.Schema", "Hcs.Contracts", "Hcs.Host", "Hcs.Protocol", "Hcs.Engine"] },
@@ -75,20 +75,10 @@ public sealed class ArchitectureTests
     }
 
     /// <summary>
-    /// The Linux host layer the backends share (<c>Hcs.Engine.Backends.Host*</c> and <c>Linux*</c>: host paths with a
-    /// caller's credentials, paths inside a container's root, mounts by descriptor) is, with hcs-shim, the only place
-    /// that declares native calls.
+    /// The Linux host layer (the <c>Hcs.Linux</c> assembly: processes, host paths with a caller's credentials, mounts by
+    /// descriptor, accounts, terminals) is, with hcs-shim, the only place that declares native calls.
     /// </summary>
-    private static bool IsLinuxHostLayer(Type type)
-    {
-        var outer = type;
-        while (outer.DeclaringType is { } parent)
-        {
-            outer = parent;
-        }
-
-        return outer.Namespace == "Hcs.Engine.Backends" && (outer.Name.StartsWith("Host", StringComparison.Ordinal) || outer.Name.StartsWith("Linux", StringComparison.Ordinal));
-    }
+    private static bool IsLinuxHostLayer(Type type) => type.Assembly.GetName().Name == Hcs.Linux.LinuxLayer.AssemblyName;
 
     private static Assembly Load(string name) => name switch
     {

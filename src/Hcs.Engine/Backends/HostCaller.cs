@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using Hcs.Contracts;
+using Hcs.Linux;
 
 namespace Hcs.Engine.Backends;
 
@@ -28,6 +29,9 @@ public sealed record HostCaller(uint Uid, uint Gid, IReadOnlyList<uint> Groups)
         ArgumentNullException.ThrowIfNull(client);
         return client.Uid == 0 ? null : new HostCaller(client.Uid, client.Gid, client.Groups ?? []);
     }
+
+    /// <summary>These credentials as the Linux layer takes them (to run work with them: <see cref="HostCredentials.RunAsync{T}"/>).</summary>
+    public HostCredentials Credentials => new(Uid, Gid, Groups);
 
     /// <summary>Makes <paramref name="caller"/> the <see cref="Current"/> one until the scope is disposed.</summary>
     public static Scope Enter(HostCaller? caller)

@@ -2,9 +2,10 @@
 
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Text;
+using Hcs.Linux;
 using Hcs.Schema;
 using Microsoft.Win32.SafeHandles;
+using static Hcs.Linux.LinuxCalls;
 
 namespace Hcs.Engine.Backends;
 
@@ -39,18 +40,11 @@ public enum HostFileType
 /// </summary>
 public static partial class HostFiles
 {
-    private const int O_PATH = 0x200000, O_CREAT = 0x40, O_EXCL = 0x80, O_NOFOLLOW = 0x20000;
-    private const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100;
-    // st_mode file types (S_IFMT, S_IFREG, S_IFDIR, S_IFSOCK, S_IFBLK).
-    private const int TypeMask = 0xF000, TypeRegular = 0x8000, TypeDirectory = 0x4000, TypeSocket = 0xC000, TypeBlockDevice = 0x6000;
-    private const uint STATX_TYPE = 1;
-    private const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000;
-
     /// <summary>
     /// True when <see cref="HostCaller.Current"/> is someone other than the service's own uid: host paths are then used
     /// with credentials the service's helpers (QEMU, runc) do not have, so they must be given descriptors, not names.
     /// </summary>
-    public static bool ActsForCaller => HostCaller.Current is { } caller && caller.Uid != geteuid();
+    public static bool ActsForCaller => HostCaller.Current is { } caller && caller.Uid != HostCredentials.EffectiveUid;
 
     /// <summary>
     /// Opens the directory that holds <paramref name="path"/> (<c>O_PATH</c>: only search permission on the way is
@@ -65,7 +59,7 @@ public static partial class HostFiles
             directory = "/";
         }
 
-        return Descriptor(open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), directory, "open the directory", what);
+        return Descriptor(Openat(null, directory, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), directory, "open the directory", what);
     }
 
     /// <summary>
@@ -76,7 +70,7 @@ public static partial class HostFiles
     public static SafeFileHandle CreateExclusive(SafeFileHandle directory, string name, UnixFileMode mode, string path, string what)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        return Descriptor(openat(directory, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (int)mode), path, "create a file in the directory of", what);
+        return Descriptor(Openat(directory, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (uint)mode), path, "create a file in the directory of", what);
     }
 
     /// <summary>
@@ -86,7 +80,7 @@ public static partial class HostFiles
     public static void RenameWithin(SafeFileHandle directory, string from, string to, string path, string what)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        if (renameat(directory, from, directory, to) != 0)
+        if (Renameat(directory, from, to) != 0)
         {
             throw Failure(Marshal.GetLastPInvokeError(), path, "replace", what);
         }
@@ -96,7 +90,7 @@ public static partial class HostFiles
     public static bool UnlinkWithin(SafeFileHandle directory, string name)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        return unlinkat(directory, name, 0) == 0;
+        return Unlinkat(directory, name, 0) == 0;
     }
 
     /// <summary>
@@ -114,54 +108,34 @@ public static partial class HostFiles
 
         var (dirMode, dirOwner) = ModeAndOwner(directory, "", AT_EMPTY_PATH);
         var (mode, owner) = ModeAndOwner(directory, name, AT_SYMLINK_NOFOLLOW);
-        const int S_ISVTX = 0x200;
         return dirMode < 0 || mode < 0 || (dirMode & S_ISVTX) == 0 || owner == caller.Uid || dirOwner == caller.Uid;
     }
 
-    private static unsafe (int Mode, uint Owner) ModeAndOwner(SafeFileHandle directory, string name, int flags)
-    {
-        // struct statx: stx_uid is the u32 at offset 20, stx_mode the u16 at offset 28.
-        const uint STATX_MODE = 2, STATX_UID = 8;
-        var buffer = stackalloc byte[256];
-        var added = false;
-        try
-        {
-            directory.DangerousAddRef(ref added);
-            return statx((int)directory.DangerousGetHandle(), name, flags, STATX_TYPE | STATX_MODE | STATX_UID, buffer) == 0
-                ? (*(ushort*)(buffer + 28), *(uint*)(buffer + 20))
-                : (-1, 0);
-        }
-        finally
-        {
-            if (added)
-            {
-                directory.DangerousRelease();
-            }
-        }
-    }
+    private static (int Mode, uint Owner) ModeAndOwner(SafeFileHandle directory, string name, int flags) =>
+        Statx(directory, name, flags, STATX_TYPE | STATX_MODE | STATX_UID, out var found) ? (found.Mode, found.Uid) : (-1, 0);
 
     /// <summary>Removes <paramref name="path"/> (not a directory) with the thread's credentials; false if it could not.</summary>
     public static bool Unlink(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return unlinkat(AT_FDCWD, path, 0) == 0;
+        return Unlinkat(null, path, 0) == 0;
     }
 
     /// <summary>What is at <paramref name="name"/> in <paramref name="directory"/> (a symbolic link is not followed).</summary>
     public static HostFileType TypeOf(SafeFileHandle directory, string name)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        return TypeOf(statx(directory, name, AT_SYMLINK_NOFOLLOW));
+        return TypeOf(ModeOf(directory, name, AT_SYMLINK_NOFOLLOW));
     }
 
     /// <summary>What <paramref name="path"/> is (a symbolic link in its last component is not followed).</summary>
-    public static HostFileType TypeOf(string path) => TypeOf(statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW));
+    public static HostFileType TypeOf(string path) => TypeOf(ModeOf(null, path, AT_SYMLINK_NOFOLLOW));
 
     /// <summary>What the open descriptor <paramref name="handle"/> is.</summary>
     public static HostFileType TypeOf(SafeFileHandle handle)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        return TypeOf(statx(handle, "", AT_EMPTY_PATH));
+        return TypeOf(ModeOf(handle, "", AT_EMPTY_PATH));
     }
 
     /// <summary>
@@ -177,7 +151,7 @@ public static partial class HostFiles
             case HostFileType.Missing:
                 break;
             case HostFileType.Socket:
-                if (unlinkat(AT_FDCWD, path, 0) != 0)
+                if (Unlinkat(null, path, 0) != 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
                     if (errno != ENOENT)
@@ -191,35 +165,12 @@ public static partial class HostFiles
                 throw Refusal(path, "replace", what, "something other than a socket is there, and only a socket is replaced");
         }
 
-        var fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
+        return LinuxCalls.ListenUnix(path, 16, out var step) ?? throw Failure(Marshal.GetLastPInvokeError(), path, step switch
         {
-            throw Failure(Marshal.GetLastPInvokeError(), path, "create a socket for", what);
-        }
-
-        var handle = new SafeSocketHandle(fd, ownsHandle: true);
-        try
-        {
-            var address = new byte[110];
-            address[0] = AF_UNIX;
-            var length = Encoding.UTF8.GetBytes(path, address.AsSpan(2, 107));
-            if (bind(handle, address, 2 + length + 1) != 0)
-            {
-                throw Failure(Marshal.GetLastPInvokeError(), path, "bind", what);
-            }
-
-            if (listen(handle, 16) != 0)
-            {
-                throw Failure(Marshal.GetLastPInvokeError(), path, "listen on", what);
-            }
-
-            return new Socket(handle);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
+            "socket" => "create a socket for",
+            "bind" => "bind",
+            _ => "listen on",
+        }, what);
     }
 
     /// <summary>A refusal that is not an errno: <c>E_ACCESSDENIED</c> naming <paramref name="what"/>, the path and the caller.</summary>
@@ -231,61 +182,16 @@ public static partial class HostFiles
             result: ResultError.From(HResults.E_ACCESSDENIED, $"{what}: {who} may not {verb} '{quoted}': {reason}", "hcs.host"));
     }
 
-    private static HostFileType TypeOf(int mode) => mode < 0 ? HostFileType.Missing : (mode & TypeMask) switch
+    private static HostFileType TypeOf(int mode) => mode < 0 ? HostFileType.Missing : (mode & S_IFMT) switch
     {
-        TypeRegular => HostFileType.Regular,
-        TypeDirectory => HostFileType.Directory,
-        TypeSocket => HostFileType.Socket,
-        TypeBlockDevice => HostFileType.BlockDevice,
+        S_IFREG => HostFileType.Regular,
+        S_IFDIR => HostFileType.Directory,
+        S_IFSOCK => HostFileType.Socket,
+        S_IFBLK => HostFileType.BlockDevice,
         _ => HostFileType.Other,
     };
 
     /// <summary>The file type and mode bits (<c>stx_mode</c>), or -1 when statx fails.</summary>
-    private static int statx(SafeFileHandle directory, string name, int flags)
-    {
-        var added = false;
-        try
-        {
-            directory.DangerousAddRef(ref added);
-            return statx((int)directory.DangerousGetHandle(), name, flags);
-        }
-        finally
-        {
-            if (added)
-            {
-                directory.DangerousRelease();
-            }
-        }
-    }
-
-    private static unsafe int statx(int directory, string name, int flags)
-    {
-        // struct statx is 256 bytes on every architecture; stx_mode is the u16 at offset 28.
-        var buffer = stackalloc byte[256];
-        return statx(directory, name, flags, STATX_TYPE, buffer) == 0 ? *(ushort*)(buffer + 28) : -1;
-    }
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int openat(SafeFileHandle dirfd, string path, int flags, int mode);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int renameat(SafeFileHandle olddirfd, string oldpath, SafeFileHandle newdirfd, string newpath);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int unlinkat(SafeFileHandle dirfd, string path, int flags);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int unlinkat(int dirfd, string path, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int socket(int domain, int type, int protocol);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int bind(SafeSocketHandle fd, byte[] address, int length);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int listen(SafeSocketHandle fd, int backlog);
+    private static int ModeOf(SafeFileHandle? directory, string name, int flags) =>
+        Statx(directory, name, flags, STATX_TYPE, out var found) ? found.Mode : -1;
 }

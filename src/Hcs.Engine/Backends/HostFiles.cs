@@ -1,8 +1,10 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Runtime.InteropServices;
+using Hcs.Linux;
 using Hcs.Schema;
 using Microsoft.Win32.SafeHandles;
+using static Hcs.Linux.LinuxCalls;
 
 namespace Hcs.Engine.Backends;
 
@@ -24,20 +26,15 @@ public enum HostOpen
 
 /// <summary>
 /// Host paths named by a client, used with that client's file system credentials. For a <see cref="HostCaller"/>
-/// (a non-root client of hcsd) the work runs on a thread of its own whose file system uid, gid and supplementary
-/// groups are the caller's (<c>setfsuid</c>, <c>setfsgid</c> and the raw <c>setgroups</c> system call are per thread on
-/// Linux; the kernel drops the file-system capabilities of a thread whose fsuid is not 0), so the kernel itself checks
-/// each open, create, unlink and bind as it would for the caller: there is no check-then-use window, and what is
-/// opened is then used by descriptor. The thread ends with the work, so no other code ever runs with those
-/// credentials. For no caller (root, the embedded engine) the work runs as the service.
+/// (a non-root client of hcsd) the work runs on a thread of its own with the caller's file system credentials
+/// (<see cref="HostCredentials.RunAsync{T}"/> in Hcs.Linux, which also makes the system calls), so the kernel itself
+/// checks each open, create, unlink and bind as it would for the caller: there is no check-then-use window, and what
+/// is opened is then used by descriptor. For no caller (root, the embedded engine) the work runs as the service.
+/// This class is the engine's policy over those calls: who acts (<see cref="HostCaller.Current"/>) and how errno
+/// becomes an HCS error.
 /// </summary>
 public static partial class HostFiles
 {
-    private const int O_RDONLY = 0, O_RDWR = 2, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
-    private const int R_OK = 4, W_OK = 2, X_OK = 1;
-    private const int AT_EACCESS = 0x200, AT_EMPTY_PATH = 0x1000;
-    private const int EPERM = 1, ENOENT = 2, EACCES = 13, ENOTDIR = 20, ELOOP = 40;
-    private const long SYS_setgroups_x64 = 116, SYS_setgroups_arm64 = 159, SYS_faccessat2 = 439;
 
     /// <summary>
     /// Runs <paramref name="work"/> with the file system credentials of <see cref="HostCaller.Current"/> (as the
@@ -60,31 +57,13 @@ public static partial class HostFiles
         }
 
         var caller = HostCaller.Current!;
-        if (geteuid() != 0)
+        if (HostCredentials.EffectiveUid != 0)
         {
             return Task.FromException<T>(new HcsException(HResults.E_ACCESSDENIED, result: ResultError.From(HResults.E_ACCESSDENIED,
-                $"the service runs as uid {geteuid()}, so it cannot act on host paths for {caller}", "hcs.host")));
+                $"the service runs as uid {HostCredentials.EffectiveUid}, so it cannot act on host paths for {caller}", "hcs.host")));
         }
 
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                BecomeCaller(caller);
-                done.TrySetResult(work());
-            }
-            catch (Exception e)
-            {
-                done.TrySetException(e);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = "hcs host caller",
-        };
-        thread.Start(); // the execution context flows: errors name HostCaller.Current
-        return done.Task;
+        return caller.Credentials.RunAsync(work); // the execution context flows: errors name HostCaller.Current
     }
 
     /// <summary>
@@ -114,7 +93,7 @@ public static partial class HostFiles
             HostOpen.ReadWriteFile => (O_RDWR | O_NONBLOCK, R_OK | W_OK),
             _ => throw new ArgumentOutOfRangeException(nameof(how)),
         };
-        var handle = new SafeFileHandle(open(path, flags | O_CLOEXEC, 0), ownsHandle: true);
+        var handle = new SafeFileHandle(Openat(null, path, flags | O_CLOEXEC, 0), ownsHandle: true);
         if (handle.IsInvalid)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -122,7 +101,7 @@ public static partial class HostFiles
             throw Failure(errno, path, how, what);
         }
 
-        if (syscall(SYS_faccessat2, handle.DangerousGetHandle(), "", access, AT_EMPTY_PATH | AT_EACCESS) != 0)
+        if (AccessByDescriptor(handle, access) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             handle.Dispose();
@@ -176,49 +155,4 @@ public static partial class HostFiles
         HostOpen.ReadFile => "read",
         _ => "read and write",
     }, what);
-
-    /// <summary>Gives the current (dedicated) thread the caller's file system credentials, and checks they took.</summary>
-    private static void BecomeCaller(HostCaller caller)
-    {
-        var groups = caller.Groups.ToArray();
-        var number = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? SYS_setgroups_arm64 : SYS_setgroups_x64;
-        unsafe
-        {
-            fixed (uint* list = groups)
-            {
-                // The raw system call: glibc's setgroups() would change every thread of the process.
-                if (syscall(number, groups.Length, (nint)list, 0, 0) != 0)
-                {
-                    throw new InvalidOperationException($"setgroups for {caller} failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-                }
-            }
-        }
-
-        _ = setfsgid(caller.Gid);
-        _ = setfsuid(caller.Uid);
-
-        // setfsuid/setfsgid report no errors: an invalid id (-1) changes nothing and returns the current one.
-        if (setfsuid(uint.MaxValue) != caller.Uid || setfsgid(uint.MaxValue) != caller.Gid)
-        {
-            throw new InvalidOperationException($"could not take the file system credentials of {caller}");
-        }
-    }
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags, int mode);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial long syscall(long number, nint fd, string path, int mode, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial long syscall(long number, long a1, nint a2, long a3, long a4);
-
-    [LibraryImport("libc")]
-    private static partial uint geteuid();
-
-    [LibraryImport("libc")]
-    private static partial int setfsuid(uint fsuid);
-
-    [LibraryImport("libc")]
-    private static partial int setfsgid(uint fsgid);
 }

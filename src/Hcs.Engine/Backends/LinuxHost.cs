@@ -7,7 +7,7 @@ using Hcs.Schema;
 namespace Hcs.Engine.Backends;
 
 /// <summary>
-/// Host facts the Linux backends share: where hcs-shim is, how <c>/proc/self/mountinfo</c> spells paths, the name a
+/// Host facts the Linux backends share: where hcs-shim is, the name a
 /// system takes on the host (<see cref="RuntimeName"/>) and how its runtime directory is made
 /// (<see cref="CreateRuntimeDirectory"/>).
 /// </summary>
@@ -145,31 +145,4 @@ public static class LinuxHost
         return InstalledShimPath;
     }
 
-    /// <summary>A path field of <c>/proc/PID/mountinfo</c> as a path: the kernel escapes space, tab, newline and backslash as <c>\ooo</c> octal.</summary>
-    public static string UnescapeMountInfo(string field)
-    {
-        ArgumentNullException.ThrowIfNull(field);
-        if (!field.Contains('\\', StringComparison.Ordinal))
-        {
-            return field;
-        }
-
-        var text = new StringBuilder(field.Length);
-        for (var i = 0; i < field.Length; i++)
-        {
-            if (field[i] == '\\' && i + 3 < field.Length && IsOctal(field[i + 1]) && IsOctal(field[i + 2]) && IsOctal(field[i + 3]))
-            {
-                text.Append((char)(((field[i + 1] - '0') * 64) + ((field[i + 2] - '0') * 8) + (field[i + 3] - '0')));
-                i += 3;
-            }
-            else
-            {
-                text.Append(field[i]);
-            }
-        }
-
-        return text.ToString();
-    }
-
-    private static bool IsOctal(char c) => c is >= '0' and <= '7';
 }
