@@ -69,7 +69,7 @@ internal sealed class ShimClient : IAsyncDisposable
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
             client = new ShimClient(socket);
             var answer = await client.SendAsync<HelloReply>(new HelloRequest(0, ShimProtocol.ProtocolVersion), cancellationToken).ConfigureAwait(false);
-            if (ShimProtocol.MonitorVersionIfMismatched(answer) is { } theirs)
+            if (ShimProtocol.IsMismatch(answer, out var theirs))
             {
                 throw new ShimVersionException(theirs);
             }

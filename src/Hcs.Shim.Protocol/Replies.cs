@@ -14,7 +14,7 @@ namespace Hcs.Shim.Protocol;
 [JsonDerivedType(typeof(ExecReply))]
 [JsonDerivedType(typeof(OkReply))]
 [JsonDerivedType(typeof(ErrorReply))]
-public abstract record ShimReply(long Id);
+public abstract record ShimReply([property: JsonPropertyOrder(-1)] long Id);
 
 /// <summary>The answer to <see cref="HelloRequest"/> when the versions agree.</summary>
 /// <param name="Id">The request id.</param>

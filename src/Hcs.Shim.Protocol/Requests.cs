@@ -14,7 +14,7 @@ namespace Hcs.Shim.Protocol;
 [JsonDerivedType(typeof(ExecRequest), "exec")]
 [JsonDerivedType(typeof(SignalRequest), "signal")]
 [JsonDerivedType(typeof(ResizeRequest), "resize")]
-public abstract record ShimRequest(long Id);
+public abstract record ShimRequest([property: JsonPropertyOrder(-1)] long Id);
 
 /// <summary>
 /// The first request of every connection: the client's protocol version. Answered by <see cref="HelloReply"/> (the

@@ -50,21 +50,23 @@ public static class ShimProtocol
     }
 
     /// <summary>
-    /// The client's check of the monitor's answer to its hello: the monitor's version when it differs from
-    /// <see cref="ProtocolVersion"/> (<see cref="PreHelloVersion"/> for a monitor that does not know hello), or null
-    /// when the versions agree. <paramref name="reply"/> is the reply as received (a <see cref="HelloReply"/> or an
-    /// <see cref="ErrorReply"/>).
+    /// The client's check of the monitor's answer to its hello (as received: a <see cref="HelloReply"/> or an
+    /// <see cref="ErrorReply"/>): true, with the monitor's version, when the versions differ —
+    /// <see cref="PreHelloVersion"/> for a monitor that answers hello as an unknown op. False when the versions agree,
+    /// and for an error about something else (the caller reports it as such).
     /// </summary>
-    /// <exception cref="ArgumentException">An error reply that is about something else than the version.</exception>
-    public static int? MonitorVersionIfMismatched(ShimReply reply) => reply switch
+    public static bool IsMismatch(ShimReply reply, out int monitorVersion)
     {
-        HelloReply { Version: ProtocolVersion } => null,
-        HelloReply ok => ok.Version,
-        ErrorReply { Code: ShimErrorCodes.VersionMismatch } e => e.Version ?? PreHelloVersion,
-        // A monitor of version 0 answers an op it does not know with bad-request.
-        ErrorReply { Code: ShimErrorCodes.BadRequest } e when e.Error.Contains("unknown op", StringComparison.Ordinal) => PreHelloVersion,
-        _ => throw new ArgumentException($"not an answer to hello: {reply}", nameof(reply)),
-    };
+        (bool mismatch, monitorVersion) = reply switch
+        {
+            HelloReply ok => (ok.Version != ProtocolVersion, ok.Version),
+            ErrorReply { Code: ShimErrorCodes.VersionMismatch } e => (true, e.Version ?? PreHelloVersion),
+            // A monitor of version 0 answers an op it does not know with bad-request.
+            ErrorReply { Code: ShimErrorCodes.BadRequest } e when e.Error.StartsWith("unknown op 'hello'", StringComparison.Ordinal) => (true, PreHelloVersion),
+            _ => (false, ProtocolVersion),
+        };
+        return mismatch;
+    }
 }
 
 /// <summary>The <c>code</c> of an <see cref="ErrorReply"/>.</summary>

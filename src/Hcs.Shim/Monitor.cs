@@ -328,7 +328,18 @@ internal sealed class Monitor : IDisposable
 
     private void Handle(ControlConnection connection, ReadOnlyMemory<byte> line)
     {
-        if (ShimCodec.DecodeRequest(line.Span, out var invalid) is not { } request)
+        var request = ShimCodec.DecodeRequest(line.Span, out var invalid);
+        if (!connection.Greeted && request is not HelloRequest)
+        {
+            // A client that does not say its version first (one that predates it) may misread every reply.
+            connection.Send(ShimCodec.Encode(new ErrorReply(request?.Id ?? invalid!.Id,
+                $"the first request must be hello: this monitor speaks shim protocol version {ShimProtocol.ProtocolVersion}", ShimErrorCodes.VersionMismatch)
+            { Version = ShimProtocol.ProtocolVersion }));
+            _ = connection.CloseAsync(s_drainTimeout);
+            return;
+        }
+
+        if (request is null)
         {
             connection.Send(ShimCodec.Encode(invalid!));
             return;
@@ -348,16 +359,6 @@ internal sealed class Monitor : IDisposable
                 _ = connection.CloseAsync(s_drainTimeout);
             }
 
-            return;
-        }
-
-        if (!connection.Greeted)
-        {
-            // A client that does not say its version first (one that predates it) may misread every reply.
-            connection.Send(ShimCodec.Encode(new ErrorReply(request.Id,
-                $"the first request must be hello: this monitor speaks shim protocol version {ShimProtocol.ProtocolVersion}", ShimErrorCodes.VersionMismatch)
-            { Version = ShimProtocol.ProtocolVersion }));
-            _ = connection.CloseAsync(s_drainTimeout);
             return;
         }
 
