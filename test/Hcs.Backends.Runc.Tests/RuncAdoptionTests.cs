@@ -2,10 +2,12 @@
 
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text.Json;
 using Hcs.Contracts;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
+using Hcs.Shim.Protocol;
 using Xunit;
 
 namespace Hcs.Backends.Runc.Tests;
@@ -273,6 +275,43 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
         Assert.Null(adoption.System);
         Assert.Equal(BackendExitCause.WorkerDied, adoption.Exit!.Cause);
         Assert.Contains("monitor", adoption.Exit.Detail, StringComparison.Ordinal);
+        await EventuallyAsync(() => !init.IsAlive, "the container is killed");
+        AssertReleased(id, monitor, init);
+    }
+
+    [Fact]
+    public async Task Adopt_WhenTheMonitorSpeaksAnotherProtocolVersion_KillsTheContainerLikeAnUnreachableMonitor_NamingBothVersions()
+    {
+        var id = NewId("oldshim");
+        var oldSink = new RecordingSink();
+        var old = await StartedAsync(NewBackend(), id, oldSink);
+        await old.DetachAsync();
+        var facts = oldSink.FactsJson;
+        var monitor = Monitor(facts);
+        var init = HostProcess.Of(facts.GetProperty("initPid").GetInt32())!.Value;
+
+        // The real monitor lives on (same pid and start time), but its socket answers hello as a monitor of version 0 does.
+        var path = Path.Combine(_root, id, ShimProtocol.SocketName);
+        File.Move(path, path + ".real");
+        using var standIn = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        standIn.Bind(new UnixDomainSocketEndPoint(path));
+        standIn.Listen(1);
+        var answering = Task.Run(async () =>
+        {
+            using var connection = await standIn.AcceptAsync();
+            using var reader = new StreamReader(new NetworkStream(connection));
+            var hello = await reader.ReadLineAsync();
+            await connection.SendAsync("{\"id\":1,\"error\":\"unknown op 'hello'\",\"code\":\"bad-request\"}\n"u8.ToArray(), SocketFlags.None);
+            return hello;
+        });
+
+        var adoption = await AdoptAsync(id, new RecordingSink(), oldSink.Facts!);
+        Assert.Contains("\"op\":\"hello\"", await Within(answering), StringComparison.Ordinal);
+        Assert.Null(adoption.System);
+        Assert.Equal(BackendExitCause.WorkerDied, adoption.Exit!.Cause);
+        Assert.Contains($"version {ShimProtocol.PreHelloVersion}", adoption.Exit.Detail, StringComparison.Ordinal);
+        Assert.Contains($"version {ShimProtocol.ProtocolVersion}", adoption.Exit.Detail, StringComparison.Ordinal);
+        Assert.Contains("the container was killed", adoption.Exit.Detail, StringComparison.Ordinal);
         await EventuallyAsync(() => !init.IsAlive, "the container is killed");
         AssertReleased(id, monitor, init);
     }
