@@ -317,6 +317,36 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Start_WithAMonitorOfAnotherProtocolVersion_FailsWithUnsupportedProtocolVersion_NamingBothAndTheShim()
+    {
+        // A stand-in hcs-shim of another build: it says ready, then answers the engine's hello as a version-9 monitor.
+        var shim = Path.Combine(Directory.CreateDirectory(_root).FullName, "hcs-shim-v9");
+        await File.WriteAllTextAsync(shim, """
+            #!/usr/bin/env python3
+            import json, os, socket, sys
+            state = sys.argv[sys.argv.index("--state") + 1]
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(os.path.join(state, "shim.sock"))
+            listener.listen(1)
+            print(json.dumps({"ready": True, "initPid": os.getpid()}), flush=True)
+            connection, _ = listener.accept()
+            hello = json.loads(connection.makefile().readline())
+            connection.sendall((json.dumps({"id": hello["id"], "error": "no", "code": "version-mismatch", "version": 9}) + "\n").encode())
+            connection.recv(1)
+            """.Replace("\r", "", StringComparison.Ordinal));
+        File.SetUnixFileMode(shim, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var id = NewId("v9");
+        var system = await CreateAsync(new RuncBackend(Settings with { ShimPath = shim }), id, new RecordingSink());
+
+        var e = await Assert.ThrowsAsync<HcsException>(() => Within(system.StartAsync(Bound)));
+        Assert.Equal(HResults.HCS_E_UNSUPPORTED_PROTOCOL_VERSION, e.HResult);
+        var detail = Assert.Single(e.Result.ErrorEvents!).Message!;
+        Assert.Contains("version 9", detail, StringComparison.Ordinal);
+        Assert.Contains($"version {ShimProtocol.ProtocolVersion}", detail, StringComparison.Ordinal);
+        Assert.Contains(shim, detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Adopt_OfACreatedContainer_IsCreated_AndStartsAndRuns()
     {
         var id = NewId("created");
