@@ -39,7 +39,7 @@ setup() {
 # only when one of its sources is newer than the binary.
 shim() {
   local out=artifacts/shim/hcs-shim
-  if [ ! -x "$out" ] || [ -n "$(find src/Hcs.Shim Directory.Build.props Directory.Packages.props -newer "$out" -type f -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
+  if [ ! -x "$out" ] || [ -n "$(find src/Hcs.Shim src/Hcs.Shim.Protocol Directory.Build.props Directory.Packages.props -newer "$out" -type f -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
     log "publishing hcs-shim (NativeAOT)"
     dotnet publish src/Hcs.Shim/Hcs.Shim.csproj -c Release -r linux-x64 -o artifacts/shim --nologo -v quiet -clp:ErrorsOnly
     touch "$out"

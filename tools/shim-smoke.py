@@ -40,6 +40,9 @@ def expect(cond, msg):
         raise AssertionError(msg)
 
 
+SHIM_PROTOCOL_VERSION = 1  # ShimProtocol.ProtocolVersion (src/Hcs.Shim.Protocol)
+
+
 class Client:
     """A control-socket client: one reader thread, replies by id, events in arrival order."""
 
@@ -54,6 +57,9 @@ class Client:
         self.next_id = 100
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
+        # Every connection starts with hello (docs/shim-protocol.md, Version).
+        self.hello = self.call({"op": "hello", "version": SHIM_PROTOCOL_VERSION})
+        expect(self.hello.get("version") == SHIM_PROTOCOL_VERSION, f"hello {self.hello}")
 
     def _read(self):
         buf = b""
@@ -176,12 +182,12 @@ class Env:
         expect(rest == b"", f"more on stdout: {rest!r}")
         self.init_pid = ready["initPid"]
         self.client = Client(os.path.join(self.state, "shim.sock"))
-        r = self.client.call({"op": "ping"})
+        r = self.client.hello
         expect(r.get("ready") is False, f"init ready before runc start: {r}")
         subprocess.run([self.runc, "--root", self.runc_root, "start", self.id], check=True)
         self.client.ready_event(self.init_pid)
-        r = self.client.call({"op": "ping"})
-        expect(r.get("ready") is True, f"ping after the ready event: {r}")
+        r = self.client.call({"op": "hello", "version": SHIM_PROTOCOL_VERSION})
+        expect(r.get("ready") is True, f"hello after the ready event: {r}")
         with open(f"/proc/{self.init_pid}/status") as f:
             caught = int(next(l for l in f if l.startswith("SigCgt:")).split()[1], 16)
         expect(caught & (1 << 14), "ready before the init handles SIGTERM")
@@ -277,7 +283,8 @@ def scenarios(env):
         expect(order.index(("reply", max(k for k, v in c.replies.items() if v.get("pid") == reply["pid"]))) <
                order.index(("exit", reply["pid"])), "event before reply")
         rec = json.load(open(os.path.join(env.state, "exit", f"{reply['pid']}.json")))
-        expect(rec["status"] == 3 and rec["signal"] is None and rec["nsPid"] == reply["nsPid"], f"exit record {rec}")
+        # The record is the event's line (docs/shim-protocol.md): a null signal is left out of both.
+        expect(rec["status"] == 3 and "signal" not in rec and rec["nsPid"] == reply["nsPid"] and rec == ev, f"exit record {rec}")
         return f"pid {reply['pid']} nsPid {reply['nsPid']}"
 
     def big_stdout():
@@ -385,14 +392,14 @@ def scenarios(env):
             with c.cond:
                 expect(c.order.index(("reply", r["id"])) < c.order.index(("exit", r["pid"])), f"event before reply for {r}")
 
-    def ping_and_reconnect():
-        r = c.call({"op": "ping"})
-        expect(r.get("initPid") == env.init_pid, f"ping {r}")
+    def hello_and_reconnect():
+        r = c.call({"op": "hello", "version": SHIM_PROTOCOL_VERSION})
+        expect(r.get("initPid") == env.init_pid, f"hello {r}")
         second = Client(os.path.join(env.state, "shim.sock"))
         expect(c.wait_eof(5), "old connection not closed")
         env.client = second
-        r = second.call({"op": "ping"})
-        expect(r.get("initPid") == env.init_pid, f"ping on new connection {r}")
+        r = second.hello
+        expect(r.get("initPid") == env.init_pid, f"hello on new connection {r}")
         c.close()
 
     def latency():
@@ -414,7 +421,7 @@ def scenarios(env):
     check("h missing binary -> exec-failed", missing_binary)
     check("g orphans reaped by init, kill -9", orphans_and_kill9)
     check("i 10 concurrent execs, reply before event", concurrent_execs)
-    check("j ping, new connection replaces old", ping_and_reconnect)
+    check("j hello, new connection replaces old", hello_and_reconnect)
     check("latency", latency)
 
     def shutdown():

@@ -3,9 +3,9 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
+using Hcs.Shim.Protocol;
 
 namespace Hcs.Backends.Runc;
 
@@ -67,10 +67,11 @@ public sealed partial class RuncBackend
         var monitor = FindMonitor(facts, layout);
         var initPid = facts.InitPid ?? ReadInitPid(layout.Directory);
         var state = await RuncStatusAsync(layout.Name, cancellationToken).ConfigureAwait(false);
+        string? unreachable = null; // why a live monitor could not be used (another protocol version)
 
         if (state is "running" or "paused" && monitor is { } alive && initPid is { } init)
         {
-            var adopted = await ReattachAsync(systemContext, layout, scratch, alive, init, state == "paused", cancellationToken).ConfigureAwait(false);
+            (var adopted, unreachable) = await ReattachAsync(systemContext, layout, scratch, alive, init, state == "paused", cancellationToken).ConfigureAwait(false);
             if (adopted is not null)
             {
                 return new BackendAdoption(adopted, state == "paused" ? SystemState.Paused : SystemState.Running, null);
@@ -97,54 +98,64 @@ public sealed partial class RuncBackend
                 new BackendExit(BackendExitCause.WorkerDied, Detail: "the container's bundle was lost" + WhileDown));
         }
 
-        var record = initPid is { } pid ? ShimExitRecord.Read(layout.Directory, pid) : null;
+        var record = initPid is { } pid ? ProcessExit.ReadRecord(layout.Directory, pid) : null;
         var exit = record is not null
-            ? RuncSystem.ExitOf(record.ToShimExit(), WhileDown)
+            ? RuncSystem.ExitOf(record, WhileDown)
             : new BackendExit(BackendExitCause.WorkerDied, Detail: state is "running" or "paused"
-                ? "the container monitor ended" + WhileDown + "; the container was killed"
+                ? (unreachable is not null ? unreachable + "; the container was killed" : "the container monitor ended" + WhileDown + "; the container was killed")
                 : "the container ended" + WhileDown + " and its monitor left no exit record");
         await ReleaseAsync(layout, scratch, monitor, state, context.Time, cancellationToken).ConfigureAwait(false);
         return new BackendAdoption(null, SystemState.Stopped, exit);
     }
 
     /// <summary>
-    /// Connects to a live monitor and checks (ping) that it serves this init; null when the init turned out to have
-    /// ended (its exit record exists: its event went to no client) or the monitor went away meanwhile.
+    /// Connects to a live monitor (the hello checks its protocol version) and checks that it serves this init; no system
+    /// when the init turned out to have ended (its exit record exists: its event went to no client) or the monitor went
+    /// away meanwhile, or when it speaks another protocol version: then, like a monitor that cannot be reached, the
+    /// container is killed and reported as <see cref="BackendExitCause.WorkerDied"/>, and the reason says which versions.
     /// </summary>
-    private async Task<RuncSystem?> ReattachAsync(BackendSystemContext context, ContainerLayout layout, Scratch scratch, HostProcess monitor,
+    private async Task<(RuncSystem? System, string? Unreachable)> ReattachAsync(BackendSystemContext context, ContainerLayout layout, Scratch scratch, HostProcess monitor,
         int initPid, bool paused, CancellationToken cancellationToken)
     {
         ShimClient shim;
+        using var bound = new CancellationTokenSource(s_adoptBound, context.Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
         try
         {
-            shim = await ShimClient.ConnectAsync(Path.Combine(layout.Directory, "shim.sock"), cancellationToken).ConfigureAwait(false);
+            shim = await ShimClient.ConnectAsync(Path.Combine(layout.Directory, ShimProtocol.SocketName), linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return (null, null); // The monitor does not answer.
         }
         catch (SocketException)
         {
-            return null; // The monitor is ending (it removes its socket once the init is gone).
+            return (null, null); // The monitor is ending (it removes its socket once the init is gone).
+        }
+        catch (ShimVersionException e)
+        {
+            // A monitor of another build (hcs-shim was replaced while the container ran): this engine cannot talk to it.
+            return (null, e.Message);
+        }
+        catch (ShimErrorException)
+        {
+            return (null, null);
         }
 
         try
         {
-            var ping = await shim.RequestAsync(new JsonObject { ["op"] = "ping" }, cancellationToken)
-                .WaitAsync(s_adoptBound, context.Time, cancellationToken).ConfigureAwait(false);
-            if ((int?)ping["initPid"] != initPid)
+            if (shim.Hello.InitPid != initPid)
             {
                 throw new HcsException(HResults.E_FAIL, "RuncBackend.Adopt", context.Id, result: ResultError.From(HResults.E_FAIL,
-                    string.Create(CultureInfo.InvariantCulture, $"the container monitor serves init {(int?)ping["initPid"]}, not {initPid}"), "runc"));
+                    string.Create(CultureInfo.InvariantCulture, $"the container monitor serves init {shim.Hello.InitPid}, not {initPid}"), "runc"));
             }
 
             // Connected first, then the record: an exit before the connection is in the file, one after it is an event.
-            if (ShimExitRecord.Read(layout.Directory, initPid) is not null)
+            if (ProcessExit.ReadRecord(layout.Directory, initPid) is not null)
             {
                 await shim.DisposeAsync().ConfigureAwait(false);
-                return null;
+                return (null, null);
             }
-        }
-        catch (Exception e) when (e is ShimErrorException or TimeoutException)
-        {
-            await shim.DisposeAsync().ConfigureAwait(false);
-            return null;
         }
         catch
         {
@@ -152,7 +163,7 @@ public sealed partial class RuncBackend
             throw;
         }
 
-        return RuncSystem.Adopted(context, this, layout, scratch, shim, monitor, initPid, paused);
+        return (RuncSystem.Adopted(context, this, layout, scratch, shim, monitor, initPid, paused), null);
     }
 
     /// <summary>A never-started container: its bundle and (re-mounted if needed) root file system, startable.</summary>

@@ -3,10 +3,10 @@
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using System.Text.Json.Nodes;
 using Hcs.Contracts;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
+using Hcs.Shim.Protocol;
 
 namespace Hcs.Backends.Runc;
 
@@ -36,18 +36,10 @@ internal sealed partial class RuncSystem : IBackendProcessHost
         using var stderr = StdioListener.Open(parameters.CreateStdErrPipe == true && !tty, Path.Combine(dir, n + "-err.sock"));
         try
         {
-            JsonObject reply;
+            ExecReply reply;
             try
             {
-                reply = await shim.RequestAsync(new JsonObject
-                {
-                    ["op"] = "exec",
-                    ["spec"] = specPath,
-                    ["tty"] = tty,
-                    ["stdin"] = stdin?.Path,
-                    ["stdout"] = stdout?.Path,
-                    ["stderr"] = stderr?.Path,
-                }, cancellationToken).ConfigureAwait(false);
+                reply = await shim.ExecAsync(new ExecRequest(0, specPath, tty, stdin?.Path, stdout?.Path, stderr?.Path), cancellationToken).ConfigureAwait(false);
             }
             catch (ShimErrorException e)
             {
@@ -57,8 +49,8 @@ internal sealed partial class RuncSystem : IBackendProcessHost
                 throw new HcsException(hr, Label, Id, result: ResultError.From(hr, $"runc exec failed: {e.Message}", "runc"));
             }
 
-            var hostPid = (int)reply["pid"]!;
-            var nsPid = (uint?)reply["nsPid"] ?? (uint)hostPid;
+            var hostPid = reply.Pid;
+            var nsPid = (uint)reply.NsPid;
             var streams = await Task.WhenAll(AcceptAsync(stdin), AcceptAsync(stdout), AcceptAsync(stderr)).WaitAsync(TimeSpan.FromSeconds(10), _context.Time, cancellationToken)
                 .ConfigureAwait(false);
             return new RuncProcess(shim, hostPid, nsPid, tty, streams[0], streams[1], streams[2], events);
@@ -156,7 +148,7 @@ internal sealed class RuncProcess : IBackendProcess
         {
             await _shim.SignalAsync(_hostPid, signal, cancellationToken).ConfigureAwait(false);
         }
-        catch (ShimErrorException e) when (e.Code is "exited" or "not-found" or "closed")
+        catch (ShimErrorException e) when (e.Code is ShimErrorCodes.Exited or ShimErrorCodes.NotFound or "closed")
         {
             throw new HcsException(HResults.HCS_E_PROCESS_ALREADY_STOPPED, label, processId: ProcessId);
         }
@@ -185,8 +177,7 @@ internal sealed class RuncProcess : IBackendProcess
 
         try
         {
-            await _shim.RequestAsync(new JsonObject { ["op"] = "resize", ["pid"] = _hostPid, ["rows"] = height, ["cols"] = width }, cancellationToken)
-                .ConfigureAwait(false);
+            await _shim.ResizeAsync(_hostPid, height, width, cancellationToken).ConfigureAwait(false);
         }
         catch (ShimErrorException e) when (e.Code is "exited" or "not-found" or "closed")
         {

@@ -85,29 +85,4 @@ internal sealed record RuncMonitorFacts(int Pid, ulong StartTime, string Socket)
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(RuncRuntimeFacts))]
-[JsonSerializable(typeof(ShimExitRecord))]
 internal sealed partial class RuncFactsJsonContext : JsonSerializerContext;
-
-/// <summary>An exit record the monitor writes to <c>exit/PID.json</c> (docs/shim-protocol.md).</summary>
-/// <param name="Pid">Host pid.</param>
-/// <param name="Status">Exit code, or 128 + the signal.</param>
-/// <param name="Signal">The signal that killed it, if one did.</param>
-internal sealed record ShimExitRecord(int Pid, int Status, int? Signal)
-{
-    /// <summary>The exit as the monitor's event would have told it.</summary>
-    public ShimExit ToShimExit() => new(Status, Signal);
-
-    /// <summary>Reads <c>DIR/exit/PID.json</c>; null when there is none (or it is unreadable).</summary>
-    public static ShimExitRecord? Read(string runtimeDirectory, int pid)
-    {
-        try
-        {
-            var text = File.ReadAllText(Path.Combine(runtimeDirectory, "exit", pid.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".json"));
-            return JsonSerializer.Deserialize(text, RuncFactsJsonContext.Default.ShimExitRecord);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-        {
-            return null;
-        }
-    }
-}

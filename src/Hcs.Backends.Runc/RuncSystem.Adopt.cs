@@ -2,12 +2,13 @@
 
 using System.Diagnostics;
 using Hcs.Engine.Backends;
+using Hcs.Shim.Protocol;
 
 namespace Hcs.Backends.Runc;
 
 internal sealed partial class RuncSystem
 {
-    private string ShimSocket => Path.Combine(_layout.Directory, "shim.sock");
+    private string ShimSocket => Path.Combine(_layout.Directory, ShimProtocol.SocketName);
 
     /// <summary>
     /// A running or paused container adopted from an earlier life of the service: the monitor (not our child) is

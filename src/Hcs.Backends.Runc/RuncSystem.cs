@@ -2,10 +2,12 @@
 
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hcs.Engine.Backends;
 using Hcs.Schema;
+using Hcs.Shim.Protocol;
 
 namespace Hcs.Backends.Runc;
 
@@ -115,15 +117,26 @@ internal sealed partial class RuncSystem : IBackendSystem
                 line = await monitor.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            var ready = line is null ? null : JsonNode.Parse(line) as JsonObject;
-            if (ready is null || (bool?)ready["ready"] != true)
+            var ready = line is null ? null : ShimCodec.DecodeStarted(Encoding.UTF8.GetBytes(line));
+            if (ready is not { Ready: true, InitPid: { } initPid })
             {
-                var reason = (string?)ready?["error"] ?? $"the container monitor exited: {(await _monitorStderr.ConfigureAwait(false)).Trim()}";
+                var reason = ready?.Error ?? $"the container monitor exited: {(await _monitorStderr.ConfigureAwait(false)).Trim()}";
                 throw new HcsException(HResults.E_FAIL, Label, Id, result: ResultError.From(HResults.E_FAIL, $"runc create failed: {reason}", "runc"));
             }
 
-            _initPid = (int)ready["initPid"]!;
-            var shim = await ShimClient.ConnectAsync(ShimSocket, cancellationToken).ConfigureAwait(false);
+            _initPid = initPid;
+            ShimClient shim;
+            try
+            {
+                shim = await ShimClient.ConnectAsync(ShimSocket, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ShimVersionException e)
+            {
+                // The monitor binary is of another build than this engine (hcs-shim was not republished with it).
+                throw new HcsException(HResults.HCS_E_UNSUPPORTED_PROTOCOL_VERSION, Label, Id,
+                    result: ResultError.From(HResults.HCS_E_UNSUPPORTED_PROTOCOL_VERSION, $"{e.Message} ({_backend.ShimPath})", "runc"));
+            }
+
             Volatile.Write(ref _shim, shim);
             ReportFacts(); // a service killed from here on finds the monitor (and rolls the half-made container back)
             _context.Events.SiloJobCreated(new JsonObject
@@ -217,7 +230,7 @@ internal sealed partial class RuncSystem : IBackendSystem
         }
 
         // The monitor writes exit/<pid>.json before it sends the event: a monitor killed in between leaves only the file.
-        var status = initExit.IsCompletedSuccessfully ? await initExit.ConfigureAwait(false) : ShimExitRecord.Read(_layout.Directory, _initPid)?.ToShimExit();
+        var status = initExit.IsCompletedSuccessfully ? await initExit.ConfigureAwait(false) : ProcessExit.ReadRecord(_layout.Directory, _initPid);
         BackendExit exit;
         if (status is not null)
         {
@@ -256,9 +269,9 @@ internal sealed partial class RuncSystem : IBackendSystem
     /// the container ended, which is the guest powering off cleanly (whoever sent the signal: a ShutDown, the host);
     /// anything else (a signal, an OOM kill, another status) is the worker dying, with the status as its exit code.
     /// </summary>
-    internal static BackendExit ExitOf(ShimExit status, string when) => status is { Status: 0, Signal: null }
+    internal static BackendExit ExitOf(ProcessExit status, string when) => status is { Status: 0, Signal: null }
         ? new BackendExit(BackendExitCause.GuestPowerOff, 0, $"the container's init exited{when}")
-        : new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)status.Status), $"the container's init ended{when}: {ShimClient.Describe(status)}");
+        : new BackendExit(BackendExitCause.WorkerDied, unchecked((uint)status.Status), $"the container's init ended{when}: {status.Describe()}");
 
     private static int ExitCodeOf(Process process)
     {
@@ -291,7 +304,7 @@ internal sealed partial class RuncSystem : IBackendSystem
         {
             await shim.SignalAsync(_initPid, SigTerm, cancellationToken).ConfigureAwait(false);
         }
-        catch (ShimErrorException e) when (e.Code is "exited" or "closed")
+        catch (ShimErrorException e) when (e.Code is ShimErrorCodes.Exited or "closed")
         {
             // Already ending: the exit is reported by the watcher.
         }

@@ -2,6 +2,7 @@
 
 using System.Net.Sockets;
 using System.Threading.Channels;
+using Hcs.Shim.Protocol;
 
 namespace Hcs.Shim;
 
@@ -11,8 +12,6 @@ namespace Hcs.Shim;
 /// </summary>
 internal sealed class ControlConnection
 {
-    private const int MaxLine = 1 << 20;
-
     private readonly Socket _socket;
     private readonly Channel<byte[]> _out = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
@@ -22,6 +21,9 @@ internal sealed class ControlConnection
         _socket = socket;
         _writer = WriteLoopAsync();
     }
+
+    /// <summary>True once the client's hello was answered with the same version (read and set by the connection's reader only).</summary>
+    public bool Greeted { get; set; }
 
     /// <summary>Queues one JSON line; dropped once the connection is closed.</summary>
     public void Send(byte[] line) => _out.Writer.TryWrite(line);
@@ -37,7 +39,7 @@ internal sealed class ControlConnection
             {
                 if (used == buffer.Length)
                 {
-                    if (buffer.Length >= MaxLine)
+                    if (buffer.Length >= ShimProtocol.MaxLineLength)
                     {
                         Native.Log("control socket: a request line longer than 1 MiB; closing the connection");
                         return;

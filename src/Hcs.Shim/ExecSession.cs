@@ -2,6 +2,7 @@
 
 using System.Globalization;
 using System.Net.Sockets;
+using Hcs.Shim.Protocol;
 
 namespace Hcs.Shim;
 
@@ -22,12 +23,12 @@ internal sealed class ExecSession
     private readonly MonitorOptions _options;
     private readonly int _devNull;
     private readonly Reaper _reaper;
-    private readonly ShimRequest _request;
+    private readonly ExecRequest _request;
     private readonly string _log;
     private readonly string _pidFile;
     private readonly string _consolePath;
 
-    public ExecSession(MonitorOptions options, string execDir, int devNull, Reaper reaper, ShimRequest request)
+    public ExecSession(MonitorOptions options, string execDir, int devNull, Reaper reaper, ExecRequest request)
     {
         _options = options;
         _devNull = devNull;
@@ -41,14 +42,14 @@ internal sealed class ExecSession
 
     public async Task<ExecResult> RunAsync()
     {
-        if (_request.Spec is not { } spec || !Path.IsPathRooted(spec))
+        if (_request.Spec is not { Length: > 0 } spec || !Path.IsPathRooted(spec))
         {
-            return ExecResult.Fail("bad-request", "exec needs an absolute 'spec' path");
+            return ExecResult.Fail(ShimErrorCodes.BadRequest, "exec needs an absolute 'spec' path");
         }
 
         if (!File.Exists(spec))
         {
-            return ExecResult.Fail("bad-request", $"no process spec at {spec}");
+            return ExecResult.Fail(ShimErrorCodes.BadRequest, $"no process spec at {spec}");
         }
 
         File.Delete(_log);
@@ -120,7 +121,7 @@ internal sealed class ExecSession
             var master = ConsoleProxy.ReceiveMaster(connection, (int)s_consoleTimeout.TotalMilliseconds);
             var console = new ConsoleProxy(master, stdin, stdout);
             handedOver = true;
-            if (ShimJson.ConsoleSize(spec) is var (rows, cols) && rows > 0 && cols > 0)
+            if (RuncFiles.ConsoleSize(spec) is var (rows, cols) && rows > 0 && cols > 0)
             {
                 _ = console.Resize(rows, cols);
             }
@@ -133,7 +134,7 @@ internal sealed class ExecSession
         }
         catch (Exception e) when (e is IOException or SocketException or TimeoutException)
         {
-            return ExecResult.Fail("internal", "console: " + e.Message);
+            return ExecResult.Fail(ShimErrorCodes.Internal, "console: " + e.Message);
         }
         finally
         {
@@ -155,16 +156,16 @@ internal sealed class ExecSession
         }
         catch (InvalidOperationException e)
         {
-            throw new ExecFailure(ExecResult.Fail("exec-failed", e.Message));
+            throw new ExecFailure(ExecResult.Fail(ShimErrorCodes.ExecFailed, e.Message));
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new ExecFailure(ExecResult.Fail("internal", e.Message));
+            throw new ExecFailure(ExecResult.Fail(ShimErrorCodes.Internal, e.Message));
         }
     }
 
     private ExecResult Failed(int raw) =>
-        ExecResult.Fail("exec-failed", ShimJson.LastRuncError(_log) ?? "runc exec: " + ExitStatus.FromWait(raw));
+        ExecResult.Fail(ShimErrorCodes.ExecFailed, RuncFiles.LastRuncError(_log) ?? "runc exec: " + ProcessExit.FromWaitStatus(0, raw).Describe());
 
     private ExecResult ReadPid(ConsoleProxy? console)
     {
@@ -179,10 +180,10 @@ internal sealed class ExecSession
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return ExecResult.Fail("internal", "runc exec: " + e.Message);
+            return ExecResult.Fail(ShimErrorCodes.Internal, "runc exec: " + e.Message);
         }
 
-        return ExecResult.Fail("internal", "runc exec: no pid in " + _pidFile);
+        return ExecResult.Fail(ShimErrorCodes.Internal, "runc exec: no pid in " + _pidFile);
     }
 
     private int Fd(Socket? socket) => socket is null ? _devNull : (int)socket.SafeHandle.DangerousGetHandle();
@@ -205,7 +206,7 @@ internal sealed class ExecSession
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new ExecFailure(ExecResult.Fail("bad-request", $"{name} socket {path}: {e.Message}"));
+            throw new ExecFailure(ExecResult.Fail(ShimErrorCodes.BadRequest, $"{name} socket {path}: {e.Message}"));
         }
     }
 

@@ -3,7 +3,7 @@
 using System.Globalization;
 using System.IO.Pipes;
 using System.Net.Sockets;
-using System.Text.Json;
+using Hcs.Shim.Protocol;
 using Microsoft.Win32.SafeHandles;
 
 namespace Hcs.Shim;
@@ -37,8 +37,8 @@ internal sealed class Monitor : IDisposable
     {
         _options = options;
         _reaper = new Reaper(ReportExit);
-        _socketPath = Path.Combine(options.State, "shim.sock");
-        _exitDir = Path.Combine(options.State, "exit");
+        _socketPath = Path.Combine(options.State, ShimProtocol.SocketName);
+        _exitDir = Path.Combine(options.State, ShimProtocol.ExitDirectoryName);
         _execDir = Path.Combine(options.State, "exec");
     }
 
@@ -89,7 +89,7 @@ internal sealed class Monitor : IDisposable
             return NotReady(failure);
         }
 
-        Native.WriteAll(1, ShimJson.Ready(_initPid));
+        Native.WriteAll(1, ShimCodec.Encode(new MonitorStarted(true, _initPid)));
         _ = Native.dup2(DevNull, 1);
 
         Task accepting = AcceptLoopAsync(listener);
@@ -130,7 +130,7 @@ internal sealed class Monitor : IDisposable
 
     private static int NotReady(string error)
     {
-        Native.WriteAll(1, ShimJson.NotReady(error));
+        Native.WriteAll(1, ShimCodec.Encode(new MonitorStarted(false, Error: error)));
         return 1;
     }
 
@@ -183,7 +183,7 @@ internal sealed class Monitor : IDisposable
         if (raw != 0)
         {
             await readyPipe.DisposeAsync().ConfigureAwait(false);
-            return ShimJson.LastRuncError(log) ?? "runc create: " + ExitStatus.FromWait(raw);
+            return RuncFiles.LastRuncError(log) ?? "runc create: " + ProcessExit.FromWaitStatus(0, raw).Describe();
         }
 
         if (!TryReadPid(pidFile, out int pid))
@@ -232,7 +232,7 @@ internal sealed class Monitor : IDisposable
             lock (_lock)
             {
                 _initReady = true;
-                _current?.Send(ShimJson.InitReady(_initPid));
+                _current?.Send(ShimCodec.Encode(new InitReadyEvent(_initPid)));
             }
         }
     }
@@ -261,13 +261,14 @@ internal sealed class Monitor : IDisposable
     /// <summary>Exit record (temporary file + rename), then the event to the current client.</summary>
     private void ReportExit(Tracked t)
     {
-        var exit = t.Exit!.Value;
-        string path = Path.Combine(_exitDir, t.Pid.ToString(CultureInfo.InvariantCulture) + ".json");
+        // The record is the event's line: one definition of an exit (docs/shim-protocol.md).
+        byte[] line = ShimCodec.Encode(t.Exit! with { NsPid = t.NsPid, Time = t.Time });
+        string path = ProcessExit.RecordPath(_options.State, t.Pid);
         try
         {
             using (var record = new FileStream(path + ".tmp", PrivateFile(FileMode.Create)))
             {
-                record.Write(ShimJson.ExitRecord(t.Pid, t.NsPid, exit, t.Time));
+                record.Write(line);
             }
 
             File.Move(path + ".tmp", path, overwrite: true);
@@ -280,7 +281,7 @@ internal sealed class Monitor : IDisposable
         lock (_lock)
         {
             _ = _consoles.Remove(t.Pid);
-            _current?.Send(ShimJson.ExitEvent(t.Pid, exit));
+            _current?.Send(line);
         }
     }
 
@@ -327,65 +328,78 @@ internal sealed class Monitor : IDisposable
 
     private void Handle(ControlConnection connection, ReadOnlyMemory<byte> line)
     {
-        ShimRequest? request;
-        try
+        var request = ShimCodec.DecodeRequest(line.Span, out var invalid);
+        if (!connection.Greeted && request is not HelloRequest)
         {
-            request = JsonSerializer.Deserialize(line.Span, ShimJsonContext.Default.ShimRequest);
-        }
-        catch (JsonException e)
-        {
-            connection.Send(ShimJson.Error(0, "bad-request", "invalid request: " + e.Message));
+            // A client that does not say its version first (one that predates it) may misread every reply.
+            connection.Send(ShimCodec.Encode(new ErrorReply(request?.Id ?? invalid!.Id,
+                $"the first request must be hello: this monitor speaks shim protocol version {ShimProtocol.ProtocolVersion}", ShimErrorCodes.VersionMismatch)
+            { Version = ShimProtocol.ProtocolVersion }));
+            _ = connection.CloseAsync(s_drainTimeout);
             return;
         }
 
         if (request is null)
         {
-            connection.Send(ShimJson.Error(0, "bad-request", "invalid request: null"));
+            connection.Send(ShimCodec.Encode(invalid!));
             return;
         }
 
-        long id = request.Id;
-        switch (request.Op)
+        if (request is HelloRequest hello)
         {
-            case "ping":
-                connection.Send(ShimJson.Ping(id, _initPid, _initReady));
+            var answer = ShimProtocol.Answer(hello, _initPid, _initReady);
+            connection.Send(ShimCodec.Encode(answer));
+            if (answer is HelloReply)
+            {
+                connection.Greeted = true;
+            }
+            else
+            {
+                Native.Log($"control socket: {((ErrorReply)answer).Error}; closing the connection");
+                _ = connection.CloseAsync(s_drainTimeout);
+            }
+
+            return;
+        }
+
+        switch (request)
+        {
+            case SignalRequest signal:
+                connection.Send(ShimCodec.Encode(Signal(signal)));
                 break;
-            case "signal":
-                connection.Send(Signal(request));
+            case ResizeRequest resize:
+                connection.Send(ShimCodec.Encode(Resize(resize)));
                 break;
-            case "resize":
-                connection.Send(Resize(request));
-                break;
-            case "exec":
-                _ = Task.Run(() => ExecAsync(connection, request)); // connecting and spawning block: not on the reader
+            case ExecRequest exec:
+                _ = Task.Run(() => ExecAsync(connection, exec)); // connecting and spawning block: not on the reader
                 break;
             default:
-                connection.Send(ShimJson.Error(id, "bad-request", $"unknown op '{request.Op}'"));
+                connection.Send(ShimCodec.Encode(new ErrorReply(request.Id, $"unknown request {request.GetType().Name}", ShimErrorCodes.BadRequest)));
                 break;
         }
     }
 
-    private byte[] Signal(ShimRequest request)
+    private ShimReply Signal(SignalRequest request)
     {
         if (request.Pid <= 0 || request.Signal is <= 0 or > 64)
         {
-            return ShimJson.Error(request.Id, "bad-request", "signal needs a pid > 0 and a signal 1..64");
+            return new ErrorReply(request.Id, "signal needs a pid > 0 and a signal 1..64", ShimErrorCodes.BadRequest);
         }
 
         return _reaper.Signal(request.Pid, request.Signal, out int errno) switch
         {
-            SignalOutcome.Sent => ShimJson.Ok(request.Id),
-            SignalOutcome.NotFound => ShimJson.Error(request.Id, "not-found", $"no process {request.Pid} was started by this shim"),
-            SignalOutcome.Exited => ShimJson.Error(request.Id, "exited", $"process {request.Pid} has exited"),
-            _ => ShimJson.Error(request.Id, "internal", $"kill({request.Pid}, {request.Signal}): errno {errno}"),
+            SignalOutcome.Sent => new OkReply(request.Id),
+            SignalOutcome.NotFound => new ErrorReply(request.Id, $"no process {request.Pid} was started by this shim", ShimErrorCodes.NotFound),
+            SignalOutcome.Exited => new ErrorReply(request.Id, $"process {request.Pid} has exited", ShimErrorCodes.Exited),
+            _ => new ErrorReply(request.Id, $"kill({request.Pid}, {request.Signal}): errno {errno}", ShimErrorCodes.Internal),
         };
     }
 
-    private byte[] Resize(ShimRequest request)
+    private ShimReply Resize(ResizeRequest request)
     {
         if (request.Rows is <= 0 or > ushort.MaxValue || request.Cols is <= 0 or > ushort.MaxValue)
         {
-            return ShimJson.Error(request.Id, "bad-request", "resize needs rows and cols in 1..65535");
+            return new ErrorReply(request.Id, "resize needs rows and cols in 1..65535", ShimErrorCodes.BadRequest);
         }
 
         ConsoleProxy? console;
@@ -395,11 +409,11 @@ internal sealed class Monitor : IDisposable
         }
 
         return console is not null && console.Resize((ushort)request.Rows, (ushort)request.Cols)
-            ? ShimJson.Ok(request.Id)
-            : ShimJson.Error(request.Id, "not-found", $"process {request.Pid} has no open console");
+            ? new OkReply(request.Id)
+            : new ErrorReply(request.Id, $"process {request.Pid} has no open console", ShimErrorCodes.NotFound);
     }
 
-    private async Task ExecAsync(ControlConnection connection, ShimRequest request)
+    private async Task ExecAsync(ControlConnection connection, ExecRequest request)
     {
         try
         {
@@ -407,7 +421,7 @@ internal sealed class Monitor : IDisposable
             var result = await session.RunAsync().ConfigureAwait(false);
             if (result.Error is { } error)
             {
-                connection.Send(ShimJson.Error(request.Id, result.Code!, error));
+                connection.Send(ShimCodec.Encode(new ErrorReply(request.Id, error, result.Code!)));
                 return;
             }
 
@@ -423,12 +437,12 @@ internal sealed class Monitor : IDisposable
                 console.Start();
             }
 
-            _reaper.Claim(result.Pid, Reaper.ReadNsPid(result.Pid), isInit: false, nsPid => connection.Send(ShimJson.Exec(request.Id, result.Pid, nsPid)));
+            _reaper.Claim(result.Pid, Reaper.ReadNsPid(result.Pid), isInit: false, nsPid => connection.Send(ShimCodec.Encode(new ExecReply(request.Id, result.Pid, nsPid))));
         }
         catch (Exception e)
         {
             Native.Log($"exec {request.Id}: {e}");
-            connection.Send(ShimJson.Error(request.Id, "internal", e.Message));
+            connection.Send(ShimCodec.Encode(new ErrorReply(request.Id, e.Message, ShimErrorCodes.Internal)));
         }
     }
 }

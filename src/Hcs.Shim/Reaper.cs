@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Globalization;
+using Hcs.Shim.Protocol;
 
 namespace Hcs.Shim;
 
@@ -113,7 +114,7 @@ internal sealed unsafe class Reaper : IDisposable
             if (t.Time < oldest)
             {
                 _ = _unclaimed.Remove(pid);
-                Native.Log($"forgot the exit of unclaimed child {pid} ({t.Exit})");
+                Native.Log($"forgot the exit of unclaimed child {pid} ({t.Exit?.Describe()})");
             }
         }
     }
@@ -184,7 +185,7 @@ internal sealed unsafe class Reaper : IDisposable
                 bool tracked = _tracked.TryGetValue(pid, out var t);
                 int nsPid = tracked || _runs.ContainsKey(pid) ? 0 : ReadNsPid(pid); // a zombie still has its status file
                 int raw = Reap(pid);
-                var exit = ExitStatus.FromWait(raw);
+                var exit = ProcessExit.FromWaitStatus(pid, raw);
                 if (_runs.Remove(pid, out var tcs))
                 {
                     tcs.TrySetResult(raw);
@@ -280,8 +281,8 @@ internal sealed class Tracked
 
     public bool IsInit { get; set; }
 
-    /// <summary>Set (under the reaper's lock) when the process has been reaped.</summary>
-    public ExitStatus? Exit { get; set; }
+    /// <summary>Set (under the reaper's lock) when the process has been reaped (its pid and status; <see cref="NsPid"/> and <see cref="Time"/> are kept here).</summary>
+    public ProcessExit? Exit { get; set; }
 
     public DateTimeOffset Time { get; set; }
 }

@@ -2,11 +2,13 @@
 
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text.Json;
 using Hcs.Contracts;
 using Hcs.Engine.Backends;
 using Hcs.Linux.Cgroups;
 using Hcs.Schema;
+using Hcs.Shim.Protocol;
 using Xunit;
 
 namespace Hcs.Backends.Runc.Tests;
@@ -276,6 +278,73 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
         Assert.Contains("monitor", adoption.Exit.Detail, StringComparison.Ordinal);
         await EventuallyAsync(() => !init.IsAlive, "the container is killed");
         AssertReleased(id, monitor, init);
+    }
+
+    [Fact]
+    public async Task Adopt_WhenTheMonitorSpeaksAnotherProtocolVersion_KillsTheContainerLikeAnUnreachableMonitor_NamingBothVersions()
+    {
+        var id = NewId("oldshim");
+        var oldSink = new RecordingSink();
+        var old = await StartedAsync(NewBackend(), id, oldSink);
+        await old.DetachAsync();
+        var facts = oldSink.FactsJson;
+        var monitor = Monitor(facts);
+        var init = HostProcess.Of(facts.GetProperty("initPid").GetInt32())!.Value;
+
+        // The real monitor lives on (same pid and start time), but its socket answers hello as a monitor of version 0 does.
+        var path = Path.Combine(_root, id, ShimProtocol.SocketName);
+        File.Move(path, path + ".real");
+        using var standIn = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        standIn.Bind(new UnixDomainSocketEndPoint(path));
+        standIn.Listen(1);
+        var answering = Task.Run(async () =>
+        {
+            using var connection = await standIn.AcceptAsync();
+            using var reader = new StreamReader(new NetworkStream(connection));
+            var hello = await reader.ReadLineAsync();
+            await connection.SendAsync("{\"id\":1,\"error\":\"unknown op 'hello'\",\"code\":\"bad-request\"}\n"u8.ToArray(), SocketFlags.None);
+            return hello;
+        });
+
+        var adoption = await AdoptAsync(id, new RecordingSink(), oldSink.Facts!);
+        Assert.Contains("\"op\":\"hello\"", await Within(answering), StringComparison.Ordinal);
+        Assert.Null(adoption.System);
+        Assert.Equal(BackendExitCause.WorkerDied, adoption.Exit!.Cause);
+        Assert.Contains($"version {ShimProtocol.PreHelloVersion}", adoption.Exit.Detail, StringComparison.Ordinal);
+        Assert.Contains($"version {ShimProtocol.ProtocolVersion}", adoption.Exit.Detail, StringComparison.Ordinal);
+        Assert.Contains("the container was killed", adoption.Exit.Detail, StringComparison.Ordinal);
+        await EventuallyAsync(() => !init.IsAlive, "the container is killed");
+        AssertReleased(id, monitor, init);
+    }
+
+    [Fact]
+    public async Task Start_WithAMonitorOfAnotherProtocolVersion_FailsWithUnsupportedProtocolVersion_NamingBothAndTheShim()
+    {
+        // A stand-in hcs-shim of another build: it says ready, then answers the engine's hello as a version-9 monitor.
+        var shim = Path.Combine(Directory.CreateDirectory(_root).FullName, "hcs-shim-v9");
+        await File.WriteAllTextAsync(shim, """
+            #!/usr/bin/env python3
+            import json, os, socket, sys
+            state = sys.argv[sys.argv.index("--state") + 1]
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(os.path.join(state, "shim.sock"))
+            listener.listen(1)
+            print(json.dumps({"ready": True, "initPid": os.getpid()}), flush=True)
+            connection, _ = listener.accept()
+            hello = json.loads(connection.makefile().readline())
+            connection.sendall((json.dumps({"id": hello["id"], "error": "no", "code": "version-mismatch", "version": 9}) + "\n").encode())
+            connection.recv(1)
+            """.Replace("\r", "", StringComparison.Ordinal));
+        File.SetUnixFileMode(shim, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var id = NewId("v9");
+        var system = await CreateAsync(new RuncBackend(Settings with { ShimPath = shim }), id, new RecordingSink());
+
+        var e = await Assert.ThrowsAsync<HcsException>(() => Within(system.StartAsync(Bound)));
+        Assert.Equal(HResults.HCS_E_UNSUPPORTED_PROTOCOL_VERSION, e.HResult);
+        var detail = Assert.Single(e.Result.ErrorEvents!).Message!;
+        Assert.Contains("version 9", detail, StringComparison.Ordinal);
+        Assert.Contains($"version {ShimProtocol.ProtocolVersion}", detail, StringComparison.Ordinal);
+        Assert.Contains(shim, detail, StringComparison.Ordinal);
     }
 
     [Fact]

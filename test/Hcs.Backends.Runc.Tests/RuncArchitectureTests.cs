@@ -11,10 +11,10 @@ public sealed class RuncArchitectureTests
     private static readonly Assembly s_runc = typeof(RuncBackend).Assembly;
 
     [Fact]
-    public void RuncBackend_ReferencesOnlyTheEngineLayers_AndNoTransport()
+    public void RuncBackend_ReferencesOnlyTheEngineLayersAndTheShimProtocol_AndNoTransport()
     {
         var references = s_runc.GetReferencedAssemblies().Select(r => r.Name!).ToList();
-        Assert.DoesNotContain(references, r => r.StartsWith("Hcs.", StringComparison.Ordinal) && r is not ("Hcs.Schema" or "Hcs.Contracts" or "Hcs.Engine" or "Hcs.Linux"));
+        Assert.DoesNotContain(references, r => r.StartsWith("Hcs.", StringComparison.Ordinal) && r is not ("Hcs.Schema" or "Hcs.Contracts" or "Hcs.Engine" or "Hcs.Shim.Protocol" or "Hcs.Linux"));
         Assert.DoesNotContain(references, r => r.StartsWith("Grpc", StringComparison.Ordinal));
     }
 

@@ -144,5 +144,4 @@ public static class LinuxHost
 
         return InstalledShimPath;
     }
-
 }
