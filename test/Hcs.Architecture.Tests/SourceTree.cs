@@ -115,7 +115,10 @@ internal sealed record SourceProject(string Assembly, string Directory, string N
     }
 }
 
-/// <summary>What an assembly's metadata says: the assemblies it references and the methods it imports from native code.</summary>
+/// <summary>
+/// What an assembly's metadata says: the assemblies it references, and the native functions it imports
+/// (<c>TYPE: LIBRARY!FUNCTION</c>).
+/// </summary>
 internal sealed record CompiledAssembly(string Name, IReadOnlyList<string> References, IReadOnlyList<string> PlatformInvokes)
 {
     public static CompiledAssembly Read(string path)
@@ -132,7 +135,9 @@ internal sealed record CompiledAssembly(string Name, IReadOnlyList<string> Refer
         var pinvokes = md.MethodDefinitions
             .Select(md.GetMethodDefinition)
             .Where(m => (m.Attributes & MethodAttributes.PinvokeImpl) != 0)
-            .Select(m => $"{TypeName(md, m.GetDeclaringType())}.{md.GetString(m.Name)}")
+            .Select(m => (Type: TypeName(md, m.GetDeclaringType()), Import: m.GetImport()))
+            .Select(m => $"{m.Type}: {md.GetString(md.GetModuleReference(m.Import.Module).Name)}!{md.GetString(m.Import.Name)}")
+            .Distinct()
             .ToList();
         return new CompiledAssembly(md.GetString(md.GetAssemblyDefinition().Name), references, pinvokes);
     }
