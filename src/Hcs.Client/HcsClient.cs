@@ -35,7 +35,7 @@ public sealed class HcsClient : IAsyncDisposable, IDisposable
     /// that would embed fails with <c>HCS_E_SERVICE_NOT_AVAILABLE</c>, and an application that references it may call
     /// <c>Hcs.Host.EmbeddedHcs.Connect</c> to choose the embedded engine's settings.
     /// </summary>
-    public static HcsClient Connect(HcsConnectOptions? options = null) => ConnectOrEmbed(options, HcsEmbedding.Find());
+    public static HcsClient Connect(HcsConnectOptions? options = null) => ConnectCore(options, HcsEmbedding.Find);
 
     /// <summary>
     /// Connects to <c>hcsd</c> when its socket exists (or when <see cref="HcsConnectOptions.Mode"/> says so), else to
@@ -43,7 +43,11 @@ public sealed class HcsClient : IAsyncDisposable, IDisposable
     /// disposed with the client when it is <see cref="IAsyncDisposable"/>. A null <paramref name="createEngine"/>
     /// means this process cannot embed one (<c>HCS_E_SERVICE_NOT_AVAILABLE</c> when it would have to).
     /// </summary>
-    public static HcsClient ConnectOrEmbed(HcsConnectOptions? options, Func<IComputeService>? createEngine)
+    public static HcsClient ConnectOrEmbed(HcsConnectOptions? options, Func<IComputeService>? createEngine) =>
+        ConnectCore(options, () => createEngine);
+
+    /// <summary>The one daemon-or-embed decision; <paramref name="findEngine"/> is asked only when the client embeds.</summary>
+    private static HcsClient ConnectCore(HcsConnectOptions? options, Func<Func<IComputeService>?> findEngine)
     {
         options ??= new HcsConnectOptions();
         var socket = options.ResolveSocket();
@@ -69,7 +73,7 @@ public sealed class HcsClient : IAsyncDisposable, IDisposable
             }
         }
 
-        if (createEngine is null)
+        if (findEngine() is not { } createEngine)
         {
             throw HcsEmbedding.NotAvailable(options.Mode == HcsServiceMode.Embedded ? null : socket);
         }
