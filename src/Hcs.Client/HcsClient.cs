@@ -5,7 +5,7 @@ using Hcs.Contracts;
 namespace Hcs.Client;
 
 /// <summary>
-/// A connection to a compute service: the embedded engine in this process, or (later) <c>hcsd</c> over its socket.
+/// A connection to a compute service: <c>hcsd</c> over its socket, or an engine in this process.
 /// Both API layers (<see cref="ComputeCore"/> and <see cref="ComputeSystem"/>) run over a client. Disposing it closes
 /// every handle opened through it, exactly as a client process exiting would.
 /// </summary>
@@ -30,10 +30,24 @@ public sealed class HcsClient : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Connects the way an application normally does: to <c>hcsd</c> when its socket exists (or when
-    /// <see cref="HcsConnectOptions.Mode"/> says so), else to an engine embedded in this process, built from
-    /// <see cref="HcsConnectOptions.Embedded"/> and disposed with the client.
+    /// <see cref="HcsConnectOptions.Mode"/> says so), else to an engine embedded in this process and disposed with the
+    /// client. Embedding needs the <c>Hcs.Host</c> package (<see cref="HcsEmbedding"/>): without it, a connection
+    /// that would embed fails with <c>HCS_E_SERVICE_NOT_AVAILABLE</c>, and an application that references it may call
+    /// <c>Hcs.Host.EmbeddedHcs.Connect</c> to choose the embedded engine's settings.
     /// </summary>
-    public static HcsClient Connect(HcsConnectOptions? options = null)
+    public static HcsClient Connect(HcsConnectOptions? options = null) => ConnectCore(options, HcsEmbedding.Find);
+
+    /// <summary>
+    /// Connects to <c>hcsd</c> when its socket exists (or when <see cref="HcsConnectOptions.Mode"/> says so), else to
+    /// the service <paramref name="createEngine"/> makes (an engine in this process), which the client owns: it is
+    /// disposed with the client when it is <see cref="IAsyncDisposable"/>. A null <paramref name="createEngine"/>
+    /// means this process cannot embed one (<c>HCS_E_SERVICE_NOT_AVAILABLE</c> when it would have to).
+    /// </summary>
+    public static HcsClient ConnectOrEmbed(HcsConnectOptions? options, Func<IComputeService>? createEngine) =>
+        ConnectCore(options, () => createEngine);
+
+    /// <summary>The one daemon-or-embed decision; <paramref name="findEngine"/> is asked only when the client embeds.</summary>
+    private static HcsClient ConnectCore(HcsConnectOptions? options, Func<Func<IComputeService>?> findEngine)
     {
         options ??= new HcsConnectOptions();
         var socket = options.ResolveSocket();
@@ -59,13 +73,25 @@ public sealed class HcsClient : IAsyncDisposable, IDisposable
             }
         }
 
-        if (!OperatingSystem.IsLinux())
+        if (findEngine() is not { } createEngine)
         {
-            throw new PlatformNotSupportedException("the embedded compute engine runs on Linux only");
+            throw HcsEmbedding.NotAvailable(options.Mode == HcsServiceMode.Embedded ? null : socket);
         }
 
-        var engine = Hcs.Host.ServiceHost.CreateEngine(options.Embedded ?? HcsConnectOptions.DefaultEmbedded());
-        return new HcsClient(engine.OpenSession(identity), engine);
+        var engine = createEngine();
+        try
+        {
+            return new HcsClient(engine.OpenSession(identity), engine as IAsyncDisposable);
+        }
+        catch
+        {
+            if (engine is IAsyncDisposable owned)
+            {
+                Blocking.Run(owned.DisposeAsync().AsTask());
+            }
+
+            throw;
+        }
     }
 
     /// <summary>The service session this client talks through.</summary>

@@ -1,19 +1,17 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using Hcs.Host;
-
 namespace Hcs.Client;
 
 /// <summary>Which compute service a client uses.</summary>
 public enum HcsServiceMode
 {
-    /// <summary><c>hcsd</c> when its socket exists, else an embedded engine.</summary>
+    /// <summary><c>hcsd</c> when its socket exists, else an embedded engine (which needs the <c>Hcs.Host</c> package).</summary>
     Auto,
 
     /// <summary>Always <c>hcsd</c>; fails with <c>HCS_E_SERVICE_DISCONNECT</c> if it is not running.</summary>
     Daemon,
 
-    /// <summary>Always an engine in this process.</summary>
+    /// <summary>Always an engine in this process (<c>HCS_E_SERVICE_NOT_AVAILABLE</c> without the <c>Hcs.Host</c> package).</summary>
     Embedded,
 }
 
@@ -29,10 +27,6 @@ public sealed record HcsConnectOptions
     /// <summary>Daemon, embedded, or whichever is there (the default).</summary>
     public HcsServiceMode Mode { get; init; } = HcsServiceMode.Auto;
 
-    /// <summary>Settings of the embedded engine; null = <see cref="DefaultEmbedded"/>.</summary>
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public HostSettings? Embedded { get; init; }
-
     /// <summary>The client's name in the service's logs; null = this program's file name.</summary>
     public string? ClientName { get; init; }
 
@@ -42,21 +36,4 @@ public sealed record HcsConnectOptions
     /// <summary>The socket this connection uses.</summary>
     public string ResolveSocket() =>
         Socket ?? (Environment.GetEnvironmentVariable(SocketVariable) is { Length: > 0 } s ? s : DefaultSocket);
-
-    /// <summary>
-    /// An embedded engine's settings: QEMU and runc, runtime directories private to this process
-    /// (<c>/run/hcs/embedded/PID</c> for root, else under <c>$XDG_RUNTIME_DIR</c> or the temp directory), no state store.
-    /// </summary>
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public static HostSettings DefaultEmbedded()
-    {
-        var runtime = Environment.IsPrivilegedProcess
-            ? "/run/hcs/embedded"
-            : Path.Combine(Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } x ? x : Path.GetTempPath(), "hcs-embedded");
-        return new HostSettings
-        {
-            RuntimeRoot = Path.Combine(runtime, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            StateDirectory = null,
-        };
-    }
 }

@@ -3,6 +3,7 @@
 using System.Reflection;
 using System.Text;
 using Hcs.Client;
+using Hcs.Host;
 using Hcs.Schema;
 using Microsoft.Win32.SafeHandles;
 
@@ -39,7 +40,8 @@ public static class HcsCtl
     /// <param name="console">Standard streams, terminal and interrupts.</param>
     /// <param name="connect">
     /// Makes the client from the connection options the command line asked for: <see cref="HcsServiceMode.Daemon"/>
-    /// with the socket of <c>--socket</c> (or null), or <see cref="HcsServiceMode.Embedded"/> for <c>--embedded</c>.
+    /// with the socket of <c>--socket</c> (or null), or <see cref="HcsServiceMode.Embedded"/> for <c>--embedded</c>
+    /// (an engine with <see cref="EmbeddedHcs.DefaultSettings"/>, whose empty runtime directories are removed at the end).
     /// Called at most once, only for verbs that use the service; the client is disposed before this returns.
     /// </param>
     /// <param name="cancellationToken">Stops waiting, as an interrupt would.</param>
@@ -137,17 +139,16 @@ public static class HcsCtl
         // A verb that handles interrupts (exec) registers its own action; this one only keeps them from killing hcsctl.
         using var registration = console.Interrupts?.Register(verb.HandlesInterrupts ? static () => { } : interrupted.Cancel);
         HcsClient? client = null;
-        Hcs.Host.HostSettings? embeddedSettings = null;
+        HostSettings? embeddedSettings = null;
         if (verb.NeedsService)
         {
             try
             {
-                embeddedSettings = embedded ? HcsConnectOptions.DefaultEmbedded() : null;
+                embeddedSettings = embedded ? EmbeddedHcs.DefaultSettings() : null;
                 client = connect(new HcsConnectOptions
                 {
                     Socket = socket,
                     Mode = embedded ? HcsServiceMode.Embedded : HcsServiceMode.Daemon,
-                    Embedded = embeddedSettings,
                     ClientName = "hcsctl",
                 });
             }

@@ -1,7 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using Hcs.Client;
 using Hcs.Ctl;
+using Hcs.Host;
 
-// hcsctl: HcsCtl on this process's console, connecting the way every hcs client does.
-return await HcsCtl.RunOnConsoleAsync(args, options => HcsClient.Connect(options)).ConfigureAwait(false);
+// hcsctl: HcsCtl on this process's console, connecting the way every hcs client does (hcsctl can embed: --embedded).
+return await HcsCtl.RunOnConsoleAsync(args, options => EmbeddedHcs.Connect(options)).ConfigureAwait(false);

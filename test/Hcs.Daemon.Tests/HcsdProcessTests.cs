@@ -212,11 +212,9 @@ public sealed class HcsdProcessTests
         }
 
         var missing = Path.Combine(hcsd.Directory, "absent.sock");
-        await using (var embedded = HcsClient.Connect(new HcsConnectOptions
-        {
-            Socket = missing,
-            Embedded = new Hcs.Host.HostSettings { Backends = ["fake"], RuntimeRoot = Path.Combine(hcsd.Directory, "embedded"), StateDirectory = null },
-        }))
+        await using (var embedded = Hcs.Host.EmbeddedHcs.Connect(
+            new HcsConnectOptions { Socket = missing },
+            new Hcs.Host.HostSettings { Backends = ["fake"], RuntimeRoot = Path.Combine(hcsd.Directory, "embedded"), StateDirectory = null }))
         {
             Assert.False(embedded.IsDaemon);
         }
