@@ -4,7 +4,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Hcs.Backends.Runc;
-using Hcs.Backends.Runc.Tests;
+using Hcs.TestKit;
 using Hcs.Client;
 using Hcs.Engine;
 using Hcs.Schema;

@@ -4,7 +4,6 @@ using Hcs.Contracts;
 using Hcs.Engine;
 using Hcs.Schema;
 using Hcs.State;
-using Hcs.TestSupport;
 using Xunit;
 
 namespace Hcs.Backends.Runc.Tests;

@@ -48,7 +48,7 @@ public sealed class RuncSmokeTests : IAsyncLifetime
     [Fact]
     public async Task Runc_RunsTheGeneratedConfig_WithTheDocumentsHostNameMountsAndLimits()
     {
-        Assert.SkipUnless(File.Exists(Runc) && Environment.UserName == "root", "needs runc and root");
+        Requires.Runc();
         var root = _temp.FullName;
         var share = Directory.CreateDirectory(Path.Combine(root, "share")).FullName;
         File.WriteAllText(Path.Combine(share, "hello"), "from the host");

@@ -1,10 +1,8 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Text;
-using Hcs.Backends.Runc.Tests;
 using Hcs.Client;
 using Hcs.Contracts;
-using Hcs.Testing;
 
 namespace Hcs.Daemon.Tests;
 

@@ -1,6 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using Hcs.Backends.Runc.Tests;
 using Hcs.Client;
 using Hcs.Schema;
 using Xunit;
