@@ -54,6 +54,7 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
 
     private async Task<IBackendSystem> CreateAsync(RuncBackend backend, string id, RecordingSink sink, ComputeSystem? document = null)
     {
+        Requires.Containers();
         var system = await Within(backend.CreateAsync(new BackendSystemContext(id, document ?? RuncBackendFixture.Document(), sink, TimeProvider.System), Bound));
         _systems.Add(system);
         return system;
@@ -402,6 +403,7 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
     [Fact]
     public async Task Adopt_AfterTheServiceProcessWasKilled_RunsAProcessAndTerminates_LeavingNothing()
     {
+        Requires.Containers();
         var id = NewId("sigkill");
         var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "Hcs.Backends.Runc.Tests"))
         {

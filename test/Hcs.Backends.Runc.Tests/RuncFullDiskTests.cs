@@ -25,6 +25,7 @@ public sealed class RuncFullDiskTests : IAsyncDisposable
 
     private ComputeEngine NewEngine()
     {
+        Requires.Containers();
         var engine = new ComputeEngine([new RuncBackend(Settings)], new EngineOptions { Store = new SqliteStateStore(_disk.StateDirectory) });
         _engines.Add(engine);
         return engine;

@@ -54,6 +54,7 @@ public sealed class RuncIdTests : IAsyncDisposable
 
     private async Task<IBackendSystem> CreateAsync(RuncBackend backend, string id)
     {
+        Requires.Containers();
         var system = await Within(backend.CreateAsync(new BackendSystemContext(id, RuncBackendFixture.Document(), new RecordingSink(), TimeProvider.System), Bound));
         _systems.Add(system);
         return system;

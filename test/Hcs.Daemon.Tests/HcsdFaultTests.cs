@@ -25,6 +25,7 @@ public sealed class HcsdFaultTests
     [Fact]
     public async Task KilledDuringAnExec_TheContainerIsReadopted_RunsNewProcesses_AndTerminatesLeavingNothing()
     {
+        Requires.Containers();
         var directory = DaemonFakeFixture.SearchableTempDirectory();
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
@@ -70,6 +71,7 @@ public sealed class HcsdFaultTests
     [Fact]
     public async Task KilledDuringCreate_TheContainerIsEitherAbsentOrCreated_AndNothingIsLeftForAnAbsentOne()
     {
+        Requires.Containers();
         var directory = DaemonFakeFixture.SearchableTempDirectory();
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
@@ -119,6 +121,7 @@ public sealed class HcsdFaultTests
     [Fact]
     public async Task KilledDuringAVmStart_TheHalfStartedVmIsTerminated_NeverDuplicated_AndReportedToAReopenedHandle()
     {
+        Requires.Vms();
         var directory = DaemonFakeFixture.SearchableTempDirectory();
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
@@ -157,6 +160,7 @@ public sealed class HcsdFaultTests
     [Fact]
     public async Task KilledDuringASave_TheVmIsReadoptedPaused_WithoutAPartialFile_AndCanBeSavedAgain()
     {
+        Requires.Vms();
         var directory = DaemonFakeFixture.SearchableTempDirectory();
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
