@@ -198,6 +198,7 @@ public sealed class RuncIdTests : IAsyncDisposable
     [Fact]
     public async Task Adopt_OfAContainerWithAHashedName_FindsItUnderTheSameName()
     {
+        Requires.Containers();
         var id = NewId("adopt-" + new string('y', 80));
         var sink = new RecordingSink();
         var system = await Within(NewBackend().CreateAsync(new BackendSystemContext(id, RuncBackendFixture.Document(), sink, TimeProvider.System), Bound));
