@@ -11,10 +11,10 @@ namespace Hcs.Bench;
 /// <summary>The test guest (artifacts/guest, built by build.sh) and the VM documents the benchmarks run.</summary>
 internal static class BenchGuest
 {
-    public static string Directory => Hcs.Testing.GuestImage.Directory;
+    public static string Directory => Hcs.TestKit.GuestImage.Directory;
 
     /// <summary>A kernel-direct VM (256 MB, 1 vCPU) whose /init obeys <paramref name="verb"/>.</summary>
-    public static ComputeSystem Document(string verb, Devices? devices = null) => Hcs.Testing.GuestImage.Document(verb, devices, owner: "hcs-bench");
+    public static ComputeSystem Document(string verb, Devices? devices = null) => Hcs.TestKit.GuestImage.Document(verb, devices, owner: "hcs-bench");
 }
 
 /// <summary>

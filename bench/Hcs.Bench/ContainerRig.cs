@@ -4,10 +4,10 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Hcs.Backends.Runc;
-using Hcs.Backends.Runc.Tests;
 using Hcs.Client;
 using Hcs.Engine;
 using Hcs.Schema;
+using Hcs.TestKit;
 
 namespace Hcs.Bench;
 

@@ -16,7 +16,14 @@ namespace Hcs.Backends.Qemu.Tests;
 /// </summary>
 public sealed class QemuBackendFixture : BackendFixture
 {
-    private readonly DirectoryInfo _run = Directory.CreateTempSubdirectory("hcs-qc-");
+    private readonly DirectoryInfo _run;
+
+    /// <summary>Creates the fixture (skips the test on a machine without QEMU or the test guest).</summary>
+    public QemuBackendFixture()
+    {
+        Requires.Vms();
+        _run = Directory.CreateTempSubdirectory("hcs-qc-");
+    }
 
     /// <inheritdoc />
     public override string Name => "qemu";

@@ -20,11 +20,14 @@ internal sealed partial class QemuEngineHarness : IAsyncDisposable
 {
     public static readonly TimeSpan Boot = TimeSpan.FromSeconds(90);
 
-    private readonly DirectoryInfo _run = Directory.CreateTempSubdirectory("hcs-qemu-run-");
-    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("hcs-qemu-data-");
+    private readonly DirectoryInfo _run;
+    private readonly DirectoryInfo _scratch;
 
     public QemuEngineHarness()
     {
+        Requires.Vms();
+        _run = Directory.CreateTempSubdirectory("hcs-qemu-run-");
+        _scratch = Directory.CreateTempSubdirectory("hcs-qemu-data-");
         Engine = new ComputeEngine([new QemuBackend(new QemuSettings { DiagnosticsMonitor = true }, _run.FullName)],
             new EngineOptions { ShutdownTimeout = TimeSpan.FromSeconds(60) });
         Session = HcsClient.Connect(Engine, "qemu-tests");

@@ -13,6 +13,7 @@ public sealed class QmpClientRealQemuTests
     [Fact]
     public async Task RealQemu_PausedStartContStopQuit_EventsAndExit()
     {
+        Requires.Qemu();
         var dir = Directory.CreateTempSubdirectory("hcs-qmp-");
         var socket = Path.Combine(dir.FullName, "qmp.sock");
         var start = new ProcessStartInfo("qemu-system-x86_64")

@@ -25,16 +25,17 @@ internal sealed class TestGuest : IAsyncDisposable
 
     public Process Process => _qemu;
 
-    public static string GuestDirectory => Hcs.Testing.GuestImage.Directory;
+    public static string GuestDirectory => GuestImage.Directory;
 
-    /// <summary>The create document of the test guest (see <see cref="Hcs.Testing.GuestImage.Document"/>).</summary>
+    /// <summary>The create document of the test guest (see <see cref="GuestImage.Document"/>).</summary>
     public static Schema.ComputeSystem Document(string verb, Schema.Devices? devices = null, Schema.VirtualMachineProcessor? processor = null,
-        string owner = "qemu-tests") => Hcs.Testing.GuestImage.Document(verb, devices, processor, owner);
+        string owner = "qemu-tests") => GuestImage.Document(verb, devices, processor, owner);
 
     public static async Task<TestGuest> StartAsync(string verb, string[] extra, CancellationToken cancellationToken)
     {
-        var dir = Directory.CreateTempSubdirectory("hcs-guest-");
+        Requires.Qemu();
         var guest = GuestDirectory;
+        var dir = Directory.CreateTempSubdirectory("hcs-guest-");
         var start = new ProcessStartInfo("qemu-system-x86_64") { RedirectStandardError = true, RedirectStandardOutput = true };
         string[] args =
         [

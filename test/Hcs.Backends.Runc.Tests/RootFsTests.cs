@@ -33,7 +33,7 @@ public sealed class RootFsTests : IAsyncLifetime
     [Fact]
     public async Task Overlay_TopLayerWins_WritesLandInUpper_LayersStayUntouched_AndItUnmounts()
     {
-        Assert.SkipUnless(Environment.UserName == "root", "mounting needs root");
+        Requires.Root();
         var baseLayer = BusyboxLayer.NewLayer(Root, new Dictionary<string, string> { ["etc/motd"] = "base", ["etc/only-base"] = "b" });
         var topLayer = BusyboxLayer.NewLayer(Root, new Dictionary<string, string> { ["etc/motd"] = "top" });
         string upper = Path.Combine(Root, "scratch", "upper"), work = Path.Combine(Root, "scratch", "work"), target = Path.Combine(Root, "merged");
@@ -62,7 +62,7 @@ public sealed class RootFsTests : IAsyncLifetime
     [Fact]
     public async Task Overlay_OfTheBusyboxLayer_HasItsShell()
     {
-        Assert.SkipUnless(Environment.UserName == "root", "mounting needs root");
+        Requires.Root();
         var target = Path.Combine(Root, "merged");
         _mounts.Add(target);
 
@@ -86,7 +86,7 @@ public sealed class RootFsTests : IAsyncLifetime
     [Fact]
     public async Task AMountRefusal_IsEFailWithMountsMessage()
     {
-        Assert.SkipUnless(Environment.UserName == "root", "mounting needs root");
+        Requires.Root();
         var layer = BusyboxLayer.NewLayer(Root, new Dictionary<string, string> { ["a"] = "a" });
 
         // The work directory must be on the upper directory's file system and not inside it: overlay refuses this.
@@ -101,7 +101,7 @@ public sealed class RootFsTests : IAsyncLifetime
     [Fact]
     public async Task Bind_ReadOnlyRefusesWrites_ReadWriteWritesThrough()
     {
-        Assert.SkipUnless(Environment.UserName == "root", "mounting needs root");
+        Requires.Root();
         var source = Directory.CreateDirectory(Path.Combine(Root, "share")).FullName;
         var ro = Directory.CreateDirectory(Path.Combine(Root, "ro")).FullName;
         var rw = Directory.CreateDirectory(Path.Combine(Root, "rw")).FullName;

@@ -28,6 +28,7 @@ public sealed class RuncBackendFixture : BackendFixture
     /// <summary>Creates the fixture; the backend is made on first use.</summary>
     public RuncBackendFixture()
     {
+        Requires.Containers();
         _backend = new Lazy<ScriptedRuncBackend>(() => new ScriptedRuncBackend(new RuncBackend(Settings)));
     }
 

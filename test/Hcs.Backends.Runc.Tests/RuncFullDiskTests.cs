@@ -4,7 +4,6 @@ using Hcs.Contracts;
 using Hcs.Engine;
 using Hcs.Schema;
 using Hcs.State;
-using Hcs.TestSupport;
 using Xunit;
 
 namespace Hcs.Backends.Runc.Tests;
@@ -26,6 +25,7 @@ public sealed class RuncFullDiskTests : IAsyncDisposable
 
     private ComputeEngine NewEngine()
     {
+        Requires.Containers();
         var engine = new ComputeEngine([new RuncBackend(Settings)], new EngineOptions { Store = new SqliteStateStore(_disk.StateDirectory) });
         _engines.Add(engine);
         return engine;

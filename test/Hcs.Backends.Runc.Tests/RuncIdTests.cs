@@ -54,6 +54,7 @@ public sealed class RuncIdTests : IAsyncDisposable
 
     private async Task<IBackendSystem> CreateAsync(RuncBackend backend, string id)
     {
+        Requires.Containers();
         var system = await Within(backend.CreateAsync(new BackendSystemContext(id, RuncBackendFixture.Document(), new RecordingSink(), TimeProvider.System), Bound));
         _systems.Add(system);
         return system;
@@ -197,6 +198,7 @@ public sealed class RuncIdTests : IAsyncDisposable
     [Fact]
     public async Task Adopt_OfAContainerWithAHashedName_FindsItUnderTheSameName()
     {
+        Requires.Containers();
         var id = NewId("adopt-" + new string('y', 80));
         var sink = new RecordingSink();
         var system = await Within(NewBackend().CreateAsync(new BackendSystemContext(id, RuncBackendFixture.Document(), sink, TimeProvider.System), Bound));

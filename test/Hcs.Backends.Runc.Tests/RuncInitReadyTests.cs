@@ -29,6 +29,7 @@ public sealed class RuncInitReadyTests : IAsyncDisposable
     [Fact]
     public async Task Start_CompletesOnlyOnceTheInitHandlesSigterm_SoAShutDownRightAfterItEndsTheContainer()
     {
+        Requires.Containers();
         var backend = new RuncBackend(new RuncSettings { RuntimeRoot = _root, CgroupParent = RuncAdoptionTests.CgroupParent });
         for (var round = 0; round < 3; round++)
         {

@@ -78,15 +78,12 @@ public sealed class ConsoleCollection;
 public sealed class EventCallbackDemoTests
 {
     [Fact]
+    [Trait("Tier", "Vm")]
     public async Task DemoProgram_RunsEndToEnd_OnQemu_WithRealVms()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(root.FullName, "guest", "build.sh")))
-        {
-            root = root.Parent ?? throw new InvalidOperationException("repository root not found");
-        }
-
-        Environment.SetEnvironmentVariable("HCS_GUEST_DIR", Path.Combine(root.FullName, "artifacts", "guest"));
+        Requires.Qemu();
+        Requires.Ovmf();
+        Environment.SetEnvironmentVariable("HCS_GUEST_DIR", GuestImage.Directory);
         var (returned, text) = await RunDemoAsync("qemu");
         Assert.True(returned is 0, $"the demo returned {returned ?? "null"}; output:\n{text}");
         Assert.Contains("backend: QEMU", text, StringComparison.Ordinal);

@@ -1,7 +1,6 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using Hcs.Backends.Runc;
-using Hcs.Backends.Runc.Tests;
 using Hcs.Engine;
 using Hcs.Schema;
 using Xunit;
@@ -19,13 +18,11 @@ public sealed class RuncExecTests : IAsyncLifetime
 
     public ValueTask InitializeAsync()
     {
-        if (File.Exists("/usr/sbin/runc") && Environment.UserName == "root")
-        {
-            var engine = new ComputeEngine(
-                [new RuncBackend(new RuncSettings { RuntimeRoot = _runtimeRoot, CgroupParent = "hcs-test" })],
-                new EngineOptions { ShutdownTimeout = TimeSpan.FromSeconds(3) });
-            _ctl = new CtlHarness(engine);
-        }
+        Requires.Containers();
+        var engine = new ComputeEngine(
+            [new RuncBackend(new RuncSettings { RuntimeRoot = _runtimeRoot, CgroupParent = "hcs-test" })],
+            new EngineOptions { ShutdownTimeout = TimeSpan.FromSeconds(3) });
+        _ctl = new CtlHarness(engine);
 
         return ValueTask.CompletedTask;
     }
@@ -45,7 +42,6 @@ public sealed class RuncExecTests : IAsyncLifetime
 
     private async Task<string> RunningContainerAsync()
     {
-        Assert.SkipWhen(_ctl is null, "needs runc and root");
         var id = "ctl-" + Guid.NewGuid().ToString("N")[..8];
         var document = HcsJson.Serialize(new Schema.ComputeSystem
         {

@@ -1,10 +1,8 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Text;
-using Hcs.Backends.Runc.Tests;
 using Hcs.Client;
 using Hcs.Contracts;
-using Hcs.Testing;
 
 namespace Hcs.Daemon.Tests;
 
@@ -27,6 +25,7 @@ public sealed class HcsdFaultTests
     [Fact]
     public async Task KilledDuringAnExec_TheContainerIsReadopted_RunsNewProcesses_AndTerminatesLeavingNothing()
     {
+        Requires.Containers();
         var directory = DaemonFakeFixture.SearchableTempDirectory();
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
@@ -72,6 +71,7 @@ public sealed class HcsdFaultTests
     [Fact]
     public async Task KilledDuringCreate_TheContainerIsEitherAbsentOrCreated_AndNothingIsLeftForAnAbsentOne()
     {
+        Requires.Containers();
         var directory = DaemonFakeFixture.SearchableTempDirectory();
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
@@ -121,6 +121,7 @@ public sealed class HcsdFaultTests
     [Fact]
     public async Task KilledDuringAVmStart_TheHalfStartedVmIsTerminated_NeverDuplicated_AndReportedToAReopenedHandle()
     {
+        Requires.Vms();
         var directory = DaemonFakeFixture.SearchableTempDirectory();
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try
@@ -159,6 +160,7 @@ public sealed class HcsdFaultTests
     [Fact]
     public async Task KilledDuringASave_TheVmIsReadoptedPaused_WithoutAPartialFile_AndCanBeSavedAgain()
     {
+        Requires.Vms();
         var directory = DaemonFakeFixture.SearchableTempDirectory();
         var (c1, c2, v1, v2) = Ids(); // unique: the cgroup parent is shared with every other hcs on the host
         try

@@ -1,7 +1,6 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using Hcs.Client;
-using Hcs.TestSupport;
 using ComputeSystem = Hcs.Client.ComputeSystem;
 
 namespace Hcs.Daemon.Tests;

@@ -1,6 +1,5 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
-using Hcs.Backends.Runc.Tests;
 using Hcs.Client;
 using Hcs.Schema;
 using Xunit;
@@ -20,6 +19,7 @@ public sealed class HcsdHostPathTests
     [Fact]
     public async Task ANonRootClientInTheSocketGroup_CannotMapARootOnlyDirectory_AndNothingIsMounted()
     {
+        Requires.Containers();
         var directory = DaemonFakeFixture.SearchableTempDirectory();
         var secret = Directory.CreateDirectory(Path.Combine(directory, "secret")).FullName;
         File.WriteAllText(Path.Combine(secret, "key"), "root only");

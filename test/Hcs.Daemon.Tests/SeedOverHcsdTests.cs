@@ -60,7 +60,9 @@ public sealed class DemoOverHcsdTests
     [Fact]
     public async Task DemoProgram_WithSocket_RunsTheSeedScenarioThroughHcsd_OnRealVms()
     {
-        var guest = Hcs.Testing.GuestImage.Directory; // built by ./build.sh
+        Requires.Qemu();
+        Requires.Ovmf();
+        var guest = GuestImage.Directory; // built by ./build.sh
         Environment.SetEnvironmentVariable("HCS_GUEST_DIR", guest);
         await using var hcsd = await HcsdProcess.StartAsync(null, "--backends", "qemu", "--shutdown-timeout", "5");
         var entry = typeof(Sample).Assembly.EntryPoint!;

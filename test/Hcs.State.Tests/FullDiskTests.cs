@@ -5,7 +5,6 @@ using Hcs.Contracts;
 using Hcs.Engine;
 using Hcs.Engine.State;
 using Hcs.Schema;
-using Hcs.TestSupport;
 using Xunit;
 using static Hcs.State.Tests.Docs;
 

@@ -2,20 +2,21 @@
 
 using System.Diagnostics;
 
-namespace Hcs.TestSupport;
+namespace Hcs.TestKit;
 
 /// <summary>
 /// A real, small file system for a state directory: a tmpfs of <c>size</c> mounted on a fresh temporary directory
-/// (root only), that a test can fill to the last byte (<see cref="Fill"/>), free again, or remount read-only.
-/// Disposing unmounts it and removes the directory. Linked into the state, daemon and runc test projects.
+/// (root only: the constructor skips the test otherwise), that a test can fill to the last byte (<see cref="Fill"/>), free again, or remount read-only.
+/// Disposing unmounts it and removes the directory. Used by the state, daemon and runc tests.
 /// </summary>
-internal sealed class SmallDisk : IDisposable
+public sealed class SmallDisk : IDisposable
 {
     private const int ENOSPC = 28;
     private bool _mounted;
 
     public SmallDisk(string size = "4m")
     {
+        Requires.Root();
         Root = Directory.CreateTempSubdirectory("hcs-small-disk-").FullName;
         Run("mount", "-t", "tmpfs", "-o", $"size={size},mode=0755", "--", "tmpfs", Root);
         _mounted = true;

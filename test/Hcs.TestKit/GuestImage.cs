@@ -2,31 +2,21 @@
 
 using Hcs.Schema;
 
-namespace Hcs.Testing;
+namespace Hcs.TestKit;
 
 /// <summary>
-/// The test guest built by build.sh into artifacts/guest, and the create document that boots it. One source file,
-/// compiled into the QEMU tests and linked into bench/Hcs.Bench, so both run the same guest the same way.
+/// The test guest built by build.sh into artifacts/guest, and the create document that boots it. The QEMU, daemon
+/// and client tests and bench/Hcs.Bench all run the same guest the same way.
 /// </summary>
-internal static class GuestImage
+public static class GuestImage
 {
-    /// <summary>artifacts/guest of the repository this assembly was built in.</summary>
+    /// <summary>artifacts/guest of the repository this assembly was built in; skips the test when it is not built.</summary>
     public static string Directory
     {
         get
         {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "guest", "build.sh")))
-                {
-                    var guest = Path.Combine(dir.FullName, "artifacts", "guest");
-                    return File.Exists(Path.Combine(guest, "initrd.cpio.gz"))
-                        ? guest
-                        : throw new InvalidOperationException($"no test guest in {guest}: run ./build.sh (it runs guest/build.sh)");
-                }
-            }
-
-            throw new InvalidOperationException("repository root not found");
+            Requires.GuestImage();
+            return Repository.Path("artifacts", "guest");
         }
     }
 

@@ -5,7 +5,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Hcs.Backends.Runc.Tests;
+namespace Hcs.TestKit;
 
 /// <summary>
 /// A read-only busybox root file system layer, built once per test run from the host's static <c>/bin/busybox</c>
@@ -14,7 +14,7 @@ namespace Hcs.Backends.Runc.Tests;
 /// It lives in <c>/tmp/hcs-busybox-layer-HASH</c> (HASH of busybox's size and modification time) and is reused by
 /// later runs when complete (a <c>.complete</c> marker beside it, written last).
 /// </summary>
-internal static class BusyboxLayer
+public static class BusyboxLayer
 {
     public const string Passwd = "root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000::/home/tester:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n";
 
@@ -22,8 +22,15 @@ internal static class BusyboxLayer
 
     private static readonly Lazy<string> s_layer = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>The layer directory (built on first use).</summary>
-    public static string Path => s_layer.Value;
+    /// <summary>The layer directory (built on first use); skips the test when there is no static busybox to build it from.</summary>
+    public static string Path
+    {
+        get
+        {
+            Requires.Busybox();
+            return s_layer.Value;
+        }
+    }
 
     /// <summary>Makes a layer directory under <paramref name="root"/> holding <paramref name="files"/> (relative path → content).</summary>
     public static string NewLayer(string root, IReadOnlyDictionary<string, string> files)
