@@ -53,8 +53,8 @@ build() { setup; log "building"; dotnet build Hcs.slnx --no-restore -c Release -
 # The fast tier: these test assemblies, less the tests marked [Trait("Tier", "Vm")].
 fast_tier=(Hcs.Schema.Tests Hcs.Engine.Tests Hcs.Client.Tests)
 
-# Runs the tests; prints one closing line "tests: N passed, N failed, N skipped", then how many of the skips were
-# for a missing prerequisite (root, QEMU, runc, ...: Hcs.TestKit's Requires) with their reasons grouped; the other
+# Runs the tests; prints how many of the skips were for a missing prerequisite (root, QEMU, runc, ...: Hcs.TestKit's
+# Requires) with their reasons grouped, then one closing line "tests: N passed, N failed, N skipped"; the other
 # skips are by design (a conformance test a backend cannot do). HCS_TEST_REQUIRE_ALL=1 (.ci/run) makes a missing
 # prerequisite fail its test instead.
 test_all() {
@@ -85,12 +85,12 @@ for line in open(sys.argv[1], errors="replace"):
     m = re.match(r"\s*(total|failed|succeeded|skipped):\s+(\d+)\s*$", line)
     if m:
         counts[m.group(1)] = int(m.group(2))
-print(f"tests: {counts.get('succeeded', 0)} passed, {counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped")
 missing = collections.Counter(l.strip() for l in open(sys.argv[2], errors="replace") if l.strip())
 total = sum(missing.values())
 print(f"missing prerequisites: {total} test(s) skipped or failed for one; the other skips are by design")
 for reason, n in missing.most_common():
     print(f"  {n:4} {reason}")
+print(f"tests: {counts.get('succeeded', 0)} passed, {counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped")
 PY
   rm -f "$out" "$prerequisites"
   return $rc
