@@ -51,20 +51,31 @@ public sealed class WerReportTests : IAsyncLifetime
     private async Task<string> CrashReportOfAPanicAsync(string id)
     {
         await using var vm = await ComputeSystem.CreateAsync(_client, id, Document("panic:200"), Ct);
-        var reading = Task.Run(async () =>
-        {
-            await foreach (var e in vm.EventsAsync(Ct))
-            {
-                if (e.Type == HcsEventType.SystemCrashReport)
-                {
-                    return e.EventData!;
-                }
-            }
-
-            throw new InvalidOperationException("no crash report event");
-        }, Ct);
+        // Subscribe before Start, on this thread: the first MoveNextAsync runs the iterator up to its first wait,
+        // which is after the engine has registered the subscription (no race with the 200 ms panic).
+        var events = vm.EventsAsync(Ct).GetAsyncEnumerator(Ct);
+        var first = events.MoveNextAsync();
+        var reading = ReadCrashReportAsync(events, first);
         await vm.StartAsync(Ct);
         return await reading.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+    }
+
+    private static async Task<string> ReadCrashReportAsync(IAsyncEnumerator<HcsEvent> events, ValueTask<bool> next)
+    {
+        await using (events)
+        {
+            while (await next)
+            {
+                if (events.Current.Type == HcsEventType.SystemCrashReport)
+                {
+                    return events.Current.EventData!;
+                }
+
+                next = events.MoveNextAsync();
+            }
+        }
+
+        throw new InvalidOperationException("no crash report event");
     }
 
     private async Task<HcsException> RefusedAsync(string? settings)
