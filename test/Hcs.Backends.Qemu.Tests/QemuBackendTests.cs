@@ -127,7 +127,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
     {
         await using var vm = await Client.ComputeSystem.CreateAsync(_client, "panic", Document("panic:200", crashReporting: true), Ct);
         var events = new List<HcsEvent>();
-        var reading = Task.Run(async () =>
+        var reading = Subscribe.Now(async () =>
         {
             await foreach (var e in vm.EventsAsync(Ct))
             {
@@ -137,7 +137,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
                     return;
                 }
             }
-        }, Ct);
+        });
         await vm.StartAsync(Ct);
         await reading.WaitAsync(s_boot, Ct);
         Assert.Equal([HcsEventType.SystemCrashInitiated, HcsEventType.SystemCrashReport, HcsEventType.SystemExited], events.Select(e => e.Type));
@@ -150,7 +150,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
     public async Task SubmitWerReport_OfARealGuestPanicsCrashReport_FilesTheReportWithThePanicText()
     {
         await using var vm = await Client.ComputeSystem.CreateAsync(_client, "wer", Document("panic:200", crashReporting: true), Ct);
-        var reading = Task.Run(async () =>
+        var reading = Subscribe.Now(async () =>
         {
             await foreach (var e in vm.EventsAsync(Ct))
             {
@@ -161,7 +161,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
             }
 
             throw new InvalidOperationException("the system exited without a crash report");
-        }, Ct);
+        });
         await vm.StartAsync(Ct);
         var eventData = await reading.WaitAsync(s_boot, Ct);
 
@@ -188,7 +188,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
         };
         await using var vm = await Client.ComputeSystem.CreateAsync(_client, "console", Document("idle", devices: devices), Ct);
         var changes = new List<RemoteConsoleStateChange>();
-        var reading = Task.Run(async () =>
+        var reading = Subscribe.Now(async () =>
         {
             await foreach (var e in vm.EventsAsync(Ct))
             {
@@ -201,7 +201,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
                     }
                 }
             }
-        }, Ct);
+        });
         await vm.StartAsync(Ct);
 
         // The documented endpoint: the runtime directory's vnc.sock. An RFB 3.8 client up to ServerInit, then gone.
@@ -239,7 +239,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
             VirtioSerial = new VirtioSerial { Ports = new Dictionary<string, VirtioSerialPort> { ["0"] = new() { Name = "org.hcs.test", NamedPipe = pipe } } },
         };
         await using var vm = await Client.ComputeSystem.CreateAsync(_client, "vport", Document("vport:0", devices: devices), Ct);
-        var closed = Task.Run(async () =>
+        var closed = Subscribe.Now(async () =>
         {
             await foreach (var e in vm.EventsAsync(Ct))
             {
@@ -250,7 +250,7 @@ public sealed class QemuBackendTests : IAsyncLifetime
             }
 
             throw new InvalidOperationException("the event stream ended");
-        }, Ct);
+        });
 
         // QEMU serves the port's NamedPipe; connect before the guest runs so nothing it writes waits in the queue.
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

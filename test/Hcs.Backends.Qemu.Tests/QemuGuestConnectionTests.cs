@@ -44,7 +44,7 @@ public sealed class QemuGuestConnectionTests : IAsyncLifetime
         var client = _fixture.Connect();
         await using var vm = await Client.ComputeSystem.CreateAsync(client, "gcs", document, Ct);
         var events = new List<HcsEvent>();
-        var reading = Task.Run(async () =>
+        var reading = Subscribe.Now(async () =>
         {
             await foreach (var e in vm.EventsAsync(Ct))
             {
@@ -54,7 +54,7 @@ public sealed class QemuGuestConnectionTests : IAsyncLifetime
                     return;
                 }
             }
-        }, Ct);
+        });
 
         await vm.StartAsync(Ct).WaitAsync(_fixture.Timeout, Ct);
 
