@@ -132,14 +132,16 @@ public sealed class DaemonLimitsTests : IAsyncDisposable
         var raw = new List<Socket>();
         try
         {
-            while (_fixture.Server.ConnectionsOf(0) + raw.Count < s_small.MaxConnectionsPerUid)
+            // One connection at a time, each waited for until hcsd counts it (counting the sockets made as well as
+            // hcsd's count would count an accepted one twice and stop short of the cap).
+            while (_fixture.Server.ConnectionsOf(0) < s_small.MaxConnectionsPerUid)
             {
+                var counted = _fixture.Server.ConnectionsOf(0);
                 var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 await socket.ConnectAsync(new UnixDomainSocketEndPoint(_fixture.Socket), Ct);
                 raw.Add(socket);
+                await WaitForAsync(() => _fixture.Server.ConnectionsOf(0) > counted ? "counted" : null);
             }
-
-            await WaitForAsync(() => _fixture.Server.ConnectionsOf(0) == s_small.MaxConnectionsPerUid ? "full" : null);
 
             // One more: accepted by the kernel, closed by hcsd at once (it reads EOF), and never counted.
             using (var over = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
