@@ -121,11 +121,15 @@ internal sealed class ConsoleLog : IDisposable
         }
 
         // Wakes the pump wherever it blocks: opening the FIFO (a writer appears) or reading it (a byte arrives).
-        // Opened read-write, which never blocks on Linux, whether or not a reader is left.
+        // Opened read-write, which never blocks on Linux, whether or not a reader is left, and held open until the pump
+        // has ended: a pump that had not yet opened the FIFO then still finds a writer and the byte (closing it first
+        // would discard the byte and leave that open blocked).
         try
         {
             using var wake = new FileStream(_fifo, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
             wake.WriteByte((byte)'\n');
+            _thread.Join(s_stopTimeout);
+            return;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
