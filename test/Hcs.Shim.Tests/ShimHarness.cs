@@ -17,22 +17,8 @@ internal static class ShimBinary
     {
         get
         {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(System.IO.Path.Combine(dir.FullName, "Hcs.slnx")))
-                {
-                    var shim = System.IO.Path.Combine(dir.FullName, "artifacts", "shim", "hcs-shim");
-                    if (!File.Exists(shim))
-                    {
-                        Assert.Skip($"{shim} is missing: publish it first (./build.sh)");
-                    }
-
-                    return shim;
-                }
-            }
-
-            Assert.Skip("the repository root (Hcs.slnx) was not found above the test binaries");
-            return null!;
+            Requires.Shim();
+            return Repository.Path("artifacts", "shim", "hcs-shim");
         }
     }
 
