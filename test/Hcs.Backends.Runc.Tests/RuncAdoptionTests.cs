@@ -240,12 +240,7 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
     public async Task Adopt_AfterTheInitEndedWhileDown_ReportsTheRecordedExit_AndReleasesEverything(string signal, BackendExitCause cause, uint code)
     {
         var id = NewId("ended");
-        var oldSink = new RecordingSink();
-        var old = await StartedAsync(NewBackend(), id, oldSink);
-        await old.DetachAsync();
-        var facts = oldSink.FactsJson;
-        var monitor = Monitor(facts);
-        var init = HostProcess.Of(facts.GetProperty("initPid").GetInt32())!.Value;
+        var (oldSink, monitor, init) = await DetachedAsync(id);
         Assert.Equal(0, (await HostCommand.RunAsync("/bin/kill", ["-" + signal, init.Pid.ToString(CultureInfo.InvariantCulture)], default)).ExitCode);
         await EventuallyAsync(() => !monitor.IsAlive, "the monitor ends after its init");
 
@@ -264,12 +259,7 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
     public async Task Adopt_AfterTheMonitorDiedWhileDown_KillsTheContainer_AndReportsAWorkerDeath()
     {
         var id = NewId("orphaned");
-        var oldSink = new RecordingSink();
-        var old = await StartedAsync(NewBackend(), id, oldSink);
-        await old.DetachAsync();
-        var facts = oldSink.FactsJson;
-        var monitor = Monitor(facts);
-        var init = HostProcess.Of(facts.GetProperty("initPid").GetInt32())!.Value;
+        var (oldSink, monitor, init) = await DetachedAsync(id);
         monitor.Kill();
         await EventuallyAsync(() => !monitor.IsAlive, "the monitor is killed");
         Assert.True(init.IsAlive, "the init outlives its monitor");
@@ -286,12 +276,7 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
     public async Task Adopt_WhenTheMonitorSpeaksAnotherProtocolVersion_KillsTheContainerLikeAnUnreachableMonitor_NamingBothVersions()
     {
         var id = NewId("oldshim");
-        var oldSink = new RecordingSink();
-        var old = await StartedAsync(NewBackend(), id, oldSink);
-        await old.DetachAsync();
-        var facts = oldSink.FactsJson;
-        var monitor = Monitor(facts);
-        var init = HostProcess.Of(facts.GetProperty("initPid").GetInt32())!.Value;
+        var (oldSink, monitor, init) = await DetachedAsync(id);
 
         // The real monitor lives on (same pid and start time), but its socket answers hello as a monitor of version 0 does.
         var path = Path.Combine(_root, id, ShimProtocol.SocketName);
@@ -519,5 +504,15 @@ public sealed class RuncAdoptionTests : IAsyncDisposable
         await system.DisposeAsync();
         AssertReleased(id, monitor, init);
         Assert.Empty(await Within(NewBackend().CleanOrphansAsync(new HashSet<string>(), Bound)));
+    }
+
+    /// <summary>A container started by one backend that then detached from it: its facts, monitor and init.</summary>
+    private async Task<(RecordingSink Sink, HostProcess Monitor, HostProcess Init)> DetachedAsync(string id)
+    {
+        var sink = new RecordingSink();
+        var old = await StartedAsync(NewBackend(), id, sink);
+        await old.DetachAsync();
+        var facts = sink.FactsJson;
+        return (sink, Monitor(facts), HostProcess.Of(facts.GetProperty("initPid").GetInt32())!.Value);
     }
 }
