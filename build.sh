@@ -48,7 +48,18 @@ shim() {
   fi
 }
 
-build() { setup; log "building"; dotnet build Hcs.slnx --no-restore -c Release --nologo -v quiet -clp:ErrorsOnly "$@"; }
+# Publishes libcomputecore.so (the C API: NativeAOT shared library; its headers are include/) into artifacts/computecore,
+# only when a source it is built from is newer than the library.
+computecore() {
+  local out=artifacts/computecore/libcomputecore.so
+  if [ ! -f "$out" ] || [ -n "$(find src include Directory.Build.props Directory.Packages.props -newer "$out" -type f -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
+    log "publishing libcomputecore.so (NativeAOT)"
+    dotnet publish src/Hcs.ComputeCore/Hcs.ComputeCore.csproj -c Release -r linux-x64 -o artifacts/computecore --nologo -v quiet -clp:ErrorsOnly
+    touch "$out"
+  fi
+}
+
+build() { setup; log "building"; dotnet build Hcs.slnx --no-restore -c Release --nologo -v quiet -clp:ErrorsOnly "$@"; computecore; }
 
 # The fast tier: these test assemblies, less the tests marked [Trait("Tier", "Vm")].
 fast_tier=(Hcs.Schema.Tests Hcs.Engine.Tests Hcs.Client.Tests)

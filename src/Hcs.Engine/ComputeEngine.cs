@@ -17,8 +17,13 @@ namespace Hcs.Engine;
 /// </summary>
 public sealed partial class ComputeEngine : IComputeService
 {
-    /// <summary>Schema versions this service accepts (entry 2.5 means 2.0 through 2.5).</summary>
-    public static readonly IReadOnlyList<Schema.Version> SupportedSchemaVersions = [new Schema.Version { Major = 2, Minor = 5 }];
+    /// <summary>
+    /// Schema versions this service accepts, one entry each (2.0 through 2.5): a client that looks for 2.1 in the list
+    /// finds it, as it would on Windows only if the service accepted it.
+    /// </summary>
+    public static readonly IReadOnlyList<Schema.Version> SupportedSchemaVersions =
+        [.. Enumerable.Range((int)HcsJson.MinimumSchemaVersion.Minor, (int)(HcsJson.MaximumSchemaVersion.Minor - HcsJson.MinimumSchemaVersion.Minor + 1))
+            .Select(minor => new Schema.Version { Major = HcsJson.MaximumSchemaVersion.Major, Minor = (uint)minor })];
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SystemInstance> _systems = new(StringComparer.Ordinal); // guarded by _gate

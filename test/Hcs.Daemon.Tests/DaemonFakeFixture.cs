@@ -26,13 +26,7 @@ public sealed class DaemonFakeFixture(Func<DaemonOptions, DaemonOptions>? config
     }
 
     /// <summary>A fresh directory others may traverse (as /run/hcs), so the socket's own mode decides who connects.</summary>
-    public static string SearchableTempDirectory()
-    {
-        var directory = Directory.CreateTempSubdirectory("hcsd-").FullName;
-        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        return directory;
-    }
+    public static string SearchableTempDirectory() => HcsdProcess.SearchableTempDirectory();
 
     /// <inheritdoc />
     protected override TimeProvider Time => engineTime ?? TimeProvider.System;

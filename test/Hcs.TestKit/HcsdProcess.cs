@@ -3,10 +3,13 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Hcs.Daemon.Tests;
+namespace Hcs.TestKit;
 
-/// <summary>A real <c>hcsd</c> process (the apphost built next to the tests) in its own socket, state and runtime directories.</summary>
-internal sealed class HcsdProcess : IAsyncDisposable
+/// <summary>
+/// A real <c>hcsd</c> process (the apphost built next to the tests: the test project references <c>Hcs.Daemon</c>) in
+/// its own socket, state and runtime directories, with the fake backend unless <c>--backends</c> is passed again.
+/// </summary>
+public sealed class HcsdProcess : IAsyncDisposable
 {
     private readonly StringBuilder _log = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -41,6 +44,15 @@ internal sealed class HcsdProcess : IAsyncDisposable
 
     public static string Binary => Path.Combine(AppContext.BaseDirectory, "hcsd");
 
+    /// <summary>A fresh directory others may traverse (as /run/hcs), so the socket's own mode decides who connects.</summary>
+    public static string SearchableTempDirectory()
+    {
+        var directory = System.IO.Directory.CreateTempSubdirectory("hcsd-").FullName;
+        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+            UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        return directory;
+    }
+
     /// <summary>
     /// Starts hcsd and waits until it says it is ready. A <paramref name="directory"/> given by the caller outlives this
     /// daemon (a later one restarts on its state); one made here is removed with it.
@@ -56,7 +68,7 @@ internal sealed class HcsdProcess : IAsyncDisposable
     private static async Task<HcsdProcess> StartCoreAsync(string? directory, string? umask, string[] extra)
     {
         var owns = directory is null;
-        directory ??= DaemonFakeFixture.SearchableTempDirectory();
+        directory ??= SearchableTempDirectory();
         var start = new ProcessStartInfo(umask is null ? Binary : "/bin/sh")
         {
             RedirectStandardOutput = true,
