@@ -220,15 +220,18 @@ public sealed partial class HeaderTests
         }
     }
 
-    [Fact]
-    public async Task The_seed_sample_compiles_unchanged_and_links_against_the_C_API()
+    [Theory]
+    [InlineData("")]
+    [InlineData("-DRESULT_DEBUG")]
+    public async Task The_seed_sample_compiles_unchanged_and_links_against_the_C_API(string define)
     {
         RequireCompilers();
         var directory = SeedSample.ExtractCode(NativeToolchain.OutputDirectory);
 
         var stub = await StubLibraryAsync();
+        string[] defines = define.Length > 0 ? [define] : [];
         await CompileAsync(SeedSample.Wrapper, "c++17",
-            "-I", directory, "-o", Path.Combine(directory, "seed"), "-L", stub, "-lcomputecore");
+            [.. defines, "-I", directory, "-o", Path.Combine(directory, "seed"), "-L", stub, "-lcomputecore"]);
     }
 
     [Fact]
