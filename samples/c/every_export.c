@@ -410,7 +410,7 @@ static void processes_with_null_handles(void)
     HcsCloseOperation(op);
 }
 
-static void systems(const wchar_t* document)
+static void systems(const char* directory, const wchar_t* document)
 {
     PWSTR doc = NULL;
     HCS_SYSTEM system = NULL, other = NULL;
@@ -484,6 +484,7 @@ static void systems(const wchar_t* document)
     EXPECT(HcsOpenComputeSystem(L"every-export", GENERIC_ALL, &other), S_OK);
     HcsCloseComputeSystem(other);
     EXPECT(HcsOpenComputeSystemInNamespace(L"", L"every-export", GENERIC_ALL, &other), S_OK);
+    HcsCloseComputeSystem(other);
     EXPECT(HcsOpenComputeSystem(L"no-such-system", GENERIC_ALL, &other), HCS_E_SYSTEM_NOT_FOUND);
     EXPECT(HcsOpenComputeSystemInNamespace(L"elsewhere", L"every-export", GENERIC_ALL, &other), E_INVALIDARG);
     EXPECT(HcsOpenComputeSystem(L"every-export", GENERIC_ALL, NULL), E_POINTER);
@@ -514,7 +515,11 @@ static void systems(const wchar_t* document)
     LocalFree(doc);
     EXPECT(settle(HcsResumeComputeSystem(system, op, NULL), op, &doc), S_OK);
     LocalFree(doc);
-    EXPECT(settle(HcsSaveComputeSystem(system, op, NULL), op, &doc), HCS_E_INVALID_STATE); /* running, not paused */
+    EXPECT(settle(HcsSaveComputeSystem(system, op, NULL), op, &doc), HCS_E_INVALID_JSON); /* Save needs SaveOptions */
+    EXPECT_DOC(doc, L"\"Error\":-2143878899");
+    wchar_t saveOptions[4200];
+    swprintf(saveOptions, 4200, L"{\"SaveType\":\"ToFile\",\"SaveStateFilePath\":\"%s/saved.vmrs\"}", directory);
+    EXPECT(settle(HcsSaveComputeSystem(system, op, saveOptions), op, &doc), HCS_E_INVALID_STATE); /* running, not paused */
     LocalFree(doc);
     EXPECT(settle(HcsCrashComputeSystem(system, op, L"{\"Type\":7}"), op, &doc), HCS_E_INVALID_JSON);
     EXPECT_DOC(doc, L"$.Type");
@@ -615,7 +620,7 @@ int main(int argc, char** argv)
     processes_with_null_handles();
     service();
     files(argv[1]);
-    systems(document);
+    systems(argv[1], document);
     free(document);
 
     if (g_failures != 0) {
