@@ -28,7 +28,8 @@ public sealed class StdioPumpTests
         using var caller = theirs;
         var process = new Pipe();
         var data = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 17);
-        var pump = StdioPumps.FromProcessAsync(process.Reader.AsStream(), ours);
+        var output = new DisposeTracking(process.Reader.AsStream());
+        var pump = StdioPumps.FromProcessAsync(output, ours);
 
         var writer = Task.Run(async () =>
         {
@@ -52,8 +53,7 @@ public sealed class StdioPumpTests
         await pump.WaitAsync(Ct);
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(received.ToArray()));
         Assert.Equal(data.Length, received.Length);
-        var flushed = await process.Writer.WriteAsync(new byte[1], Ct);
-        Assert.True(flushed.IsCompleted); // the reader side was completed: the pump released the stream
+        Assert.True(output.Disposed); // the pump released the stream
     }
 
     [Fact]
@@ -142,6 +142,42 @@ public sealed class StdioPumpTests
         Assert.Equal(42u, second.ProcessId);
         Assert.Equal(-1, second.StdOutput);
         Assert.True(SocketPair.Close((int)first.StdOutput));
+    }
+
+    private sealed class DisposeTracking(Stream inner) : Stream
+    {
+        public bool Disposed { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 
     private sealed class FailingStream : Stream
