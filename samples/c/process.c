@@ -12,6 +12,8 @@
  *   output-64m   64 MiB of `yes` output on stdout (stdin and stderr not created: INVALID_HANDLE_VALUE), checked;
  *                the descriptors come from HcsGetProcessInfo
  *   early-close  reads 1 MiB of an endless `yes`, closes its stdout descriptor, then terminates the process
+ *   modify       `cat` whose stdin HcsModifyProcess closes (cat exits 0); a handle from HcsOpenProcess has no stdio;
+ *                argument checks (a security descriptor, a non-process operation)
  * Prints only what the test checks; exits non-zero on any failure. SIGPIPE keeps its default action on purpose:
  * if anything in this process wrote to a socket whose reader is gone without MSG_NOSIGNAL, it would die.
  */
@@ -293,10 +295,46 @@ static void EarlyClose(HCS_SYSTEM system, ExitSignal* signal)
     HcsCloseProcess(process);
 }
 
+static void Modify(HCS_SYSTEM system, ExitSignal* signal)
+{
+    HCS_PROCESS_INFORMATION info;
+    HCS_PROCESS process = NULL;
+    HCS_OPERATION op = HcsCreateOperation(NULL, NULL);
+    REQUIRE(op != NULL);
+    const wchar_t* cat = L"{\"CommandArgs\":[\"/bin/cat\"],\"CreateStdInPipe\":true,\"CreateStdOutPipe\":true}";
+    REQUIRE(HcsCreateProcess(system, cat, op, (const SECURITY_DESCRIPTOR*)op, &process) == E_INVALIDARG && process == NULL);
+    REQUIRE(HcsGetOperationResultAndProcessInfo(op, &info, NULL) == E_INVALIDARG); /* not a process operation */
+    REQUIRE(info.ProcessId == 0 && info.StdInput == INVALID_HANDLE_VALUE && info.StdOutput == INVALID_HANDLE_VALUE);
+    HcsCloseOperation(op);
+    printf("argument checks\n");
+
+    process = Create(system, cat, &info, signal);
+    HCS_PROCESS opened = NULL;
+    HCS_PROCESS_INFORMATION other;
+    CHECK(HcsOpenProcess(system, info.ProcessId, GENERIC_ALL, &opened));
+    GetInfo(opened, &other);
+    REQUIRE(other.ProcessId == info.ProcessId && other.StdInput == INVALID_HANDLE_VALUE && other.StdOutput == INVALID_HANDLE_VALUE);
+    HcsCloseProcess(opened);
+    printf("opened handle: same id, no descriptors\n");
+
+    op = HcsCreateOperation(NULL, NULL);
+    REQUIRE(op != NULL);
+    CHECK(HcsModifyProcess(process, op, L"{\"Operation\":\"CloseHandle\",\"CloseHandle\":{\"Handle\":\"StdIn\"}}"));
+    CHECK(HcsWaitForOperationResult(op, WAIT_MS, NULL));
+    HcsCloseOperation(op);
+    Sink out = { .fd = FdOf(info.StdOutput), .kind = SinkCapture }, err = { .fd = -1, .kind = SinkCapture };
+    Exchange(-1, NULL, 0, &out, &err, 0);
+    printf("stdout: %llu bytes\n", (unsigned long long)out.received);
+    WaitForExitedEvent(signal);
+    printf("exit code %ld\n", ExitCodeOf(process));
+    REQUIRE(close(FdOf(info.StdInput)) == 0);
+    HcsCloseProcess(process);
+}
+
 int main(int argc, char** argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: process <system-id> <container-json> <echo|echo-64m|output-64m|early-close>\n");
+        fprintf(stderr, "usage: process <system-id> <container-json> <echo|echo-64m|output-64m|early-close|modify>\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -319,6 +357,8 @@ int main(int argc, char** argv)
         Output64(system, &signal);
     } else if (strcmp(argv[3], "early-close") == 0) {
         EarlyClose(system, &signal);
+    } else if (strcmp(argv[3], "modify") == 0) {
+        Modify(system, &signal);
     } else {
         Fail("unknown mode", 0);
     }

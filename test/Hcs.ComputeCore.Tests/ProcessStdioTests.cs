@@ -71,6 +71,37 @@ public sealed class ProcessStdioTests
     public async Task EarlyClose_OfStdout_NeitherKillsNorHangsTheHost_AndTerminateWorks()
     {
         var run = await RunAsync("early-close");
-        Assert.StartsWith("stdout closed after >= 1 MiB, 0 wrong\nexited event\nexit code ", run.Out, StringComparison.Ordinal);
+        Assert.Equal("stdout closed after >= 1 MiB, 0 wrong\nexited event\nexit code 137\n", run.Out); // SIGKILL
+    }
+
+    [Fact]
+    public async Task ModifyClosingStdin_EndsCat_AnOpenedHandleHasNoStdio_AndArgumentsAreChecked()
+    {
+        var run = await RunAsync("modify");
+        Assert.Equal(
+            "argument checks\n" +
+            "opened handle: same id, no descriptors\n" +
+            "stdout: 0 bytes\n" +
+            "exited event\n" +
+            "exit code 0\n", run.Out);
+    }
+}
+
+/// <summary>The process functions are in the library's dynamic symbol table.</summary>
+public sealed class ProcessExportTests
+{
+    [Fact]
+    public async Task Library_exports_the_process_functions()
+    {
+        NativeToolchain.RequireLibrary();
+        var nm = await NativeToolchain.RunAsync("nm", ["-D", "--defined-only", "--", NativeToolchain.Library]);
+        Assert.Equal(0, nm.ExitCode);
+        var symbols = nm.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[^1].Split('@')[0]).ToHashSet();
+        foreach (var name in (string[])["HcsCreateProcess", "HcsOpenProcess", "HcsCloseProcess", "HcsTerminateProcess", "HcsSignalProcess",
+            "HcsGetProcessInfo", "HcsGetProcessProperties", "HcsModifyProcess", "HcsSetProcessCallback", "HcsWaitForProcessExit",
+            "HcsGetOperationResultAndProcessInfo", "HcsWaitForOperationResultAndProcessInfo"])
+        {
+            Assert.Contains(name, symbols);
+        }
     }
 }
