@@ -1,0 +1,101 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+namespace Hcs.ComputeCore.Tests;
+
+/// <summary>
+/// The seed sample (Microsoft's event-callback sample, read at test time, never stored in the tree) compiled unchanged
+/// inside samples/c/seed/seed_main.cpp, then run on a real UEFI VM under QEMU: through hcsd and with the engine
+/// embedded in the library. The wrapper records what the sample's own callback asserted (its WI_ASSERT, redefined).
+/// </summary>
+[Collection(nameof(VmCollection))]
+public sealed class SeedProgramTests
+{
+    [Fact]
+    public async Task Seed_CompiledUnchanged_OverHcsd_CallbackSeesSystemExitedOnly()
+    {
+        var program = await SeedProgram.BuildAsync();
+        Requires.Qemu();
+        Requires.Ovmf();
+        using var vm = await VmLock.AcquireAsync();
+        await using var hcsd = await HcsdProcess.StartAsync(null, "--backends", "qemu", "--shutdown-timeout", "5");
+        var run = await NativeToolchain.RunAsync(program, environment: new Dictionary<string, string?>
+        {
+            ["HCS_SOCKET"] = hcsd.Socket,
+            ["HCS_SERVICE_MODE"] = "daemon",
+        });
+        SeedProgram.AssertSawOnlyTheExit(run, hcsd.Log);
+    }
+
+    [Fact]
+    public async Task Seed_CompiledUnchanged_Embedded_CallbackSeesSystemExitedOnly()
+    {
+        var program = await SeedProgram.BuildAsync();
+        Requires.Qemu();
+        Requires.Ovmf();
+        using var vm = await VmLock.AcquireAsync();
+        var run = await NativeToolchain.RunAsync(program, environment: new Dictionary<string, string?>
+        {
+            ["HCS_SOCKET"] = null,
+            ["HCS_SERVICE_MODE"] = "embedded",
+        });
+        SeedProgram.AssertSawOnlyTheExit(run, "(embedded: no hcsd)");
+    }
+}
+
+/// <summary>Serialises the tests of this assembly that boot VMs.</summary>
+[CollectionDefinition(nameof(VmCollection), DisableParallelization = true)]
+public sealed class VmCollection;
+
+/// <summary>Builds the seed program: the seed file's code from <c>constexpr auto c_EmptyVM = LR"(</c> on, inside seed_main.cpp.</summary>
+public static class SeedProgram
+{
+    /// <summary>The line the extracted code starts with.</summary>
+    public const string FirstLine = "constexpr auto c_EmptyVM = LR\"(";
+
+    /// <summary>The seed file: <c>$HCS_SEED</c>, else <c>../shared/seed/event-callback-sample.txt</c> from the repository root.</summary>
+    public static string SeedFile =>
+        Environment.GetEnvironmentVariable("HCS_SEED") is { Length: > 0 } seed
+            ? seed
+            : Path.GetFullPath(Repository.Path("..", "shared", "seed", "event-callback-sample.txt"));
+
+    /// <summary>Extracts the seed's code into a fresh directory and compiles the wrapper with it; the program's path.</summary>
+    public static async Task<string> BuildAsync()
+    {
+        NativeToolchain.RequireLibrary();
+        var seed = SeedFile;
+        Assert.True(File.Exists(seed), $"the seed sample {seed} is missing: set HCS_SEED to Microsoft's event-callback sample text " +
+            "(a copy of EventCallbackSample.md's code; it is not in this repository)");
+        // Byte for byte from the start of that line to the end of the file.
+        var text = await File.ReadAllBytesAsync(seed);
+        var first = StartOfLine(text, System.Text.Encoding.UTF8.GetBytes(FirstLine));
+        Assert.True(first >= 0, $"{seed} has no line starting with {FirstLine}");
+        var directory = Directory.CreateTempSubdirectory("hcs-seed-").FullName;
+        await File.WriteAllBytesAsync(Path.Combine(directory, "event-callback-sample.inc"), text[first..]);
+        return await NativeToolchain.BuildAsync($"seed-{Guid.NewGuid():N}", [Repository.Path("samples", "c", "seed", "seed_main.cpp")], "-I", directory);
+    }
+
+    private static int StartOfLine(byte[] text, byte[] prefix)
+    {
+        for (var at = 0; at <= text.Length - prefix.Length; at++)
+        {
+            if ((at == 0 || text[at - 1] == (byte)'\n') && text.AsSpan(at, prefix.Length).SequenceEqual(prefix))
+            {
+                return at;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The program ran the VM through its life and the sample's callback saw the exit, with data, and nothing it asserts against.</summary>
+    public static void AssertSawOnlyTheExit(NativeRun run, string serviceLog)
+    {
+        var context = $"{run}\n--- service\n{serviceLog}";
+        Assert.True(run.ExitCode == 0, context);
+        Assert.Contains("callback: type=0x00000001 assert=true\n", run.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("type=0x00010000", run.Out, StringComparison.Ordinal); // HcsEventProcessExited
+        Assert.DoesNotContain("type=0x01000000", run.Out, StringComparison.Ordinal); // HcsEventOperationCallback
+        Assert.DoesNotContain("assert=false", run.Out, StringComparison.Ordinal);
+        Assert.EndsWith("seed: ok\n", run.Out, StringComparison.Ordinal);
+    }
+}
