@@ -19,7 +19,7 @@ public sealed class OperationPatternsTests
         var program = await NativeToolchain.BuildAsync("operation_patterns", [Source]);
         Requires.Qemu();
         Requires.Ovmf();
-        using var vm = await VmLock.AcquireAsync();
+        using var vm = await VmLock.AcquireAsync(TimeSpan.FromMinutes(20), TestContext.Current.CancellationToken);
         await using var hcsd = await HcsdProcess.StartAsync(null, "--backends", "qemu", "--shutdown-timeout", "5");
         var run = await NativeToolchain.RunAsync(program, environment: Daemon(hcsd));
         Assert.True(run.ExitCode == 0, $"{run}\n--- hcsd\n{hcsd.Log}");

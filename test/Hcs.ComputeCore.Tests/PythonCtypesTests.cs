@@ -28,7 +28,7 @@ public sealed class PythonCtypesTests
         var python = RequirePython();
         Requires.Qemu();
         Requires.Ovmf();
-        using var vm = await VmLock.AcquireAsync();
+        using var vm = await VmLock.AcquireAsync(TimeSpan.FromMinutes(20), TestContext.Current.CancellationToken);
         var run = await NativeToolchain.RunAsync(python, [Script, "--library", NativeToolchain.Library, "--document", "uefi"],
             new Dictionary<string, string?> { ["HCS_SOCKET"] = null, ["HCS_SERVICE_MODE"] = "embedded" });
         AssertLife(run, "(embedded: no hcsd)");

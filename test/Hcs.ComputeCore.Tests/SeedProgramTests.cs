@@ -16,7 +16,7 @@ public sealed class SeedProgramTests
         var program = await SeedProgram.BuildAsync();
         Requires.Qemu();
         Requires.Ovmf();
-        using var vm = await VmLock.AcquireAsync();
+        using var vm = await VmLock.AcquireAsync(TimeSpan.FromMinutes(20), TestContext.Current.CancellationToken);
         await using var hcsd = await HcsdProcess.StartAsync(null, "--backends", "qemu", "--shutdown-timeout", "5");
         var run = await NativeToolchain.RunAsync(program, environment: new Dictionary<string, string?>
         {
@@ -32,7 +32,7 @@ public sealed class SeedProgramTests
         var program = await SeedProgram.BuildAsync();
         Requires.Qemu();
         Requires.Ovmf();
-        using var vm = await VmLock.AcquireAsync();
+        using var vm = await VmLock.AcquireAsync(TimeSpan.FromMinutes(20), TestContext.Current.CancellationToken);
         var run = await NativeToolchain.RunAsync(program, environment: new Dictionary<string, string?>
         {
             ["HCS_SOCKET"] = null,

@@ -3,31 +3,35 @@
 namespace Hcs.ComputeCore.Tests;
 
 /// <summary>
-/// The machine-wide VM lock (<c>/tmp/hcs-vm.lock</c>, the file <c>flock /tmp/hcs-vm.lock …</c> takes): held while a
-/// test boots QEMU VMs, so that parallel test runs on a small machine boot one at a time. .NET takes an exclusive
-/// <c>flock</c> on a file opened with <see cref="FileShare.None"/>, so this excludes the <c>flock</c> command too.
-/// Do not run these tests themselves under <c>flock /tmp/hcs-vm.lock</c>: they would wait for their own runner.
+/// The machine-wide VM lock, <c>/tmp/hcs-vm.lock</c>: the same <c>flock(2)</c> lock <c>flock /tmp/hcs-vm.lock …</c>
+/// takes (.NET opens a <see cref="FileShare.None"/> file with <c>flock(LOCK_EX | LOCK_NB)</c>), held while a test boots
+/// QEMU VMs so no more than one such test (and its VMs) runs at a time on the shared 2-core machine.
 /// </summary>
-public static class VmLock
+public sealed class VmLock : IDisposable
 {
-    /// <summary>The lock file.</summary>
-    public const string Path = "/tmp/hcs-vm.lock";
+    private const string Path = "/tmp/hcs-vm.lock";
 
-    /// <summary>Waits (at most <paramref name="timeout"/>, default 20 minutes) for the lock; dispose to release it.</summary>
-    public static async Task<IDisposable> AcquireAsync(TimeSpan? timeout = null)
+    private readonly FileStream _file;
+
+    private VmLock(FileStream file) => _file = file;
+
+    /// <summary>Waits (polling every 200 ms, at most <paramref name="timeout"/>) until the lock is this process's.</summary>
+    public static async Task<VmLock> AcquireAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var limit = DateTime.UtcNow + (timeout ?? TimeSpan.FromMinutes(20));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             try
             {
-                return new FileStream(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1);
+                return new VmLock(new FileStream(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
             }
-            catch (IOException) when (DateTime.UtcNow < limit)
+            catch (IOException) when (clock.Elapsed < timeout)
             {
-                // Held by another run: poll (flock has no wait-with-timeout from .NET).
-                await Task.Delay(TimeSpan.FromMilliseconds(500));
+                await Task.Delay(200, cancellationToken);
             }
         }
     }
+
+    /// <inheritdoc />
+    public void Dispose() => _file.Dispose();
 }
