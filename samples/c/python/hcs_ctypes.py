@@ -44,7 +44,7 @@ class HcsEvent(ctypes.Structure):
 HCS_EVENT_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.POINTER(HcsEvent), ctypes.c_void_p)
 
 FAKE_VM = {
-    "SchemaVersion": {"Major": 2, "Minor": 1},
+    "SchemaVersion": {"Major": 2, "Minor": 5},
     "Owner": "hcs_ctypes",
     "VirtualMachine": {
         "Chipset": {
