@@ -46,45 +46,15 @@ public sealed class SeedProgramTests
 [CollectionDefinition(nameof(VmCollection), DisableParallelization = true)]
 public sealed class VmCollection;
 
-/// <summary>Builds the seed program: the seed file's code from <c>constexpr auto c_EmptyVM = LR"(</c> on, inside seed_main.cpp.</summary>
+/// <summary>Builds and checks the seed program (the extraction is <see cref="SeedSample"/>'s).</summary>
 public static class SeedProgram
 {
-    /// <summary>The line the extracted code starts with.</summary>
-    public const string FirstLine = "constexpr auto c_EmptyVM = LR\"(";
-
-    /// <summary>The seed file: <c>$HCS_SEED</c>, else <c>../shared/seed/event-callback-sample.txt</c> from the repository root.</summary>
-    public static string SeedFile =>
-        Environment.GetEnvironmentVariable("HCS_SEED") is { Length: > 0 } seed
-            ? seed
-            : Path.GetFullPath(Repository.Path("..", "shared", "seed", "event-callback-sample.txt"));
-
-    /// <summary>Extracts the seed's code into a fresh directory and compiles the wrapper with it; the program's path.</summary>
+    /// <summary>Extracts the seed's code and compiles the wrapper with it against the library; the program's path.</summary>
     public static async Task<string> BuildAsync()
     {
         NativeToolchain.RequireLibrary();
-        var seed = SeedFile;
-        Assert.True(File.Exists(seed), $"the seed sample {seed} is missing: set HCS_SEED to Microsoft's event-callback sample text " +
-            "(a copy of EventCallbackSample.md's code; it is not in this repository)");
-        // Byte for byte from the start of that line to the end of the file.
-        var text = await File.ReadAllBytesAsync(seed);
-        var first = StartOfLine(text, System.Text.Encoding.UTF8.GetBytes(FirstLine));
-        Assert.True(first >= 0, $"{seed} has no line starting with {FirstLine}");
-        var directory = Directory.CreateTempSubdirectory("hcs-seed-").FullName;
-        await File.WriteAllBytesAsync(Path.Combine(directory, "event-callback-sample.inc"), text[first..]);
-        return await NativeToolchain.BuildAsync($"seed-{Guid.NewGuid():N}", [Repository.Path("samples", "c", "seed", "seed_main.cpp")], "-I", directory);
-    }
-
-    private static int StartOfLine(byte[] text, byte[] prefix)
-    {
-        for (var at = 0; at <= text.Length - prefix.Length; at++)
-        {
-            if ((at == 0 || text[at - 1] == (byte)'\n') && text.AsSpan(at, prefix.Length).SequenceEqual(prefix))
-            {
-                return at;
-            }
-        }
-
-        return -1;
+        var directory = SeedSample.ExtractCode(NativeToolchain.OutputDirectory);
+        return await NativeToolchain.BuildAsync($"seed-{Guid.NewGuid():N}", [SeedSample.Wrapper], "-I", directory);
     }
 
     /// <summary>The program ran the VM through its life and the sample's callback saw the exit, with data, and nothing it asserts against.</summary>
