@@ -7,7 +7,8 @@
  *   1. HcsGetServiceProperties: Basic (the default and asked for by name) lists the schema versions it supports, each
  *      once; a property type Linux does not have is answered in PropertyResponses; a name that is no property type at
  *      all is refused.
- *   2. HcsModifyServiceSettings: refused (hcs has no service settings a client may change).
+ *   2. HcsModifyServiceSettings: refused (hcs has no service settings a client may change): E_NOTIMPL for a valid
+ *      request, HCS_E_INVALID_JSON for one that does not parse.
  *   3. HcsSubmitWerReport: creates and starts ID from VM.json, crashes it with HcsCrashComputeSystem, takes the
  *      CrashReport document of its SystemCrashReport event and files it with the service.
  * Prints one line per fact it checked and exits 0, or reports the failing call on stderr and exits 1.
@@ -110,13 +111,22 @@ static void ServiceProperties(void)
     LocalFree(result);
 }
 
-/* 2. Service settings. */
+/* 2. Service settings: hcs has none a client may change (no host CPU groups, no Credential Guard on Linux). A valid
+ *    request is E_NOTIMPL with a result document saying what is unsupported; one that does not parse is
+ *    HCS_E_INVALID_JSON. */
 static void ServiceSettings(void)
 {
     PWSTR result = NULL;
-    HRESULT hr = HcsModifyServiceSettings(L"{\"PropertyType\":\"CpuGroup\",\"Settings\":{}}", &result);
-    Require(FAILED(hr), "HcsModifyServiceSettings to be refused", result);
+    HRESULT hr = HcsModifyServiceSettings(L"{\"PropertyType\":\"CpuGroup\"}", &result);
+    Require(hr == E_NOTIMPL, "E_NOTIMPL for a CpuGroup request", result);
+    Require(result != NULL && wcsstr(result, L"CpuGroup") != NULL, "a result document naming CpuGroup", result);
     printf("ModifyServiceSettings refused 0x%08X\n", (unsigned int)hr);
+    LocalFree(result);
+
+    result = NULL;
+    hr = HcsModifyServiceSettings(L"{\"PropertyType\":", &result);
+    Require(hr == HCS_E_INVALID_JSON, "HCS_E_INVALID_JSON for a request that does not parse", result);
+    printf("ModifyServiceSettings malformed 0x%08X\n", (unsigned int)hr);
     LocalFree(result);
 }
 

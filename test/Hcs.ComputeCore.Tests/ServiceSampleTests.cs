@@ -30,8 +30,9 @@ public sealed class ServiceSampleTests
         Assert.Equal("schema versions 2.0 2.1 2.2 2.3 2.4 2.5", lines[0]);
         Assert.Equal("ProcessorTopology answered with an error", lines[1]);
         Assert.Equal($"Memory refused 0x{HResults.HCS_E_INVALID_JSON:X8}", lines[2]);
-        Assert.StartsWith("ModifyServiceSettings refused 0x", lines[3], StringComparison.Ordinal);
-        Assert.Equal(["crash report received", "crash report filed", "report without SystemId refused", "done", ""], lines[4..]);
+        Assert.Equal($"ModifyServiceSettings refused 0x{HResults.E_NOTIMPL:X8}", lines[3]);
+        Assert.Equal($"ModifyServiceSettings malformed 0x{HResults.HCS_E_INVALID_JSON:X8}", lines[4]);
+        Assert.Equal(["crash report received", "crash report filed", "report without SystemId refused", "done", ""], lines[5..]);
         Assert.Equal("", run.Error);
 
         // hcsd filed exactly the one report, for this system, with the crash log the fake guest wrote.
