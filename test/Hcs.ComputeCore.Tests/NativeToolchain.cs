@@ -67,12 +67,7 @@ public static class NativeToolchain
 
     private static readonly ConcurrentDictionary<string, NativeFlavour> s_flavours = new(StringComparer.Ordinal);
 
-    private static readonly Lazy<string> s_suppressions = new(() =>
-    {
-        var path = Path.Combine(OutputDirectory, "lsan.supp");
-        File.WriteAllLines(path, s_leakSuppressions);
-        return path;
-    });
+    private static readonly Lazy<string> s_suppressions = new(WriteSuppressions);
 
     /// <summary>
     /// The flavour <see cref="BuildAsync(string, IEnumerable{string}, string[])"/> uses: <see cref="NativeFlavour.Sanitized"/>,
@@ -93,6 +88,13 @@ public static class NativeToolchain
         ["UBSAN_OPTIONS"] = $"halt_on_error=1:print_stacktrace=1:exitcode={SanitizerExitCode}",
         ["LSAN_OPTIONS"] = $"suppressions={s_suppressions.Value}:print_suppressions=0:exitcode={SanitizerExitCode}",
     };
+
+    private static string WriteSuppressions()
+    {
+        var path = Path.Combine(OutputDirectory, "lsan.supp");
+        File.WriteAllLines(path, s_leakSuppressions);
+        return path;
+    }
 
     /// <summary>
     /// The first sanitizer report in <paramref name="error"/> (a program's standard error) from its first line on, or

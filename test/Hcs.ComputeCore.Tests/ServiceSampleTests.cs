@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using Hcs.Backends.Fake;
+using Hcs.Schema;
 
 namespace Hcs.ComputeCore.Tests;
 

@@ -18,14 +18,14 @@ public sealed class VmLock : IDisposable
     /// <summary>Waits (polling every 200 ms, at most <paramref name="timeout"/>) until the lock is this process's.</summary>
     public static async Task<VmLock> AcquireAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             try
             {
                 return new VmLock(new FileStream(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
+            catch (IOException) when (clock.Elapsed < timeout)
             {
                 await Task.Delay(200, cancellationToken);
             }
