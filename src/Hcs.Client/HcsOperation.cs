@@ -172,6 +172,22 @@ public sealed class HcsOperation : IDisposable
     }
 
     /// <summary>
+    /// Binds a reserved, still pending operation to <paramref name="system"/> once the call has made it (a create):
+    /// from then on <see cref="ComputeCore.HcsGetComputeSystemFromOperation"/> returns it, and an operation without a
+    /// completion callback completes through the system's <see cref="HcsEventType.OperationCallback"/>.
+    /// </summary>
+    internal void AttachSystem(HcsSystem system)
+    {
+        lock (_gate)
+        {
+            if (_state == State.Pending)
+            {
+                _system = system;
+            }
+        }
+    }
+
+    /// <summary>
     /// Submits the reserved call's work on the caller's thread (so calls reach the service in the order they were made)
     /// and completes the operation from its outcome on a thread-pool thread. Failures of the work, even synchronous ones,
     /// are the operation's result, not the call's.

@@ -27,10 +27,14 @@ internal sealed unsafe class NativeOperation
     /// <summary>The caller's context (<c>HcsGetOperationContext</c>).</summary>
     public nint Context => (HcsGetOperationContext(Managed) as Binding)?.Context ?? 0;
 
-    /// <summary>A new operation with an optional completion callback (<c>HCS_OPERATION_COMPLETION</c>).</summary>
-    public static NativeOperation Create(nint context, nint callback)
+    /// <summary>
+    /// A new operation with an optional completion callback: an <c>HCS_OPERATION_COMPLETION</c>, or, when
+    /// <paramref name="events"/> is set (<c>HcsCreateOperationWithNotifications</c>), an <c>HCS_EVENT_CALLBACK</c> that
+    /// gets the completion as an <c>HcsEventOperationCallback</c> event.
+    /// </summary>
+    public static NativeOperation Create(nint context, nint callback, bool events = false)
     {
-        var managed = HcsCreateOperation(new Binding(context, callback), callback == 0 ? null : s_complete);
+        var managed = HcsCreateOperation(new Binding(context, callback, events), callback == 0 ? null : s_complete);
         var op = new NativeOperation(managed);
         op.Handle = NativeHandles.Add(op, managed);
         return op;
@@ -60,8 +64,9 @@ internal sealed unsafe class NativeOperation
     /// <summary><c>HcsSetOperationContext</c>: keeps the callback.</summary>
     public void SetContext(nint context)
     {
-        var callback = (HcsGetOperationContext(Managed) as Binding)?.Callback ?? 0;
-        HcsSetOperationCallback(Managed, new Binding(context, callback), callback == 0 ? null : s_complete);
+        var binding = HcsGetOperationContext(Managed) as Binding;
+        var callback = binding?.Callback ?? 0;
+        HcsSetOperationCallback(Managed, new Binding(context, callback, binding?.Events ?? false), callback == 0 ? null : s_complete);
     }
 
     /// <summary><c>HcsSetOperationCallback</c>.</summary>
@@ -76,9 +81,15 @@ internal sealed unsafe class NativeOperation
         }
 
         var handle = NativeHandles.HandleOf(operation);
+        if (binding.Events)
+        {
+            OperationEvents.DeliverCompletion(binding.Callback, binding.Context, handle);
+            return;
+        }
+
         ((delegate* unmanaged<nint, nint, void>)binding.Callback)(handle, binding.Context);
     }
 
-    /// <summary>The C context and completion function, set together.</summary>
-    private sealed record Binding(nint Context, nint Callback);
+    /// <summary>The C context and completion function, set together; <c>Events</c>: the function is an <c>HCS_EVENT_CALLBACK</c>.</summary>
+    private sealed record Binding(nint Context, nint Callback, bool Events = false);
 }

@@ -5,7 +5,6 @@ using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 using Hcs.Schema;
-using Xunit;
 
 namespace Hcs.ComputeCore.Tests;
 
