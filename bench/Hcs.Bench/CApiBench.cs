@@ -123,11 +123,23 @@ internal static class CApiBench
                     Check(HcsWaitForOperationResult(operation, uint.MaxValue, out _), "HcsWaitForOperationResult");
                 }
 
-                return Measure(() =>
+                var warmUp = Stopwatch.StartNew();
+                while (warmUp.Elapsed.TotalSeconds < WarmUpSeconds)
                 {
                     Call();
-                    return Task.CompletedTask;
-                }, duration).GetAwaiter().GetResult();
+                }
+
+                var latencies = new List<double>(1 << 16);
+                var cpu = HcsdProcess.ReadCpuTime("/proc/self/stat");
+                var clock = Stopwatch.StartNew();
+                while (clock.Elapsed < duration)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    Call();
+                    latencies.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                }
+
+                return Summary(latencies, clock.Elapsed.TotalSeconds, cpu);
             }
             finally
             {
@@ -142,10 +154,10 @@ internal static class CApiBench
         await using var remote = RemoteService.Connect(hcsd.Socket);
         await using var client = HcsClient.Connect(remote, "bench-capi-typed");
         await using var system = await TypedSystem.OpenAsync(client, Id);
-        return await Measure(() => system.GetPropertiesAsync(), duration);
+        return await MeasureAsync(() => system.GetPropertiesAsync(), duration);
     }
 
-    private static async Task<(long Calls, double Seconds, double P50, double P99, double Cpu)> Measure(Func<Task> call, TimeSpan duration)
+    private static async Task<(long Calls, double Seconds, double P50, double P99, double Cpu)> MeasureAsync(Func<Task> call, TimeSpan duration)
     {
         var warmUp = Stopwatch.StartNew();
         while (warmUp.Elapsed.TotalSeconds < WarmUpSeconds)
@@ -163,10 +175,14 @@ internal static class CApiBench
             latencies.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
         }
 
-        var elapsed = clock.Elapsed.TotalSeconds;
+        return Summary(latencies, clock.Elapsed.TotalSeconds, cpu);
+    }
+
+    private static (long Calls, double Seconds, double P50, double P99, double Cpu) Summary(List<double> latencies, double seconds, TimeSpan cpu)
+    {
         var perCall = (HcsdProcess.ReadCpuTime("/proc/self/stat") - cpu).TotalMicroseconds / latencies.Count;
         var stats = new Stats(latencies);
-        return (latencies.Count, elapsed, stats.Median, stats.Percentile(99), perCall);
+        return (latencies.Count, seconds, stats.Median, stats.Percentile(99), perCall);
     }
 
     private static async Task<Stats> EventsTypedAsync(HcsdProcess hcsd, int lifecycles)

@@ -38,7 +38,7 @@ public sealed class SanitizerTests
         var report = NativeToolchain.SanitizerReport(run.Error);
         Assert.NotNull(report);
         Assert.Contains("ERROR: AddressSanitizer: heap-use-after-free", report, StringComparison.Ordinal);
-        Assert.Contains("mistakes.c:25", report, StringComparison.Ordinal); // the read
+        Assert.Contains("mistakes.c:33", report, StringComparison.Ordinal); // the read
         Assert.Contains("LocalFree", report, StringComparison.Ordinal); // where it was freed
         Assert.DoesNotContain("after free", run.Out, StringComparison.Ordinal);
 
@@ -65,7 +65,7 @@ public sealed class SanitizerTests
         Assert.Single(report.Split('\n'), l => l.StartsWith("Direct leak of", StringComparison.Ordinal) || l.StartsWith("Indirect leak of", StringComparison.Ordinal));
         Assert.Contains("NativeStrings__Allocate", report, StringComparison.Ordinal);
         Assert.Contains("Exports__GetServiceProperties", report, StringComparison.Ordinal);
-        Assert.Contains("mistakes.c:14", report, StringComparison.Ordinal);
+        Assert.Contains("mistakes.c:15", report, StringComparison.Ordinal);
 
         var failure = await Assert.ThrowsAnyAsync<Xunit.Sdk.XunitException>(
             () => NativeToolchain.RunAsync(program, ["leak"], Service(hcsd)));
