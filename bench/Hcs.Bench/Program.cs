@@ -6,12 +6,13 @@ using System.Runtime.InteropServices;
 using Hcs.Bench;
 
 // usage: ./build.sh bench [--] [lifecycle] [create] [latency] [properties] [container] [exec] [stdio]
-//        [daemon-properties] [daemon-events] [daemon-rss] [daemon-flood] [--runs N] [--create-runs N] [--sessions N] [--seconds S]
+//        [daemon-properties] [daemon-events] [daemon-rss] [daemon-flood] [capi] [--runs N] [--create-runs N] [--sessions N] [--seconds S]
 //        [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--in-flight N] [--events N]
 //        [--lifecycles N] [--systems N] [--flood N] [--verbose]
 // --calibrate runs the lifecycle benchmark with the same path in both columns (an A/A test of the method's noise).
 // With no benchmark named, all run (about 3 minutes on the 2-core build machine). Never more than one VM at a time.
 // daemon-* compare a real hcsd process (fake backend) with the embedded engine; they need neither QEMU nor root.
+// capi compares libcomputecore.so called from C with the C# clients against one hcsd (gcc and a published library).
 // container, exec and stdio compare hcs's runc backend with runc run by hand (root; runtime state in /run/hcs-bench-RANDOM).
 var names = new List<string>();
 int runs = 5, sessions = 200, createRuns = 15, containerRuns = 20, execRuns = 30, stdioRuns = 5;
@@ -67,18 +68,18 @@ for (var i = 0; i < args.Length; i++)
         case "--flood":
             flood = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
-        case "lifecycle" or "create" or "latency" or "properties" or "container" or "exec" or "stdio" or "daemon-properties" or "daemon-events" or "daemon-rss" or "daemon-flood":
+        case "lifecycle" or "create" or "latency" or "properties" or "container" or "exec" or "stdio" or "daemon-properties" or "daemon-events" or "daemon-rss" or "daemon-flood" or "capi":
             names.Add(args[i]);
             break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [container] [exec] [stdio] [daemon-properties] [daemon-events] [daemon-rss] [daemon-flood] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--in-flight N] [--events N] [--lifecycles N] [--systems N] [--flood N] [--verbose]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [container] [exec] [stdio] [daemon-properties] [daemon-events] [daemon-rss] [daemon-flood] [capi] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--in-flight N] [--events N] [--lifecycles N] [--systems N] [--flood N] [--verbose]");
             return 2;
     }
 }
 
 if (names.Count == 0)
 {
-    names.AddRange(["lifecycle", "create", "latency", "properties", "container", "exec", "stdio", "daemon-properties", "daemon-events", "daemon-rss", "daemon-flood"]);
+    names.AddRange(["lifecycle", "create", "latency", "properties", "container", "exec", "stdio", "daemon-properties", "daemon-events", "daemon-rss", "daemon-flood", "capi"]);
 }
 
 Console.WriteLine($"# hcs benchmarks — {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC");
@@ -173,6 +174,12 @@ if (names.Contains("daemon-flood"))
 {
     await DaemonBench.FloodAsync(flood, Math.Max(seconds, 20));
     Load("after daemon-flood");
+}
+
+if (names.Contains("capi"))
+{
+    await CApiBench.RunAsync(TimeSpan.FromSeconds(seconds), lifecycles);
+    Load("after capi");
 }
 
 Console.WriteLine($"# done in {Stats.F(total.Elapsed.TotalSeconds, 0)} s");
