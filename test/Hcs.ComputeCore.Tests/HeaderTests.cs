@@ -171,6 +171,17 @@ public sealed partial class HeaderTests
     }
 
     [Fact]
+    public async Task A_2_byte_wchar_t_build_fails_with_a_clear_message()
+    {
+        // -fshort-wchar would make PCWSTR UTF-16 in the program and UTF-32 in the library: refused at compile time.
+        RequireCompilers();
+        var source = WriteSource("c11", "#include <computecore.h>\n");
+        var run = await NativeToolchain.RunAsync("/usr/bin/gcc", ["-std=c11", "-fshort-wchar", "-fsyntax-only", "-I", NativeToolchain.Include, source]);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("WCHAR is the native 4-byte wchar_t", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Computecore_h_declares_the_60_functions_and_a_Present_query_for_each()
     {
         var declared = DeclaredFunctions("computecore.h");
