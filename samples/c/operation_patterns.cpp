@@ -21,8 +21,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <cstdio>
 #include <cstring>
 #include <cwchar>
@@ -47,26 +45,9 @@ constexpr auto c_EmptyVm = LR"({
     "ShouldTerminateOnLastHandleClosed": true
 })";
 
-// A manual-reset event. TEMPORARY: a local stand-in for wil::unique_event until the library exports
-// CreateEventW/SetEvent/WaitForSingleObject; then this becomes `wil::unique_event` created ManualReset.
-class Event {
-public:
-    void SetEvent()
-    {
-        std::lock_guard<std::mutex> hold(m_lock);
-        m_set = true;
-        m_changed.notify_all();
-    }
-    bool wait(DWORD timeoutMs)
-    {
-        std::unique_lock<std::mutex> hold(m_lock);
-        return m_changed.wait_for(hold, std::chrono::milliseconds(timeoutMs), [this] { return m_set; });
-    }
-
-private:
-    std::mutex m_lock;
-    std::condition_variable m_changed;
-    bool m_set = false;
+// The events this program waits on: manual-reset, as the callbacks may signal before the main thread waits.
+struct Event : wil::unique_event {
+    Event() : wil::unique_event(wil::EventOptions::ManualReset) {}
 };
 
 void Require(bool condition, const std::string& what)
