@@ -107,7 +107,35 @@ PY
   return $rc
 }
 
-demo() { build; log "demo: the seed event-callback sample"; dotnet run --project samples/EventCallbackSample -c Release --no-build; }
+demo() {
+  build
+  log "demo: the seed event-callback sample"
+  dotnet run --project samples/EventCallbackSample -c Release --no-build
+  demo_seed_cpp
+}
+
+# The seed sample's own C++ code, compiled unchanged with g++ against include/ and libcomputecore.so (inside
+# samples/c/seed/seed_main.cpp, which starts and terminates the VM and reports what the sample's callback saw), run with
+# HCS_SERVICE_MODE=auto: through hcsd when its socket exists, else with the engine inside the program. The seed file is
+# Microsoft's text, not in this tree: $HCS_SEED, else ../shared/seed/event-callback-sample.txt.
+demo_seed_cpp() {
+  local seed="${HCS_SEED:-../shared/seed/event-callback-sample.txt}" out=artifacts/demo
+  if [ ! -f "$seed" ]; then
+    echo "build.sh demo: the seed sample $seed is missing; set HCS_SEED to a copy of Microsoft's event-callback sample" >&2
+    return 1
+  fi
+  command -v g++ >/dev/null 2>&1 || { echo "build.sh demo: g++ is required (apt-get install g++)" >&2; return 1; }
+  log "demo: the seed sample's C++ code, compiled unchanged against libcomputecore.so"
+  mkdir -p "$out"
+  awk 'found || index($0, "constexpr auto c_EmptyVM = LR\"(") == 1 { found = 1; print }' "$seed" > "$out/event-callback-sample.inc"
+  if [ ! -s "$out/event-callback-sample.inc" ]; then
+    echo "build.sh demo: $seed has no line starting with 'constexpr auto c_EmptyVM = LR\"('" >&2
+    return 1
+  fi
+  g++ -std=c++17 -Wall -Wextra -Werror -I include -I "$out" -o "$out/seed" samples/c/seed/seed_main.cpp \
+    -L artifacts/computecore -Wl,-rpath,"$PWD/artifacts/computecore" -lcomputecore -lpthread
+  HCS_SERVICE_MODE=auto "$out/seed"
+}
 
 check() {
   build

@@ -28,6 +28,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "../windows.h"
 

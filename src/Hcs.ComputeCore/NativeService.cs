@@ -47,8 +47,18 @@ internal static class NativeService
 
         var options = new HcsConnectOptions { Mode = chosen, ClientName = "libcomputecore" };
         HcsClient.ConfigureDefault(() => OperatingSystem.IsLinux()
-            ? EmbeddedHcs.Connect(options)
+            ? EmbeddedHcs.Connect(options, EmbeddedSettings())
             : throw new PlatformNotSupportedException("libcomputecore runs on Linux"));
+    }
+
+    /// <summary>The embedded engine's settings: the defaults, with the hcs-shim found next to this library (when there is one).</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static HostSettings EmbeddedSettings()
+    {
+        var defaults = EmbeddedHcs.DefaultSettings();
+        return LibraryLocation.Shim() is not { } shim
+            ? defaults
+            : defaults with { Qemu = defaults.Qemu with { LauncherPath = shim }, Runc = defaults.Runc with { ShimPath = shim } };
     }
 
     private static string Truncate(string? value) => value is null ? "" : value.Length <= 64 ? value : value[..64] + "…";

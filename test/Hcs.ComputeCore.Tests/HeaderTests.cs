@@ -220,25 +220,18 @@ public sealed partial class HeaderTests
         }
     }
 
-    [Fact]
-    public async Task The_seed_sample_compiles_unchanged_and_links_against_the_C_API()
+    [Theory]
+    [InlineData("")]
+    [InlineData("-DRESULT_DEBUG")]
+    public async Task The_seed_sample_compiles_unchanged_and_links_against_the_C_API(string define)
     {
         RequireCompilers();
-        var seed = Environment.GetEnvironmentVariable("HCS_SEED") is { Length: > 0 } fromEnvironment
-            ? fromEnvironment
-            : Path.GetFullPath(Path.Combine(Repository.Root, "..", "shared", "seed", "event-callback-sample.txt"));
-        Assert.True(File.Exists(seed), $"the seed sample is missing: {seed} (set HCS_SEED to the event-callback sample's text)");
-
-        // The sample's code runs from the raw-string JSON constant to the end of the file; it is included unchanged.
-        var lines = File.ReadAllLines(seed);
-        var first = Array.FindIndex(lines, l => l.StartsWith("constexpr auto c_EmptyVM = LR\"(", StringComparison.Ordinal));
-        Assert.True(first >= 0, $"{seed} has no line starting with 'constexpr auto c_EmptyVM = LR\"('");
-        var directory = Directory.CreateDirectory(Output("seed")).FullName;
-        File.WriteAllLines(Path.Combine(directory, "event-callback-sample.inc"), lines[first..]);
+        var directory = SeedSample.ExtractCode(NativeToolchain.OutputDirectory);
 
         var stub = await StubLibraryAsync();
-        await CompileAsync(Repository.Path("samples", "c", "seed", "seed_main.cpp"), "c++17",
-            "-I", directory, "-o", Path.Combine(directory, "seed"), "-L", stub, "-lcomputecore");
+        string[] defines = define.Length > 0 ? [define] : [];
+        await CompileAsync(SeedSample.Wrapper, "c++17",
+            [.. defines, "-I", directory, "-o", Path.Combine(directory, "seed"), "-L", stub, "-lcomputecore"]);
     }
 
     [Fact]
@@ -269,10 +262,83 @@ public sealed partial class HeaderTests
         Assert.True(missing.Count == 0, $"{NativeToolchain.Library} does not export: {string.Join(", ", missing)}");
     }
 
+    [Fact]
+    public void Every_library_export_matches_its_header_declaration()
+    {
+        // The C# [UnmanagedCallersOnly] exports (in the library's assembly) against computecore.h/windows.h: every
+        // export is declared, with as many parameters, each of the same size class (pointer, 8, 32 or 64 bits).
+        var declarations = Declarations("computecore.h").Concat(Declarations("windows.h")).ToDictionary(d => d.Name);
+        var exports = Assembly.Load("libcomputecore").GetTypes()
+            .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
+            .Select(m => (Method: m, Attribute: m.GetCustomAttribute<System.Runtime.InteropServices.UnmanagedCallersOnlyAttribute>()))
+            .Where(e => e.Attribute?.EntryPoint is not null)
+            .ToList();
+        Assert.NotEmpty(exports);
+
+        var mismatches = new List<string>();
+        foreach (var (method, attribute) in exports)
+        {
+            var name = attribute!.EntryPoint!;
+            if (!declarations.TryGetValue(name, out var declaration))
+            {
+                mismatches.Add($"{name}: exported but not declared in the headers");
+                continue;
+            }
+
+            var exported = method.GetParameters().Select(p => SizeClass(p.ParameterType)).Prepend(SizeClass(method.ReturnType));
+            var declared = declaration.Parameters.Prepend(declaration.Return);
+            if (!exported.SequenceEqual(declared))
+            {
+                mismatches.Add($"{name}: C# ({string.Join(", ", exported)}) vs header ({string.Join(", ", declared)})");
+            }
+        }
+
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
+
     // ---- helpers ----
 
     private static void RequireCompilers() =>
         Requires.Check(File.Exists("/usr/bin/gcc") && File.Exists("/usr/bin/g++"), "gcc and g++ (apt-get install gcc g++, or ./build.sh setup)");
+
+    /// <summary>A header's function declarations: name, and the size class of the return type and of each parameter.</summary>
+    private static IEnumerable<(string Name, string Return, string[] Parameters)> Declarations(string header)
+    {
+        var text = File.ReadAllText(Path.Combine(NativeToolchain.Include, header));
+        foreach (Match m in FullDeclarationRegex().Matches(text))
+        {
+            var parameters = SalRegex().Replace(m.Groups[3].Value, " ").Split(',', StringSplitOptions.TrimEntries);
+            string[] classes = parameters is ["void"] ? [] : [.. parameters.Select(p => CSizeClass(p[..p.LastIndexOfAny([' ', '*'])]))];
+            yield return (m.Groups[2].Value, CSizeClass(m.Groups[1].Value), classes);
+        }
+    }
+
+    /// <summary>The size class of a C type as this library's headers spell it.</summary>
+    private static string CSizeClass(string type)
+    {
+        type = type.Replace("const", "", StringComparison.Ordinal).Trim();
+        return type switch
+        {
+            _ when type.EndsWith('*') => "ptr",
+            "void" or "VOID" => "void",
+            "BOOLEAN" => "8",
+            "UINT64" => "64",
+            "HRESULT" or "DWORD" or "BOOL" or "HCS_OPERATION_TYPE" or "HCS_EVENT_OPTIONS" or "HCS_OPERATION_OPTIONS" or "HCS_RESOURCE_TYPE" => "32",
+            "HCS_OPERATION" or "HCS_SYSTEM" or "HCS_PROCESS" or "HANDLE" or "HLOCAL" or "PCWSTR" or "PWSTR" or "LPCWSTR"
+                or "LPSECURITY_ATTRIBUTES" or "HCS_OPERATION_COMPLETION" or "HCS_EVENT_CALLBACK" => "ptr",
+            _ => throw new InvalidOperationException($"HeaderTests does not know the C type '{type}'"),
+        };
+    }
+
+    /// <summary>The size class of a blittable C# export parameter or return type.</summary>
+    private static string SizeClass(Type type) =>
+        type.IsPointer || type.IsFunctionPointer || type == typeof(nint) || type == typeof(nuint) ? "ptr"
+        : type == typeof(void) ? "void"
+        : type.IsEnum ? SizeClass(Enum.GetUnderlyingType(type))
+        : type == typeof(byte) || type == typeof(sbyte) ? "8"
+        : type == typeof(int) || type == typeof(uint) ? "32"
+        : type == typeof(long) || type == typeof(ulong) ? "64"
+        : type.Name;
 
     /// <summary>The functions a header declares (every <c>WINAPI name(</c>), in order.</summary>
     private static List<string> DeclaredFunctions(string header) =>
@@ -318,6 +384,12 @@ public sealed partial class HeaderTests
 
     [GeneratedRegex(@"WINAPI\s+(\w+)\s*\(")]
     private static partial Regex DeclarationRegex();
+
+    [GeneratedRegex(@"([\w\*]+(?:\s*\*)?)\s+WINAPI\s+(\w+)\s*\(([^)]*)\)")]
+    private static partial Regex FullDeclarationRegex();
+
+    [GeneratedRegex(@"\b_[A-Za-z_]+_\b")]
+    private static partial Regex SalRegex();
 
     [GeneratedRegex(@"^#define\s+([A-Z][A-Z0-9_]*)\s", RegexOptions.Multiline)]
     private static partial Regex DefineRegex();

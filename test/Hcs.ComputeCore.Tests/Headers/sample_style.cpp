@@ -48,6 +48,13 @@ int main()
     unique_hcs_operation callbackOperation{HcsCreateOperation(done.get(), [](HCS_OPERATION, void* context) {
         SetEvent(static_cast<HANDLE>(context));
     })};
+    // A capture-less completion callback that uses the *_MSG macros (whose own lambda captures only its locals).
+    HCS_OPERATION_COMPLETION completion = [](HCS_OPERATION op, void* context) {
+        wil::unique_hlocal_string result;
+        THROW_IF_FAILED_MSG(HcsGetOperationResult(op, &result), "%ws", result.get());
+        SetEvent(static_cast<HANDLE>(context));
+    };
+    THROW_IF_FAILED(HcsSetOperationCallback(create.get(), done.get(), completion));
     HCS_PROCESS_INFORMATION info{};
     unique_hcs_process process;
     THROW_IF_FAILED(HcsCreateProcess(system.get(), L"{}", callbackOperation.get(), nullptr, &process));
