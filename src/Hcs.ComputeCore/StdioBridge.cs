@@ -128,15 +128,13 @@ internal static unsafe class StdioBridge
 
         if (streams[1] is { } output)
         {
-            var socket = Wrap(ours[1]);
-            _ = Task.Run(() => StdioPumps.FromProcessAsync(output, socket));
+            _ = StdioPumps.FromProcessAsync(output, ours[1]);
             stdout = theirs[1];
         }
 
         if (streams[2] is { } error)
         {
-            var socket = Wrap(ours[2]);
-            _ = Task.Run(() => StdioPumps.FromProcessAsync(error, socket));
+            _ = StdioPumps.FromProcessAsync(error, ours[2]);
             stderr = theirs[2];
         }
 

@@ -2,6 +2,7 @@
 
 using System.Buffers;
 using System.Net.Sockets;
+using Hcs.Linux;
 
 namespace Hcs.ComputeCore;
 
@@ -9,9 +10,9 @@ namespace Hcs.ComputeCore;
 /// The copying between a process's managed stdio streams and our ends of the socket pairs whose other ends the C caller
 /// holds as file descriptors. One 64 KiB buffer per pump, one chunk in flight: memory stays bounded and back-pressure
 /// reaches the writer in both directions (a full socket buffer stalls the stream reads; a slow process stalls the
-/// socket reads). Pumps are asynchronous and never block the thread that started them. Socket sends use
-/// <c>MSG_NOSIGNAL</c> (as every <see cref="Socket"/> send does on Linux), so a caller that closes its end early makes a
-/// send fail with EPIPE and never raises SIGPIPE in the host program.
+/// socket reads). Pumps never block the thread that started them (stdin's is asynchronous, each output pump has its own
+/// thread). Output is sent with <c>MSG_NOSIGNAL</c>, so a caller that closes its end early makes a send fail with EPIPE
+/// and never raises SIGPIPE in the host program, even one that restored SIGPIPE's default action.
 /// </summary>
 internal static class StdioPumps
 {
@@ -70,11 +71,29 @@ internal static class StdioPumps
     /// <summary>
     /// Stdout or stderr: copies <paramref name="output"/> to the caller's descriptor. At the stream's end, shuts the
     /// socket down for sending and closes it, so the caller reads EOF. When the caller has closed its descriptor (a send
-    /// fails), stops and closes <paramref name="output"/>: the rest of the stream is dropped, not buffered.
+    /// fails with EPIPE), stops and closes <paramref name="output"/>: the rest of the stream is dropped, not buffered.
+    /// Runs on a thread of its own (a small stack) that blocks in <c>send</c> with <c>MSG_NOSIGNAL</c>, which no
+    /// <see cref="Socket"/> send sets on Linux; the returned task completes when the copy has ended.
     /// </summary>
     /// <param name="output">The process's stdout or stderr; the pump owns it and closes it.</param>
-    /// <param name="socket">Our end of the pair; the pump owns it and closes it.</param>
-    public static async Task FromProcessAsync(Stream output, Socket socket)
+    /// <param name="fd">Our end of the pair (blocking); the pump owns it and closes it.</param>
+    public static Task FromProcessAsync(Stream output, int fd)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            CopyOut(output, fd);
+            done.TrySetResult();
+        }, 256 * 1024)
+        {
+            IsBackground = true,
+            Name = "hcs stdio",
+        };
+        thread.UnsafeStart();
+        return done.Task;
+    }
+
+    private static void CopyOut(Stream output, int fd)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
@@ -84,7 +103,7 @@ internal static class StdioPumps
                 int count;
                 try
                 {
-                    count = await output.ReadAsync(buffer.AsMemory(0, ChunkSize)).ConfigureAwait(false);
+                    count = output.Read(buffer, 0, ChunkSize);
                 }
                 catch (Exception)
                 {
@@ -96,48 +115,33 @@ internal static class StdioPumps
                     break;
                 }
 
-                if (!await SendAllAsync(socket, buffer.AsMemory(0, count)).ConfigureAwait(false))
+                for (var offset = 0; offset < count;)
                 {
-                    return; // the caller closed its end
+                    var sent = SocketPair.Send(fd, buffer.AsSpan(offset, count - offset));
+                    if (sent < 0)
+                    {
+                        return; // EPIPE or ECONNRESET: the caller closed its end
+                    }
+
+                    offset += (int)sent;
                 }
             }
 
-            try
-            {
-                socket.Shutdown(SocketShutdown.Send);
-            }
-            catch (SocketException)
-            {
-                // The caller's end is already gone.
-            }
+            SocketPair.ShutdownWrite(fd);
         }
         finally
         {
-            socket.Dispose();
-            await CloseAsync(output).ConfigureAwait(false);
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static async Task<bool> SendAllAsync(Socket socket, ReadOnlyMemory<byte> data)
-    {
-        try
-        {
-            while (!data.IsEmpty)
+            SocketPair.Close(fd);
+            try
             {
-                var sent = await socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
-                data = data[sent..];
+                output.Dispose();
+            }
+            catch (Exception)
+            {
+                // Closing a stream whose other side is gone: nothing left to tell anyone.
             }
 
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false; // EPIPE or ECONNRESET: nobody reads any more
-        }
-        catch (ObjectDisposedException)
-        {
-            return false;
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -6,11 +6,14 @@ namespace Hcs.Linux;
 
 /// <summary>
 /// Connected pairs of Unix stream sockets, for handing one end to native code as a plain descriptor:
-/// <c>socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)</c> and <c>close</c>. Every call returns -1 (or false) and leaves errno in <see cref="LinuxCalls.Errno"/> on failure.
+/// <c>socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)</c>, <c>send</c> with <c>MSG_NOSIGNAL</c> (a peer that closed its
+/// end makes it fail with EPIPE instead of raising SIGPIPE: .NET's own socket sends do not set the flag, they rely on
+/// the runtime ignoring SIGPIPE, which a host program may undo), <c>shutdown(SHUT_WR)</c> and <c>close</c>. Every call
+/// returns -1 (or false) and leaves errno in <see cref="LinuxCalls.Errno"/> on failure.
 /// </summary>
 public static partial class SocketPair
 {
-    private const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000;
+    private const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, MSG_NOSIGNAL = 0x4000, SHUT_WR = 1, EINTR = 4;
 
     /// <summary>
     /// A new connected pair of close-on-exec Unix stream sockets (each end both reads and writes); false with errno set.
@@ -32,12 +35,43 @@ public static partial class SocketPair
         return true;
     }
 
+    /// <summary>
+    /// Sends from <paramref name="data"/> on the blocking socket <paramref name="fd"/> with <c>MSG_NOSIGNAL</c> (retrying
+    /// on EINTR): the count sent (at least 1 for non-empty data), or -1 with errno set (EPIPE: the peer closed its end).
+    /// </summary>
+    /// <param name="fd">A connected stream socket.</param>
+    /// <param name="data">What to send.</param>
+    public static unsafe nint Send(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            while (true)
+            {
+                var sent = send(fd, p, (nuint)data.Length, MSG_NOSIGNAL);
+                if (sent >= 0 || LinuxCalls.Errno != EINTR)
+                {
+                    return sent;
+                }
+            }
+        }
+    }
+
+    /// <summary>Shuts <paramref name="fd"/> down for sending: the peer reads EOF once it has read what was sent.</summary>
+    /// <param name="fd">A connected stream socket.</param>
+    public static bool ShutdownWrite(int fd) => shutdown(fd, SHUT_WR) == 0;
+
     /// <summary>Closes <paramref name="fd"/>; false with errno set (the descriptor is released even then, as on Linux).</summary>
     /// <param name="fd">An open descriptor the caller owns.</param>
     public static bool Close(int fd) => close(fd) == 0;
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int socketpair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint send(int fd, byte* buffer, nuint length, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int shutdown(int fd, int how);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);

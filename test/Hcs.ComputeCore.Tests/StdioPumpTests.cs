@@ -21,10 +21,16 @@ public sealed class StdioPumpTests
         return (StdioBridge.Wrap(ours), StdioBridge.Wrap(theirs));
     }
 
+    private static (int Ours, Socket Theirs) RawPair()
+    {
+        Assert.True(SocketPair.TryCreate(out var ours, out var theirs), $"socketpair: errno {LinuxCalls.Errno}");
+        return (ours, StdioBridge.Wrap(theirs));
+    }
+
     [Fact]
     public async Task Output_IsCopiedExactly_ThenTheCallerReadsEof_AndTheStreamIsClosed()
     {
-        var (ours, theirs) = Pair();
+        var (ours, theirs) = RawPair();
         using var caller = theirs;
         var process = new Pipe();
         var data = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 17);
@@ -59,7 +65,7 @@ public sealed class StdioPumpTests
     [Fact]
     public async Task Output_WhenTheCallerClosesItsEnd_StopsWithoutSignal_AndReleasesTheStream()
     {
-        var (ours, theirs) = Pair();
+        var (ours, theirs) = RawPair();
         var process = new Pipe(new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024));
         var pump = StdioPumps.FromProcessAsync(process.Reader.AsStream(), ours);
 
