@@ -117,9 +117,15 @@ demo() {
 # The seed sample's own C++ code, compiled unchanged with g++ against include/ and libcomputecore.so (inside
 # samples/c/seed/seed_main.cpp, which starts and terminates the VM and reports what the sample's callback saw), run with
 # HCS_SERVICE_MODE=auto: through hcsd when its socket exists, else with the engine inside the program. The seed file is
-# Microsoft's text, not in this tree: $HCS_SEED, else ../shared/seed/event-callback-sample.txt.
+# Microsoft's text, not in this tree: $HCS_SEED, else shared/seed/event-callback-sample.txt in the nearest directory above.
 demo_seed_cpp() {
-  local seed="${HCS_SEED:-../shared/seed/event-callback-sample.txt}" out=artifacts/demo
+  local seed="${HCS_SEED:-}" out=artifacts/demo dir
+  if [ -z "$seed" ]; then
+    seed=../shared/seed/event-callback-sample.txt
+    for dir in .. ../.. ../../.. ../../../..; do
+      [ -f "$dir/shared/seed/event-callback-sample.txt" ] && { seed="$dir/shared/seed/event-callback-sample.txt"; break; }
+    done
+  fi
   if [ ! -f "$seed" ]; then
     echo "build.sh demo: the seed sample $seed is missing; set HCS_SEED to a copy of Microsoft's event-callback sample" >&2
     return 1

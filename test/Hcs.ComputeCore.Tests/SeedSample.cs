@@ -4,7 +4,7 @@ namespace Hcs.ComputeCore.Tests;
 
 /// <summary>
 /// Microsoft's seed sample (the HCS "event callback" sample). Its text is not in the tree: the code part is extracted
-/// at test time from <c>$HCS_SEED</c>, else <c>../shared/seed/event-callback-sample.txt</c> beside the repository,
+/// at test time from <c>$HCS_SEED</c>, else <c>shared/seed/event-callback-sample.txt</c> in the nearest directory above the repository,
 /// and compiled unchanged inside <c>samples/c/seed/seed_main.cpp</c>.
 /// </summary>
 public static class SeedSample
@@ -13,9 +13,23 @@ public static class SeedSample
     public const string FirstLine = "constexpr auto c_EmptyVM = LR\"(";
 
     /// <summary>The seed file.</summary>
-    public static string SourcePath => Environment.GetEnvironmentVariable("HCS_SEED") is { Length: > 0 } path
-        ? path
-        : Path.GetFullPath(Path.Combine(Repository.Root, "..", "shared", "seed", "event-callback-sample.txt"));
+    public static string SourcePath => Environment.GetEnvironmentVariable("HCS_SEED") is { Length: > 0 } path ? path : Beside();
+
+    /// <summary><c>shared/seed/event-callback-sample.txt</c> in the nearest directory above the repository that has one.</summary>
+    private static string Beside()
+    {
+        var first = Path.GetFullPath(Path.Combine(Repository.Root, "..", "shared", "seed", "event-callback-sample.txt"));
+        for (var dir = new DirectoryInfo(Repository.Root).Parent; dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "shared", "seed", "event-callback-sample.txt");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return first;
+    }
 
     /// <summary>The wrapper program: includes the three headers, then the extracted code inside <c>main</c>.</summary>
     public static string Wrapper => Repository.Path("samples", "c", "seed", "seed_main.cpp");
