@@ -25,6 +25,9 @@ public sealed class ProcessStdioTests
             Owner = "computecore-process-tests",
             SchemaVersion = new Schema.Version { Major = 2, Minor = 1 },
             Container = new Container { Storage = new Storage { Layers = [new Layer { Path = BusyboxLayer.Path }] } },
+
+            // A program that fails half-way leaves no container behind (systems otherwise outlive hcsd).
+            ShouldTerminateOnLastHandleClosed = true,
         });
         var id = "cprocess-" + Guid.NewGuid().ToString("N")[..8];
         var run = await NativeToolchain.RunAsync(program, [id, configuration, mode],
