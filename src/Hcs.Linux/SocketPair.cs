@@ -13,7 +13,7 @@ namespace Hcs.Linux;
 /// </summary>
 public static partial class SocketPair
 {
-    private const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, MSG_NOSIGNAL = 0x4000, SHUT_WR = 1, EINTR = 4;
+    private const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, MSG_NOSIGNAL = 0x4000, SHUT_WR = 1, EINTR = 4, F_DUPFD_CLOEXEC = 1030;
 
     /// <summary>
     /// A new connected pair of close-on-exec Unix stream sockets (each end both reads and writes); false with errno set.
@@ -30,9 +30,35 @@ public static partial class SocketPair
             return false;
         }
 
-        first = fds[0];
-        second = fds[1];
+        // Never 0, 1 or 2 (a host that closed its stdio would otherwise get them): descriptor 0 carried in a HANDLE
+        // would read as NULL, "no stream", and a stray write to 1 or 2 would land in the stream.
+        first = AboveStandard(fds[0]);
+        second = AboveStandard(fds[1]);
+        if (first < 0 || second < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            _ = first >= 0 ? close(first) : 0;
+            _ = second >= 0 ? close(second) : 0;
+            Marshal.SetLastPInvokeError(errno);
+            first = second = -1;
+            return false;
+        }
+
         return true;
+    }
+
+    private static int AboveStandard(int fd)
+    {
+        if (fd > 2)
+        {
+            return fd;
+        }
+
+        var moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        var errno = Marshal.GetLastPInvokeError();
+        close(fd);
+        Marshal.SetLastPInvokeError(errno);
+        return moved;
     }
 
     /// <summary>
@@ -75,4 +101,7 @@ public static partial class SocketPair
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int command, int argument);
 }
