@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstring>
 #include <cwchar>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -281,7 +282,8 @@ int Patterns()
 int Throw()
 {
     Event done;
-    auto operation = NewOperation(&done, [](HCS_OPERATION, void*) { throw std::runtime_error("thrown from a callback"); });
+    // Not `&done`: taking the address of a WIL resource wrapper releases it (operator& is put()); std::addressof does not.
+    auto operation = NewOperation(std::addressof(done), [](HCS_OPERATION, void*) { throw std::runtime_error("thrown from a callback"); });
     THROW_IF_FAILED(HcsEnumerateComputeSystems(nullptr, operation.get()));
     done.wait(60000); // never signalled: the process ends first
     std::printf("throw: survived\n");
