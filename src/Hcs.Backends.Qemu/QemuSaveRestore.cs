@@ -346,10 +346,20 @@ internal sealed class QemuSaveRestore
             return false;
         }
 
-        var restoring = RestoreAndContinueAsync(restore, cancellationToken);
+        // Published before any of the work runs: the stream can be written synchronously and QEMU can exit on a bad
+        // one before RestoreAndContinueAsync would have returned its task, and the exit path must find it to wait for it.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var restoring = AfterAsync(gate.Task);
         Volatile.Write(ref _restoring, restoring);
+        gate.SetResult();
         await restoring.ConfigureAwait(false);
         return true;
+
+        async Task AfterAsync(Task opened)
+        {
+            await opened.ConfigureAwait(false);
+            await RestoreAndContinueAsync(restore, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task RestoreAndContinueAsync(SavedStateFile restore, CancellationToken cancellationToken)
