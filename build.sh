@@ -41,7 +41,7 @@ setup() {
 # only when one of its sources is newer than the binary.
 shim() {
   local out=artifacts/shim/hcs-shim
-  if [ ! -x "$out" ] || [ -n "$(find src/Hcs.Shim src/Hcs.Shim.Protocol Directory.Build.props Directory.Packages.props -newer "$out" -type f -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
+  if [ ! -x "$out" ] || [ -n "$(find src/Hcs.Shim src/Hcs.Shim.Protocol VERSION Directory.Build.props Directory.Packages.props -newer "$out" -type f -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
     log "publishing hcs-shim (NativeAOT)"
     dotnet publish src/Hcs.Shim/Hcs.Shim.csproj -c Release -r linux-x64 -o artifacts/shim --nologo -v quiet -clp:ErrorsOnly
     touch "$out"
@@ -52,14 +52,28 @@ shim() {
 # only when a source it is built from is newer than the library.
 computecore() {
   local out=artifacts/computecore/libcomputecore.so
-  if [ ! -f "$out" ] || [ -n "$(find src include Directory.Build.props Directory.Packages.props -newer "$out" -type f -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
+  if [ ! -f "$out" ] || [ -n "$(find src include VERSION Directory.Build.props Directory.Packages.props -newer "$out" -type f -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
     log "publishing libcomputecore.so (NativeAOT)"
     dotnet publish src/Hcs.ComputeCore/Hcs.ComputeCore.csproj -c Release -r linux-x64 -o artifacts/computecore --nologo -v quiet -clp:ErrorsOnly
     touch "$out"
   fi
 }
 
-build() { setup; log "building"; dotnet build Hcs.slnx --no-restore -c Release --nologo -v quiet -clp:ErrorsOnly "$@"; computecore; }
+# Publishes hcsd and hcsctl as NativeAOT executables into artifacts/bin (what the package ships and the tests run), each
+# only when a source it is built from is newer than the binary. Trim and AOT warnings are errors.
+native() {
+  local project name out
+  for project in Hcs.Daemon:hcsd Hcs.Ctl:hcsctl; do
+    name=${project#*:}; project=${project%%:*}; out=artifacts/bin/$name
+    if [ ! -x "$out" ] || [ -n "$(find src VERSION Directory.Build.props Directory.Packages.props -newer "$out" -type f -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
+      log "publishing $name (NativeAOT)"
+      dotnet publish "src/$project/$project.csproj" -c Release -r linux-x64 -o artifacts/bin --nologo -v quiet -clp:ErrorsOnly
+      touch "$out"
+    fi
+  done
+}
+
+build() { setup; log "building"; dotnet build Hcs.slnx --no-restore -c Release --nologo -v quiet -clp:ErrorsOnly "$@"; computecore; native; }
 
 # The fast tier: these test assemblies, less the tests marked [Trait("Tier", "Vm")].
 fast_tier=(Hcs.Schema.Tests Hcs.Engine.Tests Hcs.Client.Tests)
