@@ -77,44 +77,16 @@ public static partial class ComputeCore
             return HResults.HCS_E_OPERATION_SYSTEM_CALLBACK_ALREADY_SET;
         }
 
-        var hr = operation.Reserve(HcsOperationType.Create, null, null);
-        if (hr < 0)
+        return CreateAndRun(id, configuration, operation, system =>
         {
+            var hr = system.SetCallback(options.CallbackOptions, options.CallbackContext, callback);
+            if (hr >= 0 && viaEvents)
+            {
+                operation.AttachSystem(system);
+            }
+
             return hr;
-        }
-
-        ISystemHandle handle;
-        try
-        {
-            handle = Blocking.Run(HcsClient.Current.Session.CreateSystemAsync(id, configuration));
-        }
-        catch (Exception e)
-        {
-            operation.Fail(e);
-            return HcsException.Wrap(e, null).HResult;
-        }
-
-        var system = new HcsSystem(handle);
-        hr = system.SetCallback(options.CallbackOptions, options.CallbackContext, callback);
-        if (hr < 0)
-        {
-            system.Dispose();
-            operation.Fail(new HcsException(hr, OperationLabels.CreateSystem, id));
-            return hr;
-        }
-
-        if (viaEvents)
-        {
-            operation.AttachSystem(system);
-        }
-
-        computeSystem = system;
-        operation.Run(async ct =>
-        {
-            await handle.WaitForCreatedAsync(ct).ConfigureAwait(false);
-            return null;
-        });
-        return HResults.S_OK;
+        }, out computeSystem);
     }
 
     private static bool IsTheNamespace(string? idNamespace) => string.IsNullOrEmpty(idNamespace);

@@ -183,6 +183,18 @@ public static partial class ComputeCore
             return HResults.E_INVALIDARG;
         }
 
+        return CreateAndRun(id, configuration, operation, null, out computeSystem);
+    }
+
+    /// <summary>
+    /// The create both create functions share: reserves <paramref name="operation"/>, creates the system, then runs
+    /// <paramref name="attach"/> (when given) on the new handle before the create's completion can run. A failing
+    /// <paramref name="attach"/> closes the new handle and fails the call and the operation with its HRESULT.
+    /// </summary>
+    private static int CreateAndRun(string id, string configuration, HcsOperation operation, Func<HcsSystem, int>? attach,
+        out HcsSystem? computeSystem)
+    {
+        computeSystem = null;
         var hr = operation.Reserve(HcsOperationType.Create, null, null);
         if (hr < 0)
         {
@@ -200,7 +212,16 @@ public static partial class ComputeCore
             return HcsException.Wrap(e, null).HResult;
         }
 
-        computeSystem = new HcsSystem(handle);
+        var system = new HcsSystem(handle);
+        hr = attach?.Invoke(system) ?? HResults.S_OK;
+        if (hr < 0)
+        {
+            system.Dispose();
+            operation.Fail(new HcsException(hr, OperationLabels.CreateSystem, id));
+            return hr;
+        }
+
+        computeSystem = system;
         operation.Run(async ct =>
         {
             await handle.WaitForCreatedAsync(ct).ConfigureAwait(false);

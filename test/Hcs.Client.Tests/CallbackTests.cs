@@ -125,6 +125,28 @@ public sealed class CallbackTests
     }
 
     [Fact]
+    public async Task CreateInNamespace_WithACallback_DeliversTheCreatesCompletion_AndOtherNamespacesAreRefused()
+    {
+        await using var env = new TestEnv();
+        var id = TestEnv.NewId();
+        var log = new EventLog();
+        var options = new HcsCreateOptions { CallbackOptions = HcsEventOptions.EnableOperationCallbacks, Callback = log.Callback() };
+        using var refused = HcsCreateOperation(null, null);
+        TestEnv.Hr(HResults.E_INVALIDARG, HcsCreateComputeSystemInNamespace("other", id, TestEnv.EmptyVm, refused, options, out var none));
+        Assert.Null(none);
+        TestEnv.Hr(HResults.HCS_E_SYSTEM_NOT_FOUND, HcsOpenComputeSystem(id, GENERIC_ALL, out _));
+        using var op = HcsCreateOperation(null, null);
+
+        TestEnv.Ok(HcsCreateComputeSystemInNamespace(null, id, TestEnv.EmptyVm, op, options, out var system));
+        using var closeSystem = system;
+
+        var ev = log.WaitFor(HcsEventType.OperationCallback);
+        Assert.Same(op, ev.Operation);
+        TestEnv.Ok(HcsGetOperationResult(op, out _));
+        Assert.Equal(SystemState.Created, TestEnv.StateOf(system!));
+    }
+
+    [Fact]
     public async Task EnableOperationCallbacks_RefusesStartWithAnOperationThatHasItsOwnCallback()
     {
         await using var env = new TestEnv();
