@@ -71,6 +71,7 @@ internal sealed class Monitor : IDisposable
         {
             // The state directory is the working directory: its sockets are bound and reached by names relative to it,
             // which fit in a socket address however long the runtime root is (StateNames).
+            Directory.CreateDirectory(_options.State);
             Directory.SetCurrentDirectory(_options.State);
             _devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
             Directory.CreateDirectory(_exitDir);
