@@ -41,6 +41,7 @@ internal sealed class RawQemu : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             RedirectStandardInput = true,
+            WorkingDirectory = runDirectory, // QemuCommandLine names the sockets relative to the runtime directory
         };
         foreach (var arg in QemuCommandLine.Build(id, document.VirtualMachine!, new QemuSettings(), runDirectory))
         {

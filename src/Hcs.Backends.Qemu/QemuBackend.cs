@@ -29,14 +29,20 @@ public sealed partial class QemuBackend : IComputeBackend
     private readonly string _runtimeRoot;
     private readonly Lazy<CgroupHierarchy> _cgroups;
 
-    /// <summary>Creates the backend; each VM's runtime directory is <c>runtimeRoot/id</c>.</summary>
+    /// <summary>
+    /// Creates the backend; each VM's runtime directory is <c>runtimeRoot/NAME</c> (<see cref="RuntimeDirectoryOf"/>).
+    /// The runtime root may be of any length up to what leaves its files within <c>PATH_MAX</c>
+    /// (<see cref="MaxRuntimeRootBytes"/>): no socket path in it is ever put in a socket address (docs/qemu-backend.md,
+    /// Socket paths). Longer is an <see cref="ArgumentException"/>.
+    /// </summary>
     public QemuBackend(QemuSettings settings, string runtimeRoot)
     {
         _settings = settings ?? throw new ArgumentNullException(nameof(settings));
         _runtimeRoot = runtimeRoot ?? throw new ArgumentNullException(nameof(runtimeRoot));
-        if (Encoding.UTF8.GetByteCount(runtimeRoot.TrimEnd('/')) + 1 + LinuxHost.HashedNameLength + 1 + SocketNameReserve > QemuOptions.MaxSocketPath)
+        if (Encoding.UTF8.GetByteCount(runtimeRoot.TrimEnd('/')) > MaxRuntimeRootBytes)
         {
-            throw new ArgumentException($"the runtime root '{runtimeRoot}' is too long for the Unix sockets of its VMs", nameof(runtimeRoot));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"the runtime root '{runtimeRoot}' is longer than {MaxRuntimeRootBytes} bytes: the paths of its VMs' files would pass PATH_MAX"), nameof(runtimeRoot));
         }
 
         _ = QemuCpuControls.ParseParent(settings.CgroupParent);
@@ -49,16 +55,25 @@ public sealed partial class QemuBackend : IComputeBackend
     /// <summary>The backend's settings.</summary>
     internal QemuSettings Settings => _settings;
 
-    /// <summary>Room kept for the longest socket file name inside a runtime directory (<c>qmp-diagnostics.sock</c>).</summary>
-    private const int SocketNameReserve = 24;
+    /// <summary>
+    /// The longest runtime root accepted, in bytes: with a hashed name (26), the longest file name in a runtime
+    /// directory (24) and two separators it stays within <c>PATH_MAX</c> (4096 with the NUL).
+    /// </summary>
+    public const int MaxRuntimeRootBytes = 4095 - 1 - LinuxHost.HashedNameLength - 1 - FileNameReserve;
+
+    /// <summary>Room kept for the longest file name inside a runtime directory (<c>qmp-diagnostics.sock</c>).</summary>
+    private const int FileNameReserve = 24;
 
     /// <summary>
     /// The runtime directory of system <paramref name="id"/>: <c>runtimeRoot/NAME</c>, NAME being
-    /// <see cref="LinuxHost.RuntimeName"/> — the id, or <c>h-HASH</c> when the id is too long for the Unix socket paths
-    /// inside it (at most 107 bytes) or has the shape of a hashed name. The VM's cgroup has the same name.
+    /// <see cref="LinuxHost.RuntimeName"/> — the id, or <c>h-HASH</c> when <c>runtimeRoot/id/</c> and a 24-byte file
+    /// name would pass 107 bytes, or when the id has the shape of a hashed name. The VM's cgroup has the same name.
+    /// The 107 bytes were once the limit of the socket paths in the directory; sockets no longer depend on it, but the
+    /// rule is kept as it was, because adoption finds a VM's directory by recomputing this name: a changed rule would
+    /// lose the VMs an earlier service left running.
     /// </summary>
     public static string RuntimeDirectoryOf(string runtimeRoot, string id) =>
-        Path.Combine(runtimeRoot, LinuxHost.RuntimeName(id, i => Encoding.UTF8.GetByteCount(Path.Combine(runtimeRoot, i)) + 1 + SocketNameReserve <= QemuOptions.MaxSocketPath));
+        Path.Combine(runtimeRoot, LinuxHost.RuntimeName(id, i => Encoding.UTF8.GetByteCount(Path.Combine(runtimeRoot, i)) + 1 + FileNameReserve <= QemuOptions.MaxSocketPath));
 
     /// <summary>Mode of a new runtime directory (before the umask).</summary>
     private const UnixFileMode RuntimeDirectoryMode = PrivateFiles.DirectoryMode; // 0700: the VM's console, logs and sockets
@@ -160,7 +175,9 @@ public sealed partial class QemuBackend : IComputeBackend
 
             PrivateFiles.CreateEmpty(Path.Combine(run, QemuCommandLine.QemuLog));
             console = ConsoleLog.Create(run, _settings.ConsoleLogMaxBytes, context.Id);
-            var start = new ProcessStartInfo(_launcher) { UseShellExecute = false };
+            // QEMU runs in its runtime directory: its command line names the sockets it binds there relatively
+            // (QemuCommandLine), so no socket address holds the runtime root, however long it is.
+            var start = new ProcessStartInfo(_launcher) { UseShellExecute = false, WorkingDirectory = run };
             foreach (var arg in (string[])["launch", "--log", Path.Combine(run, QemuCommandLine.QemuLog), .. opened?.LauncherArguments() ?? [], "--", _settings.Binary])
             {
                 start.ArgumentList.Add(arg);

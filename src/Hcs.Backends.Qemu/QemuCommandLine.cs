@@ -17,6 +17,13 @@ namespace Hcs.Backends.Qemu;
 /// with <c>RestoreState</c> waits for its saved state (<c>-incoming defer</c>) instead of booting. SCSI disks are
 /// <c>-blockdev</c> nodes (JSON syntax, so paths need no escaping) named <c>scsiC-LUN</c>, with a device of the same id,
 /// exactly as a hot add (<c>blockdev-add</c> + <c>device_add</c>) names them, so either kind can be hot-removed.
+/// <para>
+/// QEMU runs in its runtime directory (its working directory: <see cref="QemuBackend"/> starts it there), and the
+/// sockets QEMU binds in that directory are named relative to it (<c>-qmp unix:qmp.sock</c>, <c>console.sock</c>,
+/// <c>gcs.sock</c>, <c>qmp-diagnostics.sock</c>, <c>vnc.sock</c>): a Unix socket address holds at most 107 bytes, and
+/// these names fit whatever the length of the runtime root. Files are named absolutely (<c>-pidfile</c>, logs, OVMF
+/// variables), which has no such limit. See docs/qemu-backend.md (Socket paths).
+/// </para>
 /// </summary>
 public static class QemuCommandLine
 {
@@ -90,22 +97,22 @@ public static class QemuCommandLine
             "-M", "q35",
             "-nodefaults", "-no-user-config", "-display", "none",
             "-S", "-no-shutdown", "-action", "panic=pause",
-            "-qmp", QmpOption(run),
+            "-qmp", QmpOption,
             "-pidfile", $"{run}/{PidFile}",
-            "-chardev", $"socket,id=console,path={run}/{ConsoleSocket},server=on,wait=off,logfile={run}/{Hcs.Backends.Qemu.ConsoleLog.Fifo},logappend=on",
+            "-chardev", $"socket,id=console,path={ConsoleSocket},server=on,wait=off,logfile={run}/{Hcs.Backends.Qemu.ConsoleLog.Fifo},logappend=on",
             "-serial", "chardev:console",
         };
 
         if (settings.DiagnosticsMonitor)
         {
-            args.AddRange(["-qmp", $"unix:{run}/{DiagnosticsSocket},server=on,wait=off"]);
+            args.AddRange(["-qmp", $"unix:{DiagnosticsSocket},server=on,wait=off"]);
         }
 
         Topology(vm.ComputeTopology, args);
         Chipset(vm.Chipset, settings, run, args, opened);
         Devices(vm.Devices, args, settings, opened);
-        GuestConnection(vm.GuestConnection, vm.Devices?.VirtioSerial?.Ports is { Count: > 0 }, run, args);
-        RemoteConsole(vm.Devices, run, args, settings);
+        GuestConnection(vm.GuestConnection, vm.Devices?.VirtioSerial?.Ports is { Count: > 0 }, args);
+        RemoteConsole(vm.Devices, args, settings);
         args.AddRange(["-device", $"virtio-balloon-pci,id={BalloonId}"]);
         if (vm.RestoreState is { } restore)
         {
@@ -121,25 +128,50 @@ public static class QemuCommandLine
         return args;
     }
 
-    /// <summary>
-    /// The <c>-qmp</c> value of a VM whose (escaped) runtime directory is <paramref name="run"/>: adoption and orphan
-    /// cleaning recognise our QEMU by this argument in <c>/proc/PID/cmdline</c>.
-    /// </summary>
-    internal static string QmpOption(string run) => $"unix:{run}/{QmpSocket},server=on,wait=off";
+    /// <summary>The <c>-qmp</c> value of every VM: QMP on <see cref="QmpSocket"/> in QEMU's working directory, its runtime directory.</summary>
+    internal const string QmpOption = $"unix:{QmpSocket},server=on,wait=off";
 
-    /// <summary>True if <paramref name="commandLine"/> is the argv of the QEMU of runtime directory <paramref name="runtimeDirectory"/>.</summary>
+    /// <summary>
+    /// True if <paramref name="commandLine"/> is the argv of the QEMU of runtime directory <paramref name="runtimeDirectory"/>
+    /// (adoption and orphan cleaning read it from <c>/proc/PID/cmdline</c>): <see cref="QmpOption"/> with a
+    /// <c>-pidfile</c> in that directory, or, for a QEMU an earlier hcs started (it named its sockets absolutely),
+    /// <c>-qmp unix:RUNDIR/qmp.sock,…</c>.
+    /// </summary>
     internal static bool IsQemuOf(IReadOnlyList<string> commandLine, string runtimeDirectory)
     {
-        var expected = QmpOption(QemuOptions.Escape(runtimeDirectory, "runtime directory"));
+        ArgumentNullException.ThrowIfNull(commandLine);
+        var run = QemuOptions.Escape(runtimeDirectory, "runtime directory");
+        var earlier = $"unix:{run}/{QmpSocket},server=on,wait=off";
+        bool relativeQmp = false, pidFile = false;
         for (var i = 0; i + 1 < commandLine.Count; i++)
         {
-            if (commandLine[i] == "-qmp" && commandLine[i + 1] == expected)
+            switch (commandLine[i])
             {
-                return true;
+                case "-qmp" when commandLine[i + 1] == earlier:
+                    return true;
+                case "-qmp" when commandLine[i + 1] == QmpOption:
+                    relativeQmp = true;
+                    break;
+                case "-pidfile" when commandLine[i + 1] == $"{run}/{PidFile}":
+                    pidFile = true;
+                    break;
             }
         }
 
-        return false;
+        return relativeQmp && pidFile;
+    }
+
+    /// <summary>
+    /// How QEMU is told, at run time (a migration URI), of socket <paramref name="name"/> of runtime directory
+    /// <paramref name="runtimeDirectory"/>: the absolute path when it fits in a socket address (every QEMU resolves it
+    /// alike: one an earlier hcs started runs in the service's working directory, and its runtime root was always short
+    /// enough, since that hcs refused longer ones), else the name alone, relative to QEMU's working directory, which is
+    /// its runtime directory for every QEMU started since.
+    /// </summary>
+    internal static string RuntimeSocket(string runtimeDirectory, string name)
+    {
+        var path = System.IO.Path.Combine(runtimeDirectory, name);
+        return System.Text.Encoding.UTF8.GetByteCount(path) <= QemuOptions.MaxSocketPath ? path : name;
     }
 
     /// <summary>The id of the <paramref name="index"/>th SCSI controller of the document (in document order).</summary>
@@ -266,7 +298,7 @@ public static class QemuCommandLine
     /// a VNC server on a Unix socket; <c>Keyboard</c> and <c>Mouse</c> add virtio input devices (an absolute tablet
     /// for the mouse, so the pointer follows the VNC client's). The PS/2 controller of the q35 board is always there.
     /// </summary>
-    private static void RemoteConsole(Devices? devices, string run, List<string> args, QemuSettings settings)
+    private static void RemoteConsole(Devices? devices, List<string> args, QemuSettings settings)
     {
         const string Path = Vm + ".Devices";
         if (devices?.VideoMonitor is not null || devices?.EnhancedModeVideo is not null)
@@ -300,7 +332,9 @@ public static class QemuCommandLine
                     settings.ReservedPaths);
             }
 
-            args.AddRange(["-vnc", $"unix:{(socket is null ? $"{run}/{VncSocket}" : QemuOptions.Escape(socket, $"{Path}.VideoMonitor.ConnectionOptions.NamedPipe"))}"]);
+            // The default socket is named relative to QEMU's working directory (its runtime directory); QEMU 7.2's VNC
+            // server cannot take a descriptor, so this is how it binds in a runtime directory of any length.
+            args.AddRange(["-vnc", $"unix:{(socket is null ? VncSocket : QemuOptions.Escape(socket, $"{Path}.VideoMonitor.ConnectionOptions.NamedPipe"))}"]);
         }
 
         if (devices?.Keyboard is not null)
@@ -502,7 +536,7 @@ public static class QemuCommandLine
     /// vsock is not offered (this host has no <c>/dev/vhost-vsock</c>), so <c>UseVsock</c> is refused, as are the
     /// members that need an agent protocol.
     /// </summary>
-    private static void GuestConnection(GuestConnection? connection, bool haveVirtioSerial, string run, List<string> args)
+    private static void GuestConnection(GuestConnection? connection, bool haveVirtioSerial, List<string> args)
     {
         if (connection is null)
         {
@@ -530,7 +564,7 @@ public static class QemuCommandLine
             args.AddRange(["-device", "virtio-serial-pci,id=vser0"]);
         }
 
-        args.AddRange(["-chardev", $"socket,id=gcs,path={run}/{GuestConnectionSocket},server=on,wait=off"]);
+        args.AddRange(["-chardev", $"socket,id=gcs,path={GuestConnectionSocket},server=on,wait=off"]);
         args.AddRange(["-device", $"virtserialport,bus=vser0.0,chardev=gcs,id={GuestConnectionPortId},name={GuestConnectionPortName}"]);
     }
 

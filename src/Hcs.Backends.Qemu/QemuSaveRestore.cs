@@ -125,9 +125,8 @@ internal sealed class QemuSaveRestore
         var tempName = $".{name}.{Guid.NewGuid():N}{SaveTemporarySuffix}";
         var temp = Path.Combine(Path.GetDirectoryName(target)!, tempName);
         File.Delete(socketPath);
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        listener.Listen(1);
+        // Bound through a descriptor of the runtime directory (any length); removed below, whatever happens.
+        using var listener = Hcs.Linux.UnixSocketPaths.Listen(socketPath, 1);
         FileStream? file = null;
         SafeFileHandle? directory = null;
         var migrating = false;
@@ -154,7 +153,8 @@ internal sealed class QemuSaveRestore
             await _qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 32L << 30 }, cancellationToken).ConfigureAwait(false);
             try
             {
-                await _qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{socketPath}" }, cancellationToken).ConfigureAwait(false);
+                await _qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{QemuCommandLine.RuntimeSocket(_runtimeDirectory, SaveSocket)}" }, cancellationToken)
+                    .ConfigureAwait(false);
             }
             catch (QmpErrorException e)
             {
@@ -370,10 +370,11 @@ internal sealed class QemuSaveRestore
             var socketPath = Path.Combine(_runtimeDirectory, RestoreSocket);
             try
             {
-                await _qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = $"unix:{socketPath}" }, cancellationToken).ConfigureAwait(false);
+                await _qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = $"unix:{QemuCommandLine.RuntimeSocket(_runtimeDirectory, RestoreSocket)}" },
+                    cancellationToken).ConfigureAwait(false);
                 using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
                 {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
+                    await Hcs.Linux.UnixSocketPaths.ConnectAsync(socket, socketPath, cancellationToken).ConfigureAwait(false);
                     var target = new NetworkStream(socket, ownsSocket: false);
                     await using (target.ConfigureAwait(false))
                     {

@@ -53,13 +53,16 @@ public sealed class QmpClient : IAsyncDisposable
     /// <summary>Completes when the connection ends, saying how.</summary>
     public Task<QmpCloseReason> Closed => _closed.Task;
 
-    /// <summary>Connects to a QMP Unix socket and negotiates capabilities.</summary>
+    /// <summary>
+    /// Connects to a QMP Unix socket and negotiates capabilities. The path may be of any length
+    /// (<see cref="Hcs.Linux.UnixSocketPaths"/>: a runtime root longer than a socket address allows is fine).
+    /// </summary>
     public static async Task<QmpClient> ConnectAsync(string socketPath, CancellationToken cancellationToken = default)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
+            await Hcs.Linux.UnixSocketPaths.ConnectAsync(socket, socketPath, cancellationToken).ConfigureAwait(false);
             return await ConnectAsync(new NetworkStream(socket, ownsSocket: true), cancellationToken).ConfigureAwait(false);
         }
         catch

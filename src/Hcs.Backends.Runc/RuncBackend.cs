@@ -18,11 +18,23 @@ namespace Hcs.Backends.Runc;
 /// </summary>
 public sealed partial class RuncBackend : IComputeBackend
 {
-    /// <summary>Longest Unix socket path (sun_path is 108 bytes with the NUL).</summary>
+    /// <summary>
+    /// Longest Unix socket path (sun_path is 108 bytes with the NUL). Sockets in a runtime directory no longer depend
+    /// on it (they are bound and reached through a descriptor or a working directory: docs/containers.md, Socket
+    /// paths); it survives only in <see cref="HostNameOf"/>'s rule, which must not change.
+    /// </summary>
     internal const int MaxSocketPath = 107;
 
     /// <summary>Room for the longest file name inside a runtime directory (<c>exec/999999-err.sock</c>).</summary>
-    private const int SocketNameReserve = 24;
+    private const int FileNameReserve = 24;
+
+    /// <summary>
+    /// The longest runtime root accepted, in bytes: with a hashed name (26), the longest file name in a runtime
+    /// directory (24) and two separators it stays within <c>PATH_MAX</c> (4096 with the NUL). A container's root file
+    /// system (<c>rootfs</c>) is under it too, so a root this long leaves its paths little room; roots of a few hundred
+    /// bytes are what the tests run.
+    /// </summary>
+    public const int MaxRuntimeRootBytes = 4095 - 1 - LinuxHost.HashedNameLength - 1 - FileNameReserve;
 
     private readonly RuncSettings _settings;
     private readonly Lazy<CgroupHierarchy> _cgroups;
@@ -35,9 +47,11 @@ public sealed partial class RuncBackend : IComputeBackend
         _cgroups = new(() => CgroupHierarchy.Open(cgroupRoot));
         ShimPath = _settings.ShimPath ?? LinuxHost.LocateShim();
         RuncRoot = _settings.RuncRoot ?? Path.Combine(_settings.RuntimeRoot, ".runc");
-        if (Encoding.UTF8.GetByteCount(_settings.RuntimeRoot.TrimEnd('/')) + 1 + LinuxHost.HashedNameLength + 1 + SocketNameReserve > MaxSocketPath)
+        if (Encoding.UTF8.GetByteCount(_settings.RuntimeRoot.TrimEnd('/')) > MaxRuntimeRootBytes)
         {
-            throw new ArgumentException($"the runtime root '{_settings.RuntimeRoot}' is too long for the Unix sockets of its containers", nameof(settings));
+            throw new ArgumentException(
+                $"the runtime root '{_settings.RuntimeRoot}' is longer than {MaxRuntimeRootBytes} bytes: the paths of its containers' files would pass PATH_MAX",
+                nameof(settings));
         }
     }
 
@@ -65,15 +79,17 @@ public sealed partial class RuncBackend : IComputeBackend
 
     /// <summary>
     /// The name of system <paramref name="id"/> on the host (runtime directory, runc container id, cgroup):
-    /// <see cref="LinuxHost.RuntimeName"/>, which keeps the id when runc accepts it and the socket paths stay short
-    /// enough, else (and for every id shaped like a hashed name) <c>h-HASH</c>. An id beginning with <c>-</c> keeps
-    /// its name: every runc command line puts <c>--</c> before it.
+    /// <see cref="LinuxHost.RuntimeName"/>, which keeps the id when runc accepts it and <c>runtimeRoot/id/</c> with a
+    /// 24-byte file name stays within 107 bytes, else (and for every id shaped like a hashed name) <c>h-HASH</c>. The
+    /// 107 bytes were the limit of the socket paths in the directory once; the rule is kept as it was because
+    /// adoption finds a container by recomputing this name (a changed rule would lose containers left running). An id
+    /// beginning with <c>-</c> keeps its name: every runc command line puts <c>--</c> before it.
     /// </summary>
     internal string HostNameOf(string id) => LinuxHost.RuntimeName(id, FitsRunc);
 
     private bool FitsRunc(string id) =>
         id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '+')
-        && Encoding.UTF8.GetByteCount(Path.Combine(_settings.RuntimeRoot, id)) + 1 + SocketNameReserve <= MaxSocketPath;
+        && Encoding.UTF8.GetByteCount(Path.Combine(_settings.RuntimeRoot, id)) + 1 + FileNameReserve <= MaxSocketPath;
 
     /// <summary>Where system <paramref name="id"/>'s files are on the host.</summary>
     internal ContainerLayout LayoutOf(string id)

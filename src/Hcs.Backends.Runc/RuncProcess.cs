@@ -85,10 +85,8 @@ internal sealed partial class RuncSystem : IBackendProcessHost
             }
 
             File.Delete(path);
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-            socket.Listen(1);
-            return new StdioListener(path, socket);
+            // Bound through a descriptor of its directory: the runtime root may be longer than a socket address.
+            return new StdioListener(path, Hcs.Linux.UnixSocketPaths.Listen(path, 1));
         }
 
         public void Dispose()

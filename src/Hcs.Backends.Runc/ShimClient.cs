@@ -66,7 +66,8 @@ internal sealed class ShimClient : IAsyncDisposable
         ShimClient? client = null;
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
+            // Any length: the runtime root may be longer than a socket address (Hcs.Linux.UnixSocketPaths).
+            await Hcs.Linux.UnixSocketPaths.ConnectAsync(socket, path, cancellationToken).ConfigureAwait(false);
             client = new ShimClient(socket);
             var answer = await client.SendAsync<HelloReply>(new HelloRequest(0, ShimProtocol.ProtocolVersion), cancellationToken).ConfigureAwait(false);
             if (ShimProtocol.IsMismatch(answer, out var theirs))

@@ -62,9 +62,9 @@ internal sealed class ExecSession
         Socket? stdin = null, stdout = null, stderr = null;
         try
         {
-            stdin = Connect(_request.Stdin, "stdin");
-            stdout = Connect(_request.Stdout, "stdout");
-            stderr = Connect(_request.Stderr, "stderr");
+            stdin = Connect(_options.State, _request.Stdin, "stdin");
+            stdout = Connect(_options.State, _request.Stdout, "stdout");
+            stderr = Connect(_options.State, _request.Stderr, "stderr");
             string[] args =
             [
                 _options.Runc, "--root", _options.RuncRoot, "--log", _log, "--log-format", "json",
@@ -93,17 +93,19 @@ internal sealed class ExecSession
         bool handedOver = false;
         try
         {
-            stdin = Connect(_request.Stdin, "stdin");
-            stdout = Connect(_request.Stdout, "stdout");
+            stdin = Connect(_options.State, _request.Stdin, "stdin");
+            stdout = Connect(_options.State, _request.Stdout, "stdout");
             File.Delete(_consolePath);
+            // Named relative to the state directory, the monitor's and runc's working directory (StateNames).
+            var consoleName = StateNames.Of(_options.State, _consolePath);
             listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            listener.Bind(new UnixDomainSocketEndPoint(_consolePath));
+            listener.Bind(new UnixDomainSocketEndPoint(consoleName));
             listener.Listen(1);
             Task<Socket> accept = listener.AcceptAsync();
             string[] args =
             [
                 _options.Runc, "--root", _options.RuncRoot, "--log", _log, "--log-format", "json",
-                "exec", "-d", "-t", "--console-socket", _consolePath, "--pid-file", _pidFile, "--process", spec, "--", _options.Id,
+                "exec", "-d", "-t", "--console-socket", consoleName, "--pid-file", _pidFile, "--process", spec, "--", _options.Id,
             ];
             int raw = await StartRuncAsync(args, _devNull, _devNull, _devNull).ConfigureAwait(false);
             if (raw != 0)
@@ -188,8 +190,11 @@ internal sealed class ExecSession
 
     private int Fd(Socket? socket) => socket is null ? _devNull : (int)socket.SafeHandle.DangerousGetHandle();
 
-    /// <summary>Connects (blocking: the fd becomes a process's stdio) to one of the engine's stdio sockets.</summary>
-    private static Socket? Connect(string? path, string name)
+    /// <summary>
+    /// Connects (blocking: the fd becomes a process's stdio) to one of the engine's stdio sockets, by its name relative
+    /// to the state directory when it is inside it (StateNames).
+    /// </summary>
+    private static Socket? Connect(string state, string? path, string name)
     {
         if (path is null)
         {
@@ -199,7 +204,7 @@ internal sealed class ExecSession
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            socket.Connect(new UnixDomainSocketEndPoint(path));
+            socket.Connect(new UnixDomainSocketEndPoint(StateNames.Of(state, path)));
             Native.MakeBlocking((int)socket.SafeHandle.DangerousGetHandle());
             return socket;
         }

@@ -69,10 +69,14 @@ internal sealed class Monitor : IDisposable
         Socket listener;
         try
         {
+            // The state directory is the working directory: its sockets are bound and reached by names relative to it,
+            // which fit in a socket address however long the runtime root is (StateNames).
+            Directory.CreateDirectory(_options.State);
+            Directory.SetCurrentDirectory(_options.State);
             _devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
             Directory.CreateDirectory(_exitDir);
             Directory.CreateDirectory(_execDir);
-            listener = Listen(_socketPath);
+            listener = Listen(_socketPath, StateNames.Of(_options.State, _socketPath));
             _ = Native.chmod(_socketPath, 0x180); // 0600
         }
         catch (Exception e) when (e is IOException or SocketException or UnauthorizedAccessException)
@@ -134,13 +138,13 @@ internal sealed class Monitor : IDisposable
         return 1;
     }
 
-    private static Socket Listen(string path)
+    private static Socket Listen(string path, string name)
     {
         File.Delete(path);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            socket.Bind(new UnixDomainSocketEndPoint(path));
+            socket.Bind(new UnixDomainSocketEndPoint(name));
             socket.Listen(16);
             return socket;
         }

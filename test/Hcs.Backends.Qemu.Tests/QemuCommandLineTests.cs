@@ -49,7 +49,7 @@ public sealed class QemuCommandLineTests
         Assert.Contains("-S", args);
         Assert.Contains("-no-shutdown", args);
         Assert.Equal("panic=pause", After(args, "-action"));
-        Assert.Equal("unix:/run/hcs/vm1/qmp.sock,server=on,wait=off", After(args, "-qmp"));
+        Assert.Equal("unix:qmp.sock,server=on,wait=off", After(args, "-qmp"));
         Assert.Contains("logfile=/run/hcs/vm1/console.fifo,", After(args, "-chardev"), StringComparison.Ordinal); // ConsoleLog pumps it, bounded
         Assert.Equal("chardev:console", After(args, "-serial"));
         Assert.Equal("tcg", After(args, "-accel"));
@@ -160,7 +160,45 @@ public sealed class QemuCommandLineTests
         Assert.Single(Build(Direct()), a => a == "-qmp");
         var args = QemuCommandLine.Build("vm1", Direct(), new QemuSettings { DiagnosticsMonitor = true }, "/run/hcs/vm1");
         var monitors = args.Select((a, i) => (a, i)).Where(x => x.a == "-qmp").Select(x => args[x.i + 1]).ToList();
-        Assert.Equal(["unix:/run/hcs/vm1/qmp.sock,server=on,wait=off", $"unix:/run/hcs/vm1/{QemuCommandLine.DiagnosticsSocket},server=on,wait=off"], monitors);
+        Assert.Equal(["unix:qmp.sock,server=on,wait=off", $"unix:{QemuCommandLine.DiagnosticsSocket},server=on,wait=off"], monitors);
+    }
+
+    [Fact]
+    public void SocketsQemuBinds_AreNamedRelativeToItsRuntimeDirectory_FilesAbsolutely()
+    {
+        var run = "/run/" + new string('r', 250);
+        var args = QemuCommandLine.Build("vm1", Direct() with
+        {
+            GuestConnection = new GuestConnection(),
+            Devices = new Devices { VideoMonitor = new VideoMonitor() },
+        }, new QemuSettings { DiagnosticsMonitor = true }, run);
+
+        Assert.Equal(["unix:qmp.sock,server=on,wait=off", "unix:qmp-diagnostics.sock,server=on,wait=off"],
+            args.Select((a, i) => (a, i)).Where(x => x.a == "-qmp").Select(x => args[x.i + 1]));
+        var chardevs = args.Select((a, i) => (a, i)).Where(x => x.a == "-chardev").Select(x => args[x.i + 1]).ToList();
+        Assert.Contains(chardevs, c => c.StartsWith($"socket,id=console,path=console.sock,server=on,wait=off,logfile={run}/", StringComparison.Ordinal));
+        Assert.Contains("socket,id=gcs,path=gcs.sock,server=on,wait=off", chardevs);
+        Assert.Equal("unix:vnc.sock", After(args, "-vnc"));
+        Assert.Equal($"{run}/qemu.pid", After(args, "-pidfile"));
+        Assert.True(QemuCommandLine.IsQemuOf(args, run));
+        Assert.False(QemuCommandLine.IsQemuOf(args, run + "x"), "another runtime directory's -pidfile");
+    }
+
+    [Fact]
+    public void IsQemuOf_RecognisesAQemuAnEarlierHcsStarted_ByItsAbsoluteQmpSocket()
+    {
+        string[] earlier = ["-name", "guest=vm1", "-qmp", "unix:/run/hcs/vm1/qmp.sock,server=on,wait=off", "-pidfile", "/run/hcs/vm1/qemu.pid"];
+        Assert.True(QemuCommandLine.IsQemuOf(earlier, "/run/hcs/vm1"));
+        Assert.False(QemuCommandLine.IsQemuOf(earlier, "/run/hcs/vm2"));
+        Assert.False(QemuCommandLine.IsQemuOf(["-qmp", "unix:qmp.sock,server=on,wait=off"], "/run/hcs/vm1"), "a relative -qmp alone names no directory");
+    }
+
+    [Fact]
+    public void RuntimeSocket_IsTheAbsolutePathWhenItFits_ElseTheNameInQemusWorkingDirectory()
+    {
+        Assert.Equal("/run/hcs/vm1/save.sock", QemuCommandLine.RuntimeSocket("/run/hcs/vm1", "save.sock"));
+        var run = "/run/" + new string('r', 100);
+        Assert.Equal("save.sock", QemuCommandLine.RuntimeSocket(run, "save.sock"));
     }
 
     [Fact]
@@ -175,7 +213,7 @@ public sealed class QemuCommandLineTests
     [Fact]
     public void OptionValues_DoubleCommas_AndPlainPathsRefuseThem()
     {
-        Assert.Equal("unix:/run/hcs/a,,b/qmp.sock,server=on,wait=off", After(Build(Direct(), "/run/hcs/a,b"), "-qmp"));
+        Assert.Contains("logfile=/run/hcs/a,,b/console.fifo", After(Build(Direct(), "/run/hcs/a,b"), "-chardev"), StringComparison.Ordinal);
 
         var comma = Direct() with { Chipset = new Chipset { LinuxKernelDirect = new LinuxKernelDirect { KernelFilePath = "/boot/a,b" } } };
         Refused(comma, "$.VirtualMachine.Chipset.LinuxKernelDirect.KernelFilePath");
@@ -219,14 +257,14 @@ public sealed class QemuCommandLineTests
         var vm = WithDevices(new Devices { VideoMonitor = new VideoMonitor() });
         var args = Build(vm);
         Assert.Contains("VGA", Devices(args));
-        Assert.Equal("unix:/run/hcs/vm1/vnc.sock", After(args, "-vnc"));
+        Assert.Equal("unix:vnc.sock", After(args, "-vnc")); // in QEMU's working directory, its runtime directory
         Assert.Equal("/run/hcs/vm1/vnc.sock", QemuCommandLine.ConsoleEndpoint(vm, "/run/hcs/vm1"));
         Assert.Null(QemuCommandLine.ConsoleEndpoint(Direct(), "/run/hcs/vm1"));
         Assert.DoesNotContain("-vnc", Build(Direct()));
 
         // EnhancedModeVideo alone is the same console.
         var enhanced = WithDevices(new Devices { EnhancedModeVideo = new EnhancedModeVideo() });
-        Assert.Equal("unix:/run/hcs/vm1/vnc.sock", After(Build(enhanced), "-vnc"));
+        Assert.Equal("unix:vnc.sock", After(Build(enhanced), "-vnc"));
     }
 
     [Fact]
@@ -309,7 +347,7 @@ public sealed class QemuCommandLineTests
         var run = Directory.CreateTempSubdirectory("hcs-cmdline-");
         try
         {
-            var start = new ProcessStartInfo("qemu-system-x86_64") { RedirectStandardError = true, RedirectStandardOutput = true };
+            var start = new ProcessStartInfo("qemu-system-x86_64") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = run.FullName };
             foreach (var arg in Build(Direct("poweroff:10") with { Devices = new Devices { GuestCrashReporting = new GuestCrashReporting() } }, run.FullName))
             {
                 start.ArgumentList.Add(arg);

@@ -27,7 +27,7 @@ public sealed class QemuGuestConnectionTests : IAsyncLifetime
         var vm = HcsJson.Deserialize<SchemaComputeSystem>(_fixture.HangsOnStartDocument("x")!).VirtualMachine!;
         var args = QemuCommandLine.Build("vm1", vm, new QemuSettings(), "/run/hcs/vm1");
         Assert.Contains("virtio-serial-pci,id=vser0", args);
-        Assert.Contains("socket,id=gcs,path=/run/hcs/vm1/gcs.sock,server=on,wait=off", args);
+        Assert.Contains("socket,id=gcs,path=gcs.sock,server=on,wait=off", args);
         Assert.Contains("virtserialport,bus=vser0.0,chardev=gcs,id=gcsport,name=org.hcs.gcs", args);
 
         var e = Assert.Throws<HcsException>(() => QemuCommandLine.Build("vm1", vm with { GuestConnection = new GuestConnection { UseVsock = true } },

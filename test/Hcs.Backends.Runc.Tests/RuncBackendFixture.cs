@@ -10,7 +10,7 @@ using Hcs.Schema;
 namespace Hcs.Backends.Runc.Tests;
 
 /// <summary>
-/// The runc backend under test: a fresh engine per test, its own runtime root (short, for socket paths) and cgroup
+/// The runc backend under test: a fresh engine per test, its own runtime root (under /run/hcs-test) and cgroup
 /// parent, containers on the busybox test layer. The engine runs a <see cref="ScriptedRuncBackend"/> over the real
 /// backend, so a container's guest can power itself off (<c>poweroff:MS</c>: SIGTERM from the host to its init) or
 /// ignore a shutdown request (a process that ignores SIGTERM). Disposing it terminates what is left and removes the
