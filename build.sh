@@ -62,8 +62,9 @@ computecore() {
 }
 
 # Publishes hcsd and hcsctl as NativeAOT executables into artifacts/bin (what the package ships and the tests run), each
-# only when a source it is built from is newer than the binary. Trim and AOT warnings are errors. Run time needs glibc
-# (>= 2.34) and libsqlite3.so.0 only (ldd lists nothing else); `test` runs after this, so the tests run these binaries.
+# only when a source it is built from is newer than the binary. Trim and AOT warnings are errors. Run time: ldd lists
+# glibc (>= 2.34) and libsqlite3.so.0 only; hcsd also dlopens OpenSSL 3 (.NET's RandomNumberGenerator and SHA256) and
+# aborts without it. `test` runs after this, so the tests run these binaries.
 native() {
   local project name out
   for project in Hcs.Daemon:hcsd Hcs.Ctl:hcsctl; do
