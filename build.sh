@@ -27,6 +27,8 @@ setup() {
   command -v gcc >/dev/null 2>&1 || need+=(gcc)
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
   [ -f /usr/lib/x86_64-linux-gnu/libz.a ] || need+=(zlib1g-dev)
+  # hcsd, hcsctl and libcomputecore link the system's SQLite (libsqlite3.so.0 at run time: Debian's libsqlite3-0).
+  [ -f /usr/lib/x86_64-linux-gnu/libsqlite3.so ] || need+=(libsqlite3-dev)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; else sudo apt-get install -y "${need[@]}"; fi
@@ -60,7 +62,9 @@ computecore() {
 }
 
 # Publishes hcsd and hcsctl as NativeAOT executables into artifacts/bin (what the package ships and the tests run), each
-# only when a source it is built from is newer than the binary. Trim and AOT warnings are errors.
+# only when a source it is built from is newer than the binary. Trim and AOT warnings are errors. Run time: ldd lists
+# glibc (>= 2.34) and libsqlite3.so.0 only; hcsd also dlopens OpenSSL 3 (.NET's RandomNumberGenerator and SHA256) and
+# aborts without it. `test` runs after this, so the tests run these binaries.
 native() {
   local project name out
   for project in Hcs.Daemon:hcsd Hcs.Ctl:hcsctl; do

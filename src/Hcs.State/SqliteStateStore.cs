@@ -317,6 +317,7 @@ public sealed class SqliteStateStore : IStateStore
     private async Task<SqliteConnection> OpenWritableAsync(CancellationToken cancellationToken)
     {
         PrepareFiles();
+        SqliteLibrary.EnsureInitialized();
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,
@@ -364,6 +365,7 @@ public sealed class SqliteStateStore : IStateStore
 
         static async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
         {
+            SqliteLibrary.EnsureInitialized();
             var connection = new SqliteConnection(connectionString);
             try
             {

@@ -27,6 +27,14 @@ public enum CtlTransport
     /// exactly as the hcsctl program does.
     /// </summary>
     Hcsd,
+
+    /// <summary>
+    /// The shipped hcsctl: the engine served by <see cref="DaemonServer"/> on a Unix socket as for <see cref="Hcsd"/>,
+    /// and every invocation run as the NativeAOT <c>artifacts/bin/hcsctl --socket PATH ...</c> process
+    /// (<see cref="HcsctlProcess"/>: stdin piped, stdout, stderr and the exit code). There is no terminal and no
+    /// interrupt source to fake; a test needing them skips.
+    /// </summary>
+    NativeProcess,
 }
 
 /// <summary>
@@ -60,11 +68,18 @@ public sealed class CtlHarness : IAsyncDisposable
             return new CtlHarness();
         }
 
-        var harness = new CtlHarness(connect: HcsClient.Connect);
+        var native = transport == CtlTransport.NativeProcess;
+        if (native)
+        {
+            _ = NativeBinaries.Hcsctl; // skips (or fails) here when it is missing
+        }
+
+        var harness = new CtlHarness(connect: HcsClient.Connect) { _native = native };
         try
         {
             harness._daemonDirectory = SearchableTempDirectory();
-            harness._daemon = await DaemonServer.StartAsync(harness.Service, new DaemonOptions { Socket = Path.Combine(harness._daemonDirectory, "hcsd.sock") });
+            var served = native ? new OpenObservingService(harness.Service, harness.OnOpened) : harness.Service;
+            harness._daemon = await DaemonServer.StartAsync(served, new DaemonOptions { Socket = Path.Combine(harness._daemonDirectory, "hcsd.sock") });
             return harness;
         }
         catch
@@ -84,8 +99,15 @@ public sealed class CtlHarness : IAsyncDisposable
     }
 
     private readonly Func<HcsConnectOptions, HcsClient> _connect;
+    private readonly Lock _openedGate = new();
+    private readonly Dictionary<int, List<string>> _opened = []; // guarded by _openedGate: systems each client pid opened
+    private readonly Dictionary<int, Action<string>> _subscribers = []; // guarded by _openedGate: events processes by pid
     private DaemonServer? _daemon;
     private string? _daemonDirectory;
+    private bool _native;
+
+    /// <summary>Whether invocations run as the native hcsctl process (<see cref="CtlTransport.NativeProcess"/>).</summary>
+    public bool IsNativeProcess => _native;
 
     /// <summary>hcsd's socket (null when the invocations run in-process).</summary>
     public string? Socket => _daemon?.Socket;
@@ -117,8 +139,35 @@ public sealed class CtlHarness : IAsyncDisposable
 
     public Task<CtlResult> RunWithInputAsync(string stdin, params string[] args) => RunAsync(stdin, null, args);
 
+    /// <summary>
+    /// Runs one invocation. <paramref name="eventsSubscribed"/> hears each system an <c>events</c> invocation watches:
+    /// in process when it subscribes; as a process when hcsd has opened the system for it (hcsd subscribes then, and a
+    /// system's exit reaches a subscription made later, so a terminate after this is seen).
+    /// </summary>
     public async Task<CtlResult> RunAsync(string stdin, Action<string>? eventsSubscribed, string[] args, CancellationToken cancellationToken = default)
     {
+        if (_native)
+        {
+            if (Terminal is not null || Interrupts is not null)
+            {
+                throw new InvalidOperationException("the native hcsctl process has no fake terminal or interrupts");
+            }
+
+            var pid = 0;
+            try
+            {
+                return await HcsctlProcess.RunAsync(["--socket", Socket!, .. args], stdin, started => Subscribe(pid = started, eventsSubscribed), cancellationToken);
+            }
+            finally
+            {
+                lock (_openedGate)
+                {
+                    _subscribers.Remove(pid);
+                    _opened.Remove(pid);
+                }
+            }
+        }
+
         using var output = new StringWriter { NewLine = "\n" };
         using var error = new StringWriter { NewLine = "\n" };
         var console = new HcsCtlConsole
@@ -133,6 +182,52 @@ public sealed class CtlHarness : IAsyncDisposable
         var line = Socket is { } socket ? ["--socket", socket, .. args] : args;
         var code = await HcsCtl.RunAsync(line, console, _connect, cancellationToken).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         return new CtlResult(code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Skips the test when invocations run as a process: it needs what only an in-process console offers.</summary>
+    public void SkipUnlessInProcess(string why)
+    {
+        if (_native)
+        {
+            Xunit.Assert.Skip($"by design: the native hcsctl process cannot {why}; the in-process and hcsd transports run this case");
+        }
+    }
+
+    private void Subscribe(int pid, Action<string>? eventsSubscribed)
+    {
+        if (eventsSubscribed is null)
+        {
+            return;
+        }
+
+        string[] already;
+        lock (_openedGate)
+        {
+            _subscribers[pid] = eventsSubscribed;
+            already = _opened.TryGetValue(pid, out var ids) ? [.. ids] : [];
+        }
+
+        foreach (var id in already)
+        {
+            eventsSubscribed(id);
+        }
+    }
+
+    private void OnOpened(int pid, string id)
+    {
+        Action<string>? subscriber;
+        lock (_openedGate)
+        {
+            if (!_opened.TryGetValue(pid, out var ids))
+            {
+                _opened[pid] = ids = [];
+            }
+
+            ids.Add(id);
+            subscriber = _subscribers.GetValueOrDefault(pid);
+        }
+
+        subscriber?.Invoke(id);
     }
 
     /// <summary>Runs and asserts exit code 0 and an empty stderr; returns stdout.</summary>

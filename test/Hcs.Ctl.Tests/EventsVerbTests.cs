@@ -90,6 +90,7 @@ public abstract class EventsVerbCases(CtlTransport transport) : IAsyncLifetime
     [Fact]
     public async Task Events_ServiceGoingAway_IsPrinted_AndExitCode3()
     {
+        _ctl.SkipUnlessInProcess("say when it has subscribed, which this case must know before stopping the service");
         await _ctl.ContainerAsync("c1");
         var run = await StartEventsAsync(["c1"], "events", "--follow", "c1");
         await _ctl.StopServiceAsync();
@@ -121,3 +122,6 @@ public sealed class EventsVerbTests() : EventsVerbCases(CtlTransport.InProcess);
 
 /// <summary>The events cases, with hcsctl reaching the engine through hcsd's socket.</summary>
 public sealed class EventsVerbOverHcsdTests() : EventsVerbCases(CtlTransport.Hcsd);
+
+/// <summary>The events cases, run by the shipped native hcsctl through hcsd's socket.</summary>
+public sealed class EventsVerbOverNativeHcsctlTests() : EventsVerbCases(CtlTransport.NativeProcess);

@@ -54,6 +54,7 @@ public abstract class ExecVerbCases(CtlTransport transport) : IAsyncLifetime
     [Fact]
     public async Task Exec_Tty_AllocatesAConsoleOfTheTerminalsSize_RawModeAndResize()
     {
+        _ctl.SkipUnlessInProcess("be given a fake terminal");
         var terminal = new FakeTerminal { Size = (33, 101) };
         _ctl.Terminal = terminal;
         var run = _ctl.RunWithInputAsync("", "exec", "-ti", "c1", "sh", "-c", "echo on the console; sleep 0.3; exit 4");
@@ -134,3 +135,6 @@ public sealed class ExecVerbTests() : ExecVerbCases(CtlTransport.InProcess);
 
 /// <summary>The exec cases, with hcsctl reaching the engine through hcsd's socket.</summary>
 public sealed class ExecVerbOverHcsdTests() : ExecVerbCases(CtlTransport.Hcsd);
+
+/// <summary>The exec cases, run by the shipped native hcsctl through hcsd's socket.</summary>
+public sealed class ExecVerbOverNativeHcsctlTests() : ExecVerbCases(CtlTransport.NativeProcess);

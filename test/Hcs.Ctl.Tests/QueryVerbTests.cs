@@ -122,3 +122,6 @@ public sealed class QueryVerbTests() : QueryVerbCases(CtlTransport.InProcess)
 
 /// <summary>The list, inspect and service cases, with hcsctl reaching the engine through hcsd's socket.</summary>
 public sealed class QueryVerbOverHcsdTests() : QueryVerbCases(CtlTransport.Hcsd);
+
+/// <summary>The list, inspect and service cases, run by the shipped native hcsctl through hcsd's socket.</summary>
+public sealed class QueryVerbOverNativeHcsctlTests() : QueryVerbCases(CtlTransport.NativeProcess);

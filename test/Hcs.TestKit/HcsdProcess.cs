@@ -6,8 +6,8 @@ using System.Text;
 namespace Hcs.TestKit;
 
 /// <summary>
-/// A real <c>hcsd</c> process (the apphost built next to the tests: the test project references <c>Hcs.Daemon</c>) in
-/// its own socket, state and runtime directories, with the fake backend unless <c>--backends</c> is passed again.
+/// A real <c>hcsd</c> process (the shipped NativeAOT build, <see cref="NativeBinaries.Hcsd"/>) in its own socket, state
+/// and runtime directories, with the fake backend unless <c>--backends</c> is passed again.
 /// </summary>
 public sealed class HcsdProcess : IAsyncDisposable
 {
@@ -42,7 +42,8 @@ public sealed class HcsdProcess : IAsyncDisposable
         }
     }
 
-    public static string Binary => Path.Combine(AppContext.BaseDirectory, "hcsd");
+    /// <summary>The hcsd executable run (<see cref="NativeBinaries.Hcsd"/>: skips or fails the test when it is missing).</summary>
+    public static string Binary => NativeBinaries.Hcsd;
 
     /// <summary>A fresh directory others may traverse (as /run/hcs), so the socket's own mode decides who connects.</summary>
     public static string SearchableTempDirectory()
@@ -67,9 +68,10 @@ public sealed class HcsdProcess : IAsyncDisposable
 
     private static async Task<HcsdProcess> StartCoreAsync(string? directory, string? umask, string[] extra)
     {
+        var binary = Binary;
         var owns = directory is null;
         directory ??= SearchableTempDirectory();
-        var start = new ProcessStartInfo(umask is null ? Binary : "/bin/sh")
+        var start = new ProcessStartInfo(umask is null ? binary : "/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -77,7 +79,7 @@ public sealed class HcsdProcess : IAsyncDisposable
         };
         if (umask is not null)
         {
-            foreach (var arg in (string[])["-c", "umask \"$1\" && shift && exec \"$@\"", "sh", umask, Binary])
+            foreach (var arg in (string[])["-c", "umask \"$1\" && shift && exec \"$@\"", "sh", umask, binary])
             {
                 start.ArgumentList.Add(arg);
             }
