@@ -29,13 +29,13 @@ internal static class DaemonBench
     /// <paramref name="inFlight"/> calls outstanding per session; each hcsd session has its own connection, as
     /// separate client processes would. Embedded and hcsd alternate per configuration.
     /// </summary>
-    /// <returns>Per session count, the hcsd typed rate (calls/s) and p50 latency (µs).</returns>
-    public static async Task<Dictionary<int, (double Rate, double Median)>> PropertiesAsync(TimeSpan duration, int inFlight, HcsdBuild? build = null)
+    /// <returns>Per session count, the hcsd typed rate (calls/s), p50 latency (µs) and hcsd's CPU per call (µs).</returns>
+    public static async Task<Dictionary<int, (double Rate, double Median, double DaemonCpu)>> PropertiesAsync(TimeSpan duration, int inFlight, HcsdBuild? build = null)
     {
         build ??= HcsdBuild.Jit;
         Console.WriteLine($"## daemon-properties: GetProperties round trips, hcsd process ({build.Name}) vs embedded engine ({Stats.F(duration.TotalSeconds, 1)} s per configuration after {Stats.F(s_warmUp.TotalSeconds, 1)} s warm-up, {inFlight} calls in flight per session)");
         const string Id = "bench-properties";
-        var figures = new Dictionary<int, (double Rate, double Median)>();
+        var figures = new Dictionary<int, (double Rate, double Median, double DaemonCpu)>();
         await using var hcsd = await HcsdProcess.StartAsync(build: build);
         await using var embedded = EmbeddedEngine.Create();
         await using var daemonSetup = await DaemonClient.ConnectAsync(hcsd.Socket, "bench-setup");
@@ -50,6 +50,7 @@ internal static class DaemonBench
         {
             await ContractLayerAsync(hcsd, Id, sessions, inFlight, duration);
             var results = new Dictionary<bool, (double Rate, Stats Latency)>();
+            var daemonCpuPerCall = 0.0;
             // Alternate which side goes first, so a change in the machine's load hits both.
             foreach (var daemon in round++ % 2 == 0 ? new[] { false, true } : [true, false])
             {
@@ -74,6 +75,7 @@ internal static class DaemonBench
                 var stats = new Stats(latencies);
                 var rate = calls / elapsed.TotalSeconds;
                 results[daemon] = (rate, stats);
+                daemonCpuPerCall = daemon ? daemonPerCall : daemonCpuPerCall;
                 Console.WriteLine($"   {(daemon ? "hcsd" : "embedded"),-8} sessions={sessions,-2} in flight={sessions * inFlight,-3} {Stats.F(rate, 0),7} calls/s  per call p50 {Stats.F(stats.Median, 0),6} µs  p99 {Stats.F(stats.Percentile(99), 0),7} µs  (n={calls}{(daemon ? $"; hcsd sockets {sockets}" : "")})  load {Load()}");
                 Console.WriteLine($"            CPU per call: bench process {Stats.F(selfPerCall, 1)} µs{(daemon ? $", hcsd {Stats.F(daemonPerCall, 1)} µs" : "")} → ceiling on {Environment.ProcessorCount} idle cores ≈ {Stats.F(Environment.ProcessorCount * 1e6 / (selfPerCall + daemonPerCall), 0)} calls/s");
                 Console.WriteLine($"            bench process {gcLine}");
@@ -89,7 +91,7 @@ internal static class DaemonBench
             }
 
             await ContractLayerAsync(hcsd, Id, sessions, inFlight, duration);
-            figures[sessions] = (results[true].Rate, results[true].Latency.Median);
+            figures[sessions] = (results[true].Rate, results[true].Latency.Median, daemonCpuPerCall);
             Console.WriteLine($"   sessions={sessions}: hcsd/embedded calls/s ratio {Stats.F(results[true].Rate / results[false].Rate, 3)}, p50 ratio {Stats.F(results[true].Latency.Median / results[false].Latency.Median, 2)}");
         }
 
