@@ -29,11 +29,14 @@ internal static class DaemonBench
     /// <paramref name="inFlight"/> calls outstanding per session; each hcsd session has its own connection, as
     /// separate client processes would. Embedded and hcsd alternate per configuration.
     /// </summary>
-    public static async Task PropertiesAsync(TimeSpan duration, int inFlight)
+    /// <returns>Per session count, the hcsd typed rate (calls/s), p50 latency (µs) and hcsd's CPU per call (µs).</returns>
+    public static async Task<Dictionary<int, (double Rate, double Median, double DaemonCpu)>> PropertiesAsync(TimeSpan duration, int inFlight, HcsdBuild? build = null)
     {
-        Console.WriteLine($"## daemon-properties: GetProperties round trips, hcsd process vs embedded engine ({Stats.F(duration.TotalSeconds, 1)} s per configuration after {Stats.F(s_warmUp.TotalSeconds, 1)} s warm-up, {inFlight} calls in flight per session)");
+        build ??= HcsdBuild.Jit;
+        Console.WriteLine($"## daemon-properties: GetProperties round trips, hcsd process ({build.Name}) vs embedded engine ({Stats.F(duration.TotalSeconds, 1)} s per configuration after {Stats.F(s_warmUp.TotalSeconds, 1)} s warm-up, {inFlight} calls in flight per session)");
         const string Id = "bench-properties";
-        await using var hcsd = await HcsdProcess.StartAsync();
+        var figures = new Dictionary<int, (double Rate, double Median, double DaemonCpu)>();
+        await using var hcsd = await HcsdProcess.StartAsync(build: build);
         await using var embedded = EmbeddedEngine.Create();
         await using var daemonSetup = await DaemonClient.ConnectAsync(hcsd.Socket, "bench-setup");
         await using var embeddedSetup = HcsClient.Connect(embedded.Engine, "bench-setup");
@@ -47,6 +50,7 @@ internal static class DaemonBench
         {
             await ContractLayerAsync(hcsd, Id, sessions, inFlight, duration);
             var results = new Dictionary<bool, (double Rate, Stats Latency)>();
+            var daemonCpuPerCall = 0.0;
             // Alternate which side goes first, so a change in the machine's load hits both.
             foreach (var daemon in round++ % 2 == 0 ? new[] { false, true } : [true, false])
             {
@@ -71,6 +75,7 @@ internal static class DaemonBench
                 var stats = new Stats(latencies);
                 var rate = calls / elapsed.TotalSeconds;
                 results[daemon] = (rate, stats);
+                daemonCpuPerCall = daemon ? daemonPerCall : daemonCpuPerCall;
                 Console.WriteLine($"   {(daemon ? "hcsd" : "embedded"),-8} sessions={sessions,-2} in flight={sessions * inFlight,-3} {Stats.F(rate, 0),7} calls/s  per call p50 {Stats.F(stats.Median, 0),6} µs  p99 {Stats.F(stats.Percentile(99), 0),7} µs  (n={calls}{(daemon ? $"; hcsd sockets {sockets}" : "")})  load {Load()}");
                 Console.WriteLine($"            CPU per call: bench process {Stats.F(selfPerCall, 1)} µs{(daemon ? $", hcsd {Stats.F(daemonPerCall, 1)} µs" : "")} → ceiling on {Environment.ProcessorCount} idle cores ≈ {Stats.F(Environment.ProcessorCount * 1e6 / (selfPerCall + daemonPerCall), 0)} calls/s");
                 Console.WriteLine($"            bench process {gcLine}");
@@ -86,11 +91,13 @@ internal static class DaemonBench
             }
 
             await ContractLayerAsync(hcsd, Id, sessions, inFlight, duration);
+            figures[sessions] = (results[true].Rate, results[true].Latency.Median, daemonCpuPerCall);
             Console.WriteLine($"   sessions={sessions}: hcsd/embedded calls/s ratio {Stats.F(results[true].Rate / results[false].Rate, 3)}, p50 ratio {Stats.F(results[true].Latency.Median / results[false].Latency.Median, 2)}");
         }
 
         await daemonSystem.TerminateAsync();
         await embeddedSystem.TerminateAsync();
+        return figures;
     }
 
     /// <summary>
@@ -146,8 +153,20 @@ internal static class DaemonBench
             Console.WriteLine($"   hcsd − embedded: p50 +{Stats.F(new Stats(remoteLatency).Median - new Stats(localLatency).Median, 0)} µs; load {Load()}");
         }
 
-        Console.WriteLine($"## daemon-events (2): Start → SystemExited of a hcstest=poweroff:0 system, hcsd process vs embedded (n={lifecycles} each after 10 warm-ups, alternating)");
-        await using (var hcsd = await HcsdProcess.StartAsync())
+        await LifecycleEventsAsync(lifecycles, verbose);
+    }
+
+    /// <summary>
+    /// daemon-events (2): Start → <c>SystemExited</c> of a <c>hcstest=poweroff:0</c> system through a real hcsd
+    /// process (<paramref name="build"/>) against the same on the embedded engine, alternating.
+    /// </summary>
+    /// <returns>hcsd's Start → SystemExited latencies (µs).</returns>
+    public static async Task<Stats> LifecycleEventsAsync(int lifecycles, bool verbose, HcsdBuild? build = null)
+    {
+        build ??= HcsdBuild.Jit;
+        Stats result;
+        Console.WriteLine($"## daemon-events (2): Start → SystemExited of a hcstest=poweroff:0 system, hcsd process ({build.Name}) vs embedded (n={lifecycles} each after 10 warm-ups, alternating)");
+        await using (var hcsd = await HcsdProcess.StartAsync(build: build))
         await using (var embedded = EmbeddedEngine.Create())
         await using (var daemon = await DaemonClient.ConnectAsync(hcsd.Socket, "bench-lifecycle"))
         await using (var local = HcsClient.Connect(embedded.Engine, "bench-lifecycle"))
@@ -183,7 +202,10 @@ internal static class DaemonBench
             }
 
             Console.WriteLine($"   hcsd/embedded start→exit p50 ratio {Stats.F(new Stats(samples[true].StartToExit).Median / new Stats(samples[false].StartToExit).Median, 2)}; load {Load()}");
+            result = new Stats(samples[true].StartToExit);
         }
+
+        return result;
     }
 
     /// <summary>
@@ -365,7 +387,7 @@ internal static class DaemonBench
         }
     }
 
-    private static async Task<List<TypedSystem>> CreateManyAsync(HcsClient client, int count, string prefix)
+    internal static async Task<List<TypedSystem>> CreateManyAsync(HcsClient client, int count, string prefix)
     {
         var systems = new TypedSystem[count];
         using var gate = new SemaphoreSlim(8);
@@ -385,7 +407,7 @@ internal static class DaemonBench
         return [.. systems];
     }
 
-    private static async Task RemoveAllAsync(List<TypedSystem> systems)
+    internal static async Task RemoveAllAsync(List<TypedSystem> systems)
     {
         foreach (var system in systems)
         {
@@ -484,14 +506,14 @@ internal static class DaemonBench
             $"{GC.CollectionCount(0) - Gen0} gen0 / {GC.CollectionCount(2) - Gen2} gen2 collections, paused {Stats.F((GC.GetTotalPauseDuration() - Pause).TotalMilliseconds, 0)} ms";
     }
 
-    private static TimeSpan SelfCpu() => HcsdProcess.ReadCpuTime("/proc/self/stat");
+    internal static TimeSpan SelfCpu() => HcsdProcess.ReadCpuTime("/proc/self/stat");
 
     private static double SelfRss() => HcsdProcess.ReadRssMegabytes("/proc/self/status");
 
-    private static string Load() => File.ReadAllText("/proc/loadavg").Trim();
+    internal static string Load() => File.ReadAllText("/proc/loadavg").Trim();
 
     /// <summary>A client of hcsd with its own connection (a <see cref="RemoteService"/> of its own), or an embedded client.</summary>
-    private sealed class DaemonClient(RemoteService? remote, HcsClient client) : IAsyncDisposable
+    internal sealed class DaemonClient(RemoteService? remote, HcsClient client) : IAsyncDisposable
     {
         public HcsClient Client { get; } = client;
 

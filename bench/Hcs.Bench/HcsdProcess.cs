@@ -8,8 +8,9 @@ namespace Hcs.Bench;
 
 /// <summary>
 /// A real <c>hcsd</c> process for the daemon benchmarks: the <c>hcsd.dll</c> built next to the bench, run by the
-/// <c>dotnet</c> host with the fake backend and a socket, state and runtime directory in a fresh temporary directory
-/// (removed with it). Stopped with SIGTERM (killed if it does not exit within 10 s). Never a shell.
+/// <c>dotnet</c> host (<see cref="HcsdBuild.Jit"/>), or the NativeAOT executable (<see cref="HcsdBuild.Native"/>), with
+/// the fake backend and a socket, state and runtime directory in a fresh temporary directory (removed with it).
+/// Stopped with SIGTERM (killed if it does not exit within 10 s). Never a shell.
 /// </summary>
 internal sealed class HcsdProcess : IAsyncDisposable
 {
@@ -28,37 +29,52 @@ internal sealed class HcsdProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    /// <summary>Starts hcsd (<c>--log-level warning</c>) and waits until its socket accepts a connection.</summary>
-    public static async Task<HcsdProcess> StartAsync(string logLevel = "warning")
+    /// <summary>From just before the exec to the first accepted connection on the socket (polled every 1 ms).</summary>
+    public TimeSpan StartTime { get; private set; }
+
+    /// <summary>
+    /// Starts hcsd (<c>--log-level warning</c>) and waits until its socket accepts a connection. The JIT build runs
+    /// with <c>DOTNET_TieredCompilation=0</c> unless <paramref name="tiered"/> (hcsd as shipped: tiered, the default).
+    /// </summary>
+    public static async Task<HcsdProcess> StartAsync(string logLevel = "warning", HcsdBuild? build = null, bool tiered = false)
     {
+        build ??= HcsdBuild.Jit;
         var directory = Directory.CreateTempSubdirectory("hcsd-bench-").FullName;
         var socket = Path.Combine(directory, "hcsd.sock");
-        var dll = Path.Combine(AppContext.BaseDirectory, "hcsd.dll");
-        var info = new ProcessStartInfo(DotnetHost())
+        var info = new ProcessStartInfo(build.NativeHcsd ?? DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = directory,
         };
-        // Optimised at first use, like the bench itself: a long-running daemon reaches that steady state, while a
-        // tiered hcsd measured after a short warm-up still runs part of its code unoptimised (2–3× the CPU per call).
-        info.Environment["DOTNET_TieredCompilation"] = "0";
+        if (build.NativeHcsd is null)
+        {
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "hcsd.dll"));
+            if (!tiered)
+            {
+                // Optimised at first use, like the bench itself: a long-running daemon reaches that steady state, while a
+                // tiered hcsd measured after a short warm-up still runs part of its code unoptimised (2–3× the CPU per call).
+                info.Environment["DOTNET_TieredCompilation"] = "0";
+            }
+        }
+
         foreach (var argument in new[]
                  {
-                     dll, "--socket", socket, "--backends", "fake", "--state-dir", Path.Combine(directory, "state"),
+                     "--socket", socket, "--backends", "fake", "--state-dir", Path.Combine(directory, "state"),
                      "--runtime-root", Path.Combine(directory, "run"), "--log-level", logLevel,
                  })
         {
             info.ArgumentList.Add(argument);
         }
 
+        var clock = Stopwatch.StartNew();
         var process = Process.Start(info) ?? throw new InvalidOperationException("cannot start hcsd");
         var hcsd = new HcsdProcess(process, directory, socket);
         process.OutputDataReceived += (_, e) => hcsd.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => hcsd.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var clock = Stopwatch.StartNew();
         while (!CanConnect(socket))
         {
             if (process.HasExited || clock.Elapsed > TimeSpan.FromSeconds(60))
@@ -68,11 +84,16 @@ internal sealed class HcsdProcess : IAsyncDisposable
                 throw new InvalidOperationException($"hcsd did not come up on {socket}:\n{output}");
             }
 
-            await Task.Delay(20);
+            await Task.Delay(1);
         }
 
+        hcsd.StartTime = clock.Elapsed;
         return hcsd;
     }
+
+    /// <summary>hcsd's RssAnon and RssFile (MB): what it wrote, and the pages of files (its binary, libraries) it maps.</summary>
+    public (double Anon, double File) RssParts() =>
+        (ReadRssMegabytes($"/proc/{Pid}/status", "RssAnon:"), ReadRssMegabytes($"/proc/{Pid}/status", "RssFile:"));
 
     /// <summary>hcsd's resident set (VmRSS) in MB.</summary>
     public double RssMegabytes() => ReadRssMegabytes($"/proc/{Pid}/status");
@@ -179,7 +200,7 @@ internal sealed class HcsdProcess : IAsyncDisposable
     }
 
     /// <summary>The dotnet host running this bench (<c>DOTNET_HOST_PATH</c> under dotnet run), else dotnet on PATH.</summary>
-    private static string DotnetHost() =>
+    internal static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host
         : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath!
         : "dotnet";
@@ -207,4 +228,14 @@ internal sealed class HcsdProcess : IAsyncDisposable
             return string.Join('\n', _output);
         }
     }
+}
+
+/// <summary>Which hcsd and hcsctl a benchmark runs: the JIT build (dll under the dotnet host) or NativeAOT executables.</summary>
+internal sealed record HcsdBuild(string Name, string? NativeHcsd, string? NativeHcsctl)
+{
+    /// <summary><c>hcsd.dll</c> and <c>hcsctl.dll</c> built next to the bench, run by the dotnet host.</summary>
+    public static HcsdBuild Jit { get; } = new("JIT", null, null);
+
+    /// <summary><c>hcsd</c> and <c>hcsctl</c> published NativeAOT into <paramref name="directory"/> (build.sh: artifacts/bin).</summary>
+    public static HcsdBuild Native(string directory) => new("native", Path.Combine(directory, "hcsd"), Path.Combine(directory, "hcsctl"));
 }

@@ -6,17 +6,20 @@ using System.Runtime.InteropServices;
 using Hcs.Bench;
 
 // usage: ./build.sh bench [--] [lifecycle] [create] [latency] [properties] [container] [exec] [stdio]
-//        [daemon-properties] [daemon-events] [daemon-rss] [daemon-flood] [capi] [--runs N] [--create-runs N] [--sessions N] [--seconds S]
+//        [daemon-properties] [daemon-events] [daemon-rss] [daemon-flood] [capi] [native] [--runs N] [--create-runs N] [--sessions N] [--seconds S]
 //        [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--in-flight N] [--events N]
-//        [--lifecycles N] [--systems N] [--flood N] [--verbose]
+//        [--lifecycles N] [--systems N] [--flood N] [--bin DIR] [--starts N] [--list-runs N] [--verbose]
 // --calibrate runs the lifecycle benchmark with the same path in both columns (an A/A test of the method's noise).
 // With no benchmark named, all run (about 3 minutes on the 2-core build machine). Never more than one VM at a time.
 // daemon-* compare a real hcsd process (fake backend) with the embedded engine; they need neither QEMU nor root.
+// native compares the NativeAOT hcsd and hcsctl (--bin, default artifacts/bin) with the JIT build (start, memory,
+// hcsctl list, GetProperties, events); neither QEMU nor root.
 // capi compares libcomputecore.so called from C with the C# clients against one hcsd (gcc and a published library).
 // container, exec and stdio compare hcs's runc backend with runc run by hand (root; runtime state in /run/hcs-bench-RANDOM).
 var names = new List<string>();
 int runs = 5, sessions = 200, createRuns = 15, containerRuns = 20, execRuns = 30, stdioRuns = 5;
-int inFlight = 8, events = 1000, lifecycles = 200, systems = 200, flood = 1_000_000;
+int inFlight = 8, events = 1000, lifecycles = 200, systems = 200, flood = 1_000_000, starts = 10, listRuns = 20;
+string? bin = null;
 double seconds = 2;
 var verbose = false;
 string? calibrate = null;
@@ -68,18 +71,27 @@ for (var i = 0; i < args.Length; i++)
         case "--flood":
             flood = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
-        case "lifecycle" or "create" or "latency" or "properties" or "container" or "exec" or "stdio" or "daemon-properties" or "daemon-events" or "daemon-rss" or "daemon-flood" or "capi":
+        case "--bin":
+            bin = args[++i];
+            break;
+        case "--starts":
+            starts = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--list-runs":
+            listRuns = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "lifecycle" or "create" or "latency" or "properties" or "container" or "exec" or "stdio" or "daemon-properties" or "daemon-events" or "daemon-rss" or "daemon-flood" or "capi" or "native":
             names.Add(args[i]);
             break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [container] [exec] [stdio] [daemon-properties] [daemon-events] [daemon-rss] [daemon-flood] [capi] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--in-flight N] [--events N] [--lifecycles N] [--systems N] [--flood N] [--verbose]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [lifecycle] [create] [latency] [properties] [container] [exec] [stdio] [daemon-properties] [daemon-events] [daemon-rss] [daemon-flood] [capi] [native] [--runs N] [--create-runs N] [--sessions N] [--seconds S] [--calibrate raw|hcs] [--container-runs N] [--exec-runs N] [--stdio-runs N] [--in-flight N] [--events N] [--lifecycles N] [--systems N] [--flood N] [--bin DIR] [--starts N] [--list-runs N] [--verbose]");
             return 2;
     }
 }
 
 if (names.Count == 0)
 {
-    names.AddRange(["lifecycle", "create", "latency", "properties", "container", "exec", "stdio", "daemon-properties", "daemon-events", "daemon-rss", "daemon-flood", "capi"]);
+    names.AddRange(["lifecycle", "create", "latency", "properties", "container", "exec", "stdio", "daemon-properties", "daemon-events", "daemon-rss", "daemon-flood", "capi", "native"]);
 }
 
 Console.WriteLine($"# hcs benchmarks — {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC");
@@ -182,11 +194,31 @@ if (names.Contains("capi"))
     Load("after capi");
 }
 
+if (names.Contains("native"))
+{
+    await NativeBench.RunAsync(bin ?? Path.Combine(RepositoryRoot(), "artifacts", "bin"), starts, listRuns, systems, TimeSpan.FromSeconds(seconds), inFlight, lifecycles, verbose);
+    Load("after native");
+}
+
 Console.WriteLine($"# done in {Stats.F(total.Elapsed.TotalSeconds, 0)} s");
 return 0;
 
 static void Load(string when) =>
     Console.WriteLine($"   load average ({when}): {File.ReadAllText("/proc/loadavg").Trim()}");
+
+// The source tree the bench was built in: the nearest directory above it holding VERSION and build.sh.
+static string RepositoryRoot()
+{
+    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+    {
+        if (File.Exists(Path.Combine(directory.FullName, "VERSION")) && File.Exists(Path.Combine(directory.FullName, "build.sh")))
+        {
+            return directory.FullName;
+        }
+    }
+
+    return Directory.GetCurrentDirectory();
+}
 
 static string Qemu()
 {

@@ -3,7 +3,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using Google.Protobuf;
 using Grpc.Core;
 using Hcs.Contracts;
@@ -121,7 +120,7 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         }
 
         var uid = _uids.GetOrAdd(peer.Uid, _ => new UidCalls(_limits.MaxCallsPerUid));
-        var session = new ServerSession(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), peer, inner, _limits, uid);
+        var session = new ServerSession(NewSessionId(), peer, inner, _limits, uid);
         _sessions[session.Id] = session;
         Log.SessionOpened(_log, session.Id, name, peer.Pid, peer.Uid);
         session.Post(new SessionMessage { Opened = new Opened { SessionId = session.Id, PeerUid = peer.Uid, PeerPid = peer.Pid } });
@@ -200,6 +199,12 @@ internal sealed partial class ComputeServiceAdapter : ComputeService.ComputeServ
         InvalidDataException => Quote(e.Message),
         _ => null,
     };
+
+    /// <summary>
+    /// A session id: 32 hex digits, 122 of their bits random. Guid.NewGuid draws them from the kernel's random source
+    /// on Linux; RandomNumberGenerator would load OpenSSL (libcrypto, 3.7 MB resident) into hcsd for this alone.
+    /// </summary>
+    private static string NewSessionId() => Guid.NewGuid().ToString("N");
 
     private static string Quote(string text) => text.Length <= 200 ? text : text[..200] + "…";
 

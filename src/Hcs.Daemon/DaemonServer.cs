@@ -93,8 +93,12 @@ public sealed partial class DaemonServer : IAsyncDisposable
         await HcsdSocket.CheckPathAsync(socket, options.ProbeTimeout, log, cancellationToken).ConfigureAwait(false);
         using var staged = HcsdSocket.Stage(socket, options.SocketMode, gid, options.SocketGroup);
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        // The empty builder: no configuration files (the slim builder's appsettings.json with reload-on-change put an
+        // inotify watch on every directory under the working directory, / under systemd), no environment or
+        // command-line configuration, no HTTPS; Kestrel's core and routing only. hcsd is configured by its command line.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.Services.AddSingleton(logs);
         var peers = new PeerTable(options.Limits.MaxConnectionsPerUid);
         var adapter = new ComputeServiceAdapter(service, peers, log, options.Limits);
