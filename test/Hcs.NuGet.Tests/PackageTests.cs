@@ -153,6 +153,7 @@ public sealed class PackageTests(PackedFeed feed) : IClassFixture<PackedFeed>
             using Hcs.Engine.Backends;
             using Hcs.Host;
             using Hcs.Schema;
+            using ComputeSystem = Hcs.Client.ComputeSystem;
 
             // Creates, starts and terminates a fake system with the engine inside this program.
             var root = args[0];
