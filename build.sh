@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one entry point: ./build.sh [build|test [fast]|demo|bench|check|fmt|setup]   (default: build)
+# The one entry point: ./build.sh [build|test [fast]|demo|bench|check|fmt|setup|pack]   (default: build)
 #   test       every tier (what CI runs): unit, fake-backend conformance, hcsd, real QEMU VMs and runc containers
 #   test fast  the inner loop, under a minute: schema, engine (fake-backend conformance), client; no root, VM or runc
 set -euo pipefail
@@ -75,6 +75,27 @@ native() {
       touch "$out"
     fi
   done
+}
+
+# Writes computecore.pc for an install under PREFIX to OUT: include/computecore.pc.in with @prefix@ and @version@
+# (the VERSION file) replaced. Used by the packaging; e.g. computecore_pc /usr debian/usr/lib/pkgconfig/computecore.pc.
+computecore_pc() {
+  local prefix=$1 out=$2 version
+  version=$(tr -d '[:space:]' < VERSION)
+  mkdir -p "$(dirname "$out")"
+  sed -e "s|@prefix@|$prefix|g" -e "s|@version@|$version|g" include/computecore.pc.in > "$out"
+}
+
+# Packs the NuGet packages Hcs.Client and Hcs.Host (docs/packages.md) into dist/nuget (.nupkg and .snupkg): a build of
+# their own under artifacts/pack (-p:HcsPack=true, deterministic, SourceLink), after hcs-shim, Hcs.Host's native asset.
+pack() {
+  shim
+  log "packing the NuGet packages into dist/nuget"
+  local project
+  for project in Hcs.Client Hcs.Host; do
+    dotnet pack "src/$project/$project.csproj" -c Release -p:HcsPack=true -o dist/nuget --nologo -v quiet -clp:ErrorsOnly "$@"
+  done
+  ls -1 dist/nuget/*."$(tr -d '[:space:]' < VERSION)".*nupkg
 }
 
 build() { setup; log "building"; dotnet build Hcs.slnx --no-restore -c Release --nologo -v quiet -clp:ErrorsOnly "$@"; computecore; native; }
@@ -186,6 +207,7 @@ case "$verb" in
   check) check ;;
   fmt) fmt ;;
   bench) bench "$@" ;;
+  pack) pack "$@" ;;
   -h|--help|help) sed -n 2,4p "$0" ;;
-  *) echo "unknown verb '$verb'; try: build, test [fast], demo, bench, check, fmt, setup" >&2; exit 2 ;;
+  *) echo "unknown verb '$verb'; try: build, test [fast], demo, bench, check, fmt, setup, pack" >&2; exit 2 ;;
 esac

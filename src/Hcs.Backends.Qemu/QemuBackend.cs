@@ -47,10 +47,10 @@ public sealed partial class QemuBackend : IComputeBackend
 
         _ = QemuCpuControls.ParseParent(settings.CgroupParent);
         _cgroups = new(() => CgroupHierarchy.Open(settings.CgroupRoot));
-        _launcher = settings.LauncherPath ?? LinuxHost.LocateShim();
+        _launcher = settings.LauncherPath is { } launcher ? LinuxHost.ConfiguredShim(launcher, "QemuSettings.LauncherPath") : LinuxHost.LocateShim();
     }
 
-    private readonly string _launcher;
+    private readonly ShimLocation _launcher;
 
     /// <summary>The backend's settings.</summary>
     internal QemuSettings Settings => _settings;
@@ -167,17 +167,13 @@ public sealed partial class QemuBackend : IComputeBackend
             // QEMU must outlive this service (kill -9 of hcsd included) and stay adoptable: no pipe to us, not in our
             // session or process group. hcs-shim launch gives it that and then execs QEMU under the same pid, so QEMU
             // is still our child while we live (we reap it and learn its exit status).
-            if (!File.Exists(_launcher))
-            {
-                throw new HcsException(HResults.ERROR_FILE_NOT_FOUND, Label, context.Id,
-                    result: ResultError.From(HResults.ERROR_FILE_NOT_FOUND, $"the QEMU launcher {_launcher} is missing: run ./build.sh", "qemu"));
-            }
+            var launcher = _launcher.Require(Label, context.Id, "qemu");
 
             PrivateFiles.CreateEmpty(Path.Combine(run, QemuCommandLine.QemuLog));
             console = ConsoleLog.Create(run, _settings.ConsoleLogMaxBytes, context.Id);
             // QEMU runs in its runtime directory: its command line names the sockets it binds there relatively
             // (QemuCommandLine), so no socket address holds the runtime root, however long it is.
-            var start = new ProcessStartInfo(_launcher) { UseShellExecute = false, WorkingDirectory = run };
+            var start = new ProcessStartInfo(launcher) { UseShellExecute = false, WorkingDirectory = run };
             foreach (var arg in (string[])["launch", "--log", Path.Combine(run, QemuCommandLine.QemuLog), .. opened?.LauncherArguments() ?? [], "--", _settings.Binary])
             {
                 start.ArgumentList.Add(arg);

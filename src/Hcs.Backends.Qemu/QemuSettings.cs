@@ -40,8 +40,8 @@ public sealed record QemuSettings
     /// <summary>
     /// The <c>hcs-shim</c> executable QEMU is started through (<c>hcs-shim launch</c>: a session of its own, stdin from
     /// <c>/dev/null</c>, stdout/stderr to <c>qemu.log</c> in the runtime directory, then exec of QEMU under the same
-    /// pid), so that QEMU outlives the service. Null: next to the application, then <c>artifacts/shim</c> of the
-    /// repository it was built in, then <c>/usr/libexec/hcs/hcs-shim</c>.
+    /// pid), so that QEMU outlives the service. Null: <see cref="Hcs.Engine.Backends.LinuxHost.LocateShim()"/>
+    /// (<c>$HCS_SHIM</c>, beside the application, <c>artifacts/shim</c> of a source tree, <c>/usr/libexec/hcs/hcs-shim</c>).
     /// </summary>
     public string? LauncherPath { get; init; }
 

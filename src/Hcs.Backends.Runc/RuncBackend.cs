@@ -45,7 +45,7 @@ public sealed partial class RuncBackend : IComputeBackend
         _settings = settings ?? new RuncSettings();
         var cgroupRoot = _settings.CgroupRoot;
         _cgroups = new(() => CgroupHierarchy.Open(cgroupRoot));
-        ShimPath = _settings.ShimPath ?? LinuxHost.LocateShim();
+        Shim = _settings.ShimPath is { } shim ? LinuxHost.ConfiguredShim(shim, "RuncSettings.ShimPath") : LinuxHost.LocateShim();
         RuncRoot = _settings.RuncRoot ?? Path.Combine(_settings.RuntimeRoot, ".runc");
         if (Encoding.UTF8.GetByteCount(_settings.RuntimeRoot.TrimEnd('/')) > MaxRuntimeRootBytes)
         {
@@ -63,7 +63,11 @@ public sealed partial class RuncBackend : IComputeBackend
     /// <summary>The host's cgroups (at <see cref="RuncSettings.CgroupRoot"/>), found once.</summary>
     internal CgroupHierarchy Cgroups => _cgroups.Value;
 
-    internal string ShimPath { get; }
+    /// <summary>Where hcs-shim is (or the places looked in for it).</summary>
+    internal ShimLocation Shim { get; }
+
+    /// <summary>The hcs-shim a container runs with: the one found, else where an install puts it (a Create fails first).</summary>
+    internal string ShimPath => Shim.Path ?? LinuxHost.InstalledShimPath;
 
     internal string RuncRoot { get; }
 
@@ -106,11 +110,7 @@ public sealed partial class RuncBackend : IComputeBackend
         var container = context.Document.Container!;
         var layout = LayoutOf(context.Id);
         var name = layout.Name;
-        if (!File.Exists(ShimPath))
-        {
-            throw new HcsException(HResults.ERROR_FILE_NOT_FOUND, Label, context.Id,
-                result: ResultError.From(HResults.ERROR_FILE_NOT_FOUND, $"the container monitor {ShimPath} is missing: run ./build.sh", "runc"));
-        }
+        _ = Shim.Require(Label, context.Id, "runc");
 
         // Never clear what is there: a directory of this name is another system's (or an orphan's, for the cleaner).
         Directory.CreateDirectory(RuncRoot, PrivateFiles.DirectoryMode); // runc's state (each container's config): made 0700

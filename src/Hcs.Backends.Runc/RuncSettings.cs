@@ -8,7 +8,10 @@ public sealed record RuncSettings
     /// <summary>The runc binary.</summary>
     public string RuncPath { get; init; } = "/usr/sbin/runc";
 
-    /// <summary>The hcs-shim binary (monitor and container init); null = next to this assembly, else artifacts/shim of the repository.</summary>
+    /// <summary>
+    /// The hcs-shim binary (monitor and container init). Null: <see cref="Hcs.Engine.Backends.LinuxHost.LocateShim()"/>
+    /// (<c>$HCS_SHIM</c>, beside the application, <c>artifacts/shim</c> of a source tree, <c>/usr/libexec/hcs/hcs-shim</c>).
+    /// </summary>
     public string? ShimPath { get; init; }
 
     /// <summary>Per-container runtime directories (bundle, rootfs mount, shim socket, exit records).</summary>

@@ -13,11 +13,12 @@ internal static unsafe class LibraryLocation
 {
     /// <summary>
     /// hcs-shim for the embedded engine: <c>hcs-shim</c> beside the library, else the nearest
-    /// <c>artifacts/shim/hcs-shim</c> above it (a source tree); null when neither exists (the default lookup applies).
+    /// <c>artifacts/shim/hcs-shim</c> above it (a source tree); null when neither exists, or when <c>$HCS_SHIM</c> is set
+    /// (the default lookup, <see cref="Hcs.Engine.Backends.LinuxHost.LocateShim()"/>, applies).
     /// </summary>
     public static string? Shim()
     {
-        if (Directory() is not { } directory)
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Hcs.Engine.Backends.LinuxHost.ShimVariable)) || Directory() is not { } directory)
         {
             return null;
         }

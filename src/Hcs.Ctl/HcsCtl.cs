@@ -68,7 +68,7 @@ public static class HcsCtl
 
             if (arg == "--version")
             {
-                await console.Out.WriteLineAsync($"hcsctl {Version}".AsMemory(), cancellationToken).ConfigureAwait(false);
+                await console.Out.WriteLineAsync(HcsVersion.Describe("hcsctl").AsMemory(), cancellationToken).ConfigureAwait(false);
                 return HcsCtlExitCodes.Success;
             }
 
@@ -237,9 +237,8 @@ public static class HcsCtl
         return await RunAsync(args, console, connect).ConfigureAwait(false);
     }
 
-    /// <summary>hcsctl's version (the assembly's informational version).</summary>
-    public static string Version =>
-        typeof(HcsCtl).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+    /// <summary>hcsctl's version: hcs's one version (<see cref="HcsVersion.Number"/>, from <c>VERSION</c>).</summary>
+    public static string Version => HcsVersion.Number;
 
     /// <summary>
     /// Removes the embedded engine's runtime directory when nothing is left in it but empty directories (the backends

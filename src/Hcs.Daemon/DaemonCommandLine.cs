@@ -59,6 +59,7 @@ internal static class DaemonCommandLine
           --log-level L          trace, debug, information, warning, error, critical, none
                                  (default information)
           -h, --help             this text
+          --version              hcsd's version (and the commit it was built from)
 
         limits per client (docs/security.md):
           --max-outbox-mib N         a session is no longer read while N MiB of its replies and events

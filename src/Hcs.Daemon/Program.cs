@@ -11,6 +11,12 @@ if (args.Contains("-h") || args.Contains("--help"))
     return 0;
 }
 
+if (args.Contains("--version"))
+{
+    Console.Out.WriteLine(Hcs.Schema.HcsVersion.Describe("hcsd"));
+    return 0;
+}
+
 DaemonArguments parsed;
 try
 {

@@ -232,7 +232,7 @@ public sealed partial class ComputeEngine : IComputeService
         {
             if (type == ServicePropertyType.Basic)
             {
-                var basic = new BasicInformation { SupportedSchemaVersions = SupportedSchemaVersions };
+                var basic = new BasicInformation { SupportedSchemaVersions = SupportedSchemaVersions, ServiceVersion = HcsVersion.Number };
                 properties.Add(HcsJson.SerializeToElement(basic));
             }
             else

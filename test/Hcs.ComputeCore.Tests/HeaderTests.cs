@@ -252,13 +252,18 @@ public sealed partial class HeaderTests
         Requires.Check(File.Exists("/usr/bin/pkg-config"), "pkg-config (apt-get install pkg-config)");
         var directory = Directory.CreateDirectory(Output("pkgconfig")).FullName;
         var template = File.ReadAllText(Path.Combine(NativeToolchain.Include, "computecore.pc.in"));
-        File.WriteAllText(Path.Combine(directory, "computecore.pc"), template.Replace("@prefix@", "/opt/hcs", StringComparison.Ordinal));
+        var version = File.ReadAllText(Repository.Path("VERSION")).Trim();
+        File.WriteAllText(Path.Combine(directory, "computecore.pc"), template
+            .Replace("@prefix@", "/opt/hcs", StringComparison.Ordinal).Replace("@version@", version, StringComparison.Ordinal));
+        var environment = new Dictionary<string, string?> { ["PKG_CONFIG_PATH"] = directory, ["PKG_CONFIG_LIBDIR"] = directory };
 
-        var run = await NativeToolchain.RunAsync("/usr/bin/pkg-config", ["--cflags", "--libs", "--", "computecore"],
-            new Dictionary<string, string?> { ["PKG_CONFIG_PATH"] = directory, ["PKG_CONFIG_LIBDIR"] = directory });
+        var run = await NativeToolchain.RunAsync("/usr/bin/pkg-config", ["--cflags", "--libs", "--", "computecore"], environment);
+        var modversion = await NativeToolchain.RunAsync("/usr/bin/pkg-config", ["--modversion", "--", "computecore"], environment);
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal("-I/opt/hcs/include/hcs -L/opt/hcs/lib -lcomputecore", run.Out.Trim());
+        Assert.True(modversion.ExitCode == 0, modversion.ToString());
+        Assert.Equal(version, modversion.Out.Trim());
     }
 
     [Fact]

@@ -47,11 +47,12 @@ public sealed class CommandLineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Version_PrintsTheVersion()
+    public async Task Version_PrintsTheVersionFile_AndTheCommit()
     {
+        var version = File.ReadAllText(Repository.Path("VERSION")).Trim();
         var result = await _ctl.RunAsync("--version");
         Assert.Equal(0, result.ExitCode);
-        Assert.StartsWith("hcsctl ", result.Out, StringComparison.Ordinal);
+        Assert.Matches($@"^hcsctl {System.Text.RegularExpressions.Regex.Escape(version)}( \(commit [0-9a-f]{{40}}\))?\n$", result.Out);
     }
 
     [Fact]

@@ -233,6 +233,31 @@ public sealed class HcsdProcessTests
         Assert.Contains("usage: hcsd", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Hcsd_Version_PrintsTheVersionFile_AndTheCommit_AsHcsctlDoes()
+    {
+        var version = File.ReadAllText(Repository.Path("VERSION")).Trim();
+
+        var (code, output, error) = await HcsdProcess.RunToExitSeparatelyAsync("--version");
+
+        Assert.Equal(0, code);
+        Assert.Equal("", error);
+        Assert.Matches($@"^hcsd {System.Text.RegularExpressions.Regex.Escape(version)}( \(commit [0-9a-f]{{40}}\))?\n$", output);
+        Assert.Equal(output["hcsd".Length..], Hcs.Schema.HcsVersion.Describe("hcsctl")["hcsctl".Length..] + "\n");
+    }
+
+    [Fact]
+    public async Task GetServiceProperties_ThroughHcsd_CarriesTheVersion()
+    {
+        await using var hcsd = await HcsdProcess.StartAsync();
+        await using var client = Connect(hcsd, "version");
+
+        var properties = Hcs.Schema.HcsJson.Deserialize<Hcs.Schema.ServiceProperties>(await client.Session.GetServicePropertiesAsync(null, Ct));
+
+        var basic = Hcs.Schema.HcsJson.Deserialize<Hcs.Schema.BasicInformation>(Assert.Single(properties.Properties!));
+        Assert.Equal(File.ReadAllText(Repository.Path("VERSION")).Trim(), basic.ServiceVersion);
+    }
+
     private static HcsClient Connect(HcsdProcess hcsd, string name) =>
         HcsClient.Connect(new HcsConnectOptions { Socket = hcsd.Socket, Mode = HcsServiceMode.Daemon, ClientName = name });
 

@@ -356,7 +356,7 @@ public static class Samples
         PropertyTypes = [ServicePropertyType.Basic, ServicePropertyType.QoSCapabilities],
         PropertyQueries = new Dictionary<string, JsonElement> { ["q1"] = Json("""{"Detail":true}""") },
     };
-    public static BasicInformation BasicInformation => new() { SupportedSchemaVersions = [V25] };
+    public static BasicInformation BasicInformation => new() { SupportedSchemaVersions = [V25], ServiceVersion = "0.14.0" };
     public static ServiceProperties ServiceProperties => new()
     {
         Properties = [Json("""{"SupportedSchemaVersions":[{"Major":2,"Minor":5}]}""")],

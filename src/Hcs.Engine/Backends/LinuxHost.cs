@@ -117,31 +117,107 @@ public static class LinuxHost
     private static HcsException AlreadyExists(string path, string id, string operation) =>
         new(HResults.HCS_E_SYSTEM_ALREADY_EXISTS, operation, id, result: ResultError.From(HResults.HCS_E_SYSTEM_ALREADY_EXISTS,
             $"the runtime directory '{path}' already exists: it belongs to another system (or to a service sharing this runtime root, or to an orphan the next cleaning removes); nothing was removed"));
-    /// <summary>Where an installed hcs puts hcs-shim, used when no build of it is found near the running program.</summary>
+    /// <summary>Where an installed hcs puts hcs-shim (the Debian package), the last place <see cref="LocateShim()"/> looks.</summary>
     public const string InstalledShimPath = "/usr/libexec/hcs/hcs-shim";
 
     /// <summary>
-    /// hcs-shim (QEMU launcher, container monitor and init): the NativeAOT build beside the running program (not a
-    /// managed <c>hcs-shim.dll</c> apphost), else the nearest <c>artifacts/shim/hcs-shim</c> above it (a source tree),
-    /// else <see cref="InstalledShimPath"/>.
+    /// The environment variable naming the hcs-shim to use. When it is set (and not empty) it is the only place
+    /// <see cref="LocateShim()"/> looks: a wrong value is an error naming it, never a fall-back to another build.
     /// </summary>
-    public static string LocateShim()
+    public const string ShimVariable = "HCS_SHIM";
+
+    /// <summary>
+    /// Finds hcs-shim (QEMU launcher, container monitor and init) for a backend whose settings name none: the file
+    /// <c>$HCS_SHIM</c> names, when that is set; else <c>hcs-shim</c> beside the running program (where the Hcs.Host
+    /// NuGet package and an install put it; not a managed <c>hcs-shim.dll</c> apphost), else the nearest
+    /// <c>artifacts/shim/hcs-shim</c> above the program (a source tree), else <see cref="InstalledShimPath"/>. Each
+    /// candidate must be an executable file. Never throws: a backend asks <see cref="ShimLocation.Require"/> when it
+    /// needs the shim, and its error names every place looked in.
+    /// </summary>
+    public static ShimLocation LocateShim() =>
+        LocateShim(Environment.GetEnvironmentVariable(ShimVariable), AppContext.BaseDirectory, InstalledShimPath);
+
+    /// <summary><see cref="LocateShim()"/> with its inputs given: the variable's value, the program's directory and the installed path.</summary>
+    public static ShimLocation LocateShim(string? variable, string programDirectory, string installedPath)
     {
-        var beside = Path.Combine(AppContext.BaseDirectory, "hcs-shim");
-        if (File.Exists(beside) && !File.Exists(beside + ".dll"))
+        ArgumentException.ThrowIfNullOrEmpty(programDirectory);
+        ArgumentException.ThrowIfNullOrEmpty(installedPath);
+        if (!string.IsNullOrEmpty(variable))
         {
-            return beside;
+            return Candidate(variable) is { } why
+                ? new ShimLocation(null, [$"${ShimVariable}={variable} ({why})"])
+                : new ShimLocation(variable, [$"${ShimVariable}={variable}"]);
         }
 
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        var searched = new List<string> { $"${ShimVariable} (not set)" };
+        var beside = Path.Combine(programDirectory, "hcs-shim");
+        var besideProblem = File.Exists(beside + ".dll") ? "a managed apphost, not the NativeAOT build" : Candidate(beside);
+        if (besideProblem is null)
+        {
+            return new ShimLocation(beside, [.. searched, beside]);
+        }
+
+        searched.Add($"{beside} ({besideProblem})");
+        for (var dir = new DirectoryInfo(programDirectory); dir is not null; dir = dir.Parent)
         {
             var candidate = Path.Combine(dir.FullName, "artifacts", "shim", "hcs-shim");
-            if (File.Exists(candidate))
+            if (Candidate(candidate) is null)
             {
-                return candidate;
+                return new ShimLocation(candidate, [.. searched, candidate]);
             }
         }
 
-        return InstalledShimPath;
+        searched.Add($"artifacts/shim/hcs-shim in {programDirectory} and every directory above it (none)");
+        return Candidate(installedPath) is { } installedProblem
+            ? new ShimLocation(null, [.. searched, $"{installedPath} ({installedProblem})"])
+            : new ShimLocation(installedPath, [.. searched, installedPath]);
     }
+
+    /// <summary>A path a backend's settings name explicitly (<paramref name="setting"/>): the only place looked in.</summary>
+    public static ShimLocation ConfiguredShim(string path, string setting)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Candidate(path) is { } why
+            ? new ShimLocation(null, [$"{setting} = {path} ({why})"])
+            : new ShimLocation(path, [$"{setting} = {path}"]);
+    }
+
+    /// <summary>Why <paramref name="path"/> cannot be hcs-shim (missing, not a file, not executable), or null when it can.</summary>
+    private static string? Candidate(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return "a directory";
+        }
+
+        if (!File.Exists(path))
+        {
+            return "missing";
+        }
+
+        const UnixFileMode Execute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        return OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & Execute) != 0 ? null : "not executable";
+    }
+}
+
+/// <summary>
+/// Where <see cref="LinuxHost.LocateShim()"/> found hcs-shim (<see cref="Path"/>), or that it did not, with the places it
+/// looked in (<see cref="Searched"/>, in order, each with why it was passed over).
+/// </summary>
+/// <param name="Path">The hcs-shim to run, or null when none was found.</param>
+/// <param name="Searched">The places looked in, in order.</param>
+public sealed record ShimLocation(string? Path, IReadOnlyList<string> Searched)
+{
+    /// <summary>
+    /// The shim's path; when none was found, <c>ERROR_FILE_NOT_FOUND</c> (from <paramref name="source"/>, for
+    /// <paramref name="operation"/> on system <paramref name="id"/>) whose message names every place looked in.
+    /// </summary>
+    public string Require(string operation, string? id, string source) =>
+        Path ?? throw new HcsException(HResults.ERROR_FILE_NOT_FOUND, operation, id,
+            result: ResultError.From(HResults.ERROR_FILE_NOT_FOUND, Message, source));
+
+    /// <summary>The words of the error <see cref="Require"/> raises.</summary>
+    public string Message =>
+        $"hcs-shim was not found; looked in: {string.Join("; ", Searched)}. Install hcs, run ./build.sh setup in a source tree, " +
+        $"or set {LinuxHost.ShimVariable} to the path of hcs-shim";
 }

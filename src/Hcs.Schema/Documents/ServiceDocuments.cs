@@ -44,6 +44,13 @@ public sealed record BasicInformation
 {
     /// <summary>Supported schema versions (entry A.X means A.0 to A.X).</summary>
     public IReadOnlyList<Version>? SupportedSchemaVersions { get; init; }
+
+    /// <summary>
+    /// The version of the service answering (<see cref="HcsVersion.Number"/>, e.g. <c>0.14.0</c>): hcsd's, or the
+    /// embedded engine's. An hcs extension (HCS's <c>BasicInformation</c> has only
+    /// <see cref="SupportedSchemaVersions"/>); see docs/schema.md.
+    /// </summary>
+    public string? ServiceVersion { get; init; }
 }
 
 /// <summary>Schema <c>ModificationRequest</c>: the document of <c>HcsModifyServiceSettings</c>.</summary>

@@ -1,0 +1,3 @@
+// Copyright (c) hcs contributors. Licensed under the MIT licence.
+
+global using Xunit;
