@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The one entry point: ./build.sh [build|test [fast]|demo|bench|check|fmt|setup|pack]   (default: build)
+# The one entry point: ./build.sh [build|test [fast]|package|package-test|pack|demo|bench|check|fmt|setup]   (default: build)
 #   test       every tier (what CI runs): unit, fake-backend conformance, hcsd, real QEMU VMs and runc containers
 #   test fast  the inner loop, under a minute: schema, engine (fake-backend conformance), client; no root, VM or runc
+#   package    dist/hcs_<VERSION>_amd64.deb (docs/packaging.md), checked by lintian
+#   package-test  installs that package into a fresh Debian 12 root and runs hcsd, hcsctl and systems there (CI runs it)
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -146,6 +148,32 @@ PY
   return $rc
 }
 
+# Installs the Debian packages named whose command is missing (pairs: command package), as setup does.
+install_missing() {
+  local need=()
+  while [ $# -gt 1 ]; do command -v "$1" >/dev/null 2>&1 || need+=("$2"); shift 2; done
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; else sudo apt-get install -y "${need[@]}"; fi
+  fi
+}
+
+# The Debian package, from the published artefacts, with Debian's tools (contrib/debian/make-deb); lintian's errors fail it.
+package() {
+  build
+  install_missing dpkg-deb dpkg dpkg-shlibdeps dpkg-dev dpkg-gencontrol dpkg-dev lintian lintian
+  log "packaging"
+  contrib/debian/make-deb
+}
+
+# Installs the package into a fresh Debian 12 root (debootstrap, cached in /var/cache/hcs-package-test) and uses it there.
+package_test() {
+  package
+  install_missing debootstrap debootstrap
+  log "package test"
+  contrib/debian/package-test "$@"
+}
+
 demo() {
   build
   log "demo: the seed event-callback sample"
@@ -203,11 +231,13 @@ case "$verb" in
   setup) setup ;;
   build) build "$@" ;;
   test) test_all "$@" ;;
+  package) package ;;
+  package-test) package_test "$@" ;;
   demo) demo "$@" ;;
   check) check ;;
   fmt) fmt ;;
   bench) bench "$@" ;;
   pack) pack "$@" ;;
-  -h|--help|help) sed -n 2,4p "$0" ;;
-  *) echo "unknown verb '$verb'; try: build, test [fast], demo, bench, check, fmt, setup, pack" >&2; exit 2 ;;
+  -h|--help|help) sed -n 2,6p "$0" ;;
+  *) echo "unknown verb '$verb'; try: build, test [fast], package, package-test, pack, demo, bench, check, fmt, setup" >&2; exit 2 ;;
 esac

@@ -105,6 +105,11 @@ public static class HcsCtl
             return await HelpAsync(console, rest, cancellationToken).ConfigureAwait(false);
         }
 
+        if (name == Completion.VerbName)
+        {
+            return await CompletionAsync(console, rest, cancellationToken).ConfigureAwait(false);
+        }
+
         var verb = Verbs.Find(name);
         if (verb is null)
         {
@@ -315,6 +320,20 @@ public static class HcsCtl
         await console.Error.WriteLineAsync($"hcsctl: help: unknown verb '{rest[0]}'".AsMemory(), cancellationToken).ConfigureAwait(false);
         await console.Error.WriteAsync(ShortUsage.AsMemory(), cancellationToken).ConfigureAwait(false);
         return HcsCtlExitCodes.Usage;
+    }
+
+    // The hidden verb: `hcsctl completion bash` prints the completion script (the package installs it).
+    private static async Task<int> CompletionAsync(HcsCtlConsole console, List<string> rest, CancellationToken cancellationToken)
+    {
+        if (rest is not [var shell] || !Completion.Shells.Contains(shell, StringComparer.Ordinal))
+        {
+            await console.Error.WriteLineAsync($"hcsctl: completion: name the shell: {string.Join(", ", Completion.Shells)}".AsMemory(), cancellationToken).ConfigureAwait(false);
+            await console.Error.WriteAsync("Usage: hcsctl completion bash\n".AsMemory(), cancellationToken).ConfigureAwait(false);
+            return HcsCtlExitCodes.Usage;
+        }
+
+        await console.Out.WriteAsync(Completion.Script(Version).AsMemory(), cancellationToken).ConfigureAwait(false);
+        return HcsCtlExitCodes.Success;
     }
 
     private const string ShortUsage = "Usage: hcsctl [--socket PATH] [--embedded] VERB [OPTIONS] [ARGS]\nRun 'hcsctl --help' for the verbs.\n";

@@ -22,8 +22,11 @@ internal sealed record DaemonArguments(HostSettings Settings, string LogFormat, 
 }
 
 /// <summary>
-/// hcsd's command line: every option maps to one <see cref="HostSettings"/> or <see cref="DaemonLimits"/> member. Every
-/// value is checked here, so a bad one is a usage error (<see cref="UsageExitCode"/>) and never reaches the engine.
+/// hcsd's options, from its configuration file (<see cref="DefaultConfig"/> or <c>--config</c>) and its command line,
+/// which overrides the file: every option maps to one <see cref="HostSettings"/> or <see cref="DaemonLimits"/> member,
+/// and a file line is the option without its dashes (<c>socket = /run/hcs/hcsd.sock</c>). Every value is checked here,
+/// so a bad one is a usage error (<see cref="UsageExitCode"/>; a file's names the file and line) and never reaches the
+/// engine.
 /// </summary>
 internal static class DaemonCommandLine
 {
@@ -47,7 +50,10 @@ internal static class DaemonCommandLine
         a Unix socket. Systems outlive hcsd: SIGTERM stops it gracefully (systems keep running, state is flushed), and
         a restarted hcsd re-adopts them.
 
-        options:
+        options (also read from /etc/hcs/hcsd.conf, one KEY = VALUE line per option, KEY without
+        the dashes; the command line overrides the file):
+          --config PATH          the configuration file (default /etc/hcs/hcsd.conf; hcsd runs with
+                                 the defaults when that one is absent)
           --socket PATH          the socket (default /run/hcs/hcsd.sock); mode 0660
           --socket-group GROUP   group allowed to connect (name or gid; default: hcsd's group)
           --state-dir DIR        the state store and crash reports (default /var/lib/hcs)
@@ -76,21 +82,139 @@ internal static class DaemonCommandLine
           --wer-max-directory-mib N  MiB the crash directory may hold in all (default 1024)
         """;
 
-    public static DaemonArguments Parse(IReadOnlyList<string> args)
+    /// <summary>The configuration file hcsd reads when no <c>--config</c> is given; hcsd runs with the defaults when it is absent.</summary>
+    public const string DefaultConfig = "/etc/hcs/hcsd.conf";
+
+    /// <summary>
+    /// Parses hcsd's options: first those of the configuration file (<c>--config PATH</c>, else
+    /// <paramref name="defaultConfig"/> when it exists), then those of <paramref name="args"/>, so the command line
+    /// overrides the file. A file line is <c>KEY = VALUE</c>, KEY an option's name without its dashes; blank lines and
+    /// lines starting with <c>#</c> are ignored. Every error is an <see cref="ArgumentException"/> whose message is the
+    /// usage error to print (for a file line: <c>FILE:LINE: ...</c>).
+    /// </summary>
+    public static DaemonArguments Parse(IReadOnlyList<string> args, string defaultConfig = DefaultConfig)
     {
-        var settings = new HostSettings();
-        var limits = new DaemonLimits();
-        var logFormat = "text";
-        var logLevel = LogLevel.Information;
-        for (var i = 0; i < args.Count; i++)
+        // Every option takes one value, so the command line is (option, value) pairs; --config is found before anything
+        // is applied because the file's options come first.
+        var pairs = new List<(string Option, string? Value)>();
+        for (var i = 0; i < args.Count; i += 2)
         {
-            var option = args[i];
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{option} needs a value");
+            pairs.Add((args[i], i + 1 < args.Count ? args[i + 1] : null));
+        }
+
+        var builder = new Builder();
+        var config = pairs.LastOrDefault(p => p.Option == ConfigOption);
+        if (config.Option is not null)
+        {
+            if (string.IsNullOrEmpty(config.Value))
+            {
+                throw new ArgumentException($"{ConfigOption} needs a value");
+            }
+
+            ApplyFile(builder, config.Value, required: true);
+        }
+        else
+        {
+            ApplyFile(builder, defaultConfig, required: false);
+        }
+
+        foreach (var (option, value) in pairs)
+        {
+            if (option != ConfigOption)
+            {
+                builder.Apply(option, value);
+            }
+        }
+
+        return new DaemonArguments(builder.Settings, builder.LogFormat, builder.LogLevel, builder.Limits);
+    }
+
+    private const string ConfigOption = "--config";
+
+    private static void ApplyFile(Builder builder, string path, bool required)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception e) when (!required && e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"cannot read the configuration file {path}: {e.Message}", e);
+        }
+
+        for (var n = 0; n < lines.Length; n++)
+        {
+            var line = lines[n].Trim();
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            var where = string.Create(CultureInfo.InvariantCulture, $"{path}:{n + 1}");
+            var equals = line.IndexOf('=', StringComparison.Ordinal);
+            if (equals < 0)
+            {
+                throw new ArgumentException($"{where}: expected KEY = VALUE, not '{line}'");
+            }
+
+            var key = line[..equals].TrimEnd();
+            var value = line[(equals + 1)..].TrimStart();
+            if (key == ConfigOption[2..])
+            {
+                throw new ArgumentException($"{where}: a configuration file cannot name another");
+            }
+
+            if (key.Length == 0 || key.StartsWith('-'))
+            {
+                throw new ArgumentException($"{where}: unknown key '{key}'");
+            }
+
+            if (value.Length == 0)
+            {
+                throw new ArgumentException($"{where}: {key} needs a value");
+            }
+
+            try
+            {
+                builder.Apply("--" + key, value);
+            }
+            catch (ArgumentException e)
+            {
+                // The option's own message, worded for the file: "--socket needs ..." → "socket needs ...".
+                var message = e.Message.StartsWith($"unknown option '--{key}'", StringComparison.Ordinal)
+                    ? $"unknown key '{key}'"
+                    : e.Message.Replace("--" + key, key, StringComparison.Ordinal);
+                throw new ArgumentException($"{where}: {message}", e);
+            }
+        }
+    }
+
+    /// <summary>The options applied so far; <see cref="Apply"/> checks and applies one.</summary>
+    private sealed class Builder
+    {
+        public HostSettings Settings { get; private set; } = new();
+
+        public DaemonLimits Limits { get; private set; } = new();
+
+        public string LogFormat { get; private set; } = "text";
+
+        public LogLevel LogLevel { get; private set; } = LogLevel.Information;
+
+        public void Apply(string option, string? argument)
+        {
+            var settings = Settings;
+            var limits = Limits;
+            string Value() => argument ?? throw new ArgumentException($"{option} needs a value");
             int Count() => int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
-                ? n : throw new ArgumentException($"{option} takes a positive whole number, not '{args[i]}'");
+                ? n : throw new ArgumentException($"{option} takes a positive whole number, not '{argument}'");
             TimeSpan Seconds() => double.TryParse(Value(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= MaxSeconds
                 ? TimeSpan.FromSeconds(s)
-                : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{option} takes a positive number of seconds up to {MaxSeconds}, not '{args[i]}'"));
+                : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{option} takes a positive number of seconds up to {MaxSeconds}, not '{argument}'"));
             switch (option)
             {
                 case "--socket":
@@ -115,10 +239,10 @@ internal static class DaemonCommandLine
                     settings = settings with { ShutdownTimeout = Seconds() };
                     break;
                 case "--log-format":
-                    logFormat = OneOf(option, Value(), ["text", "json"]);
+                    LogFormat = OneOf(option, Value(), ["text", "json"]);
                     break;
                 case "--log-level":
-                    logLevel = Level(Value());
+                    LogLevel = Level(Value());
                     break;
                 case "--max-outbox-mib":
                     limits = limits with { MaxOutboxBytes = Count() * 1024L * 1024 };
@@ -153,9 +277,10 @@ internal static class DaemonCommandLine
                 default:
                     throw new ArgumentException($"unknown option '{option}'");
             }
-        }
 
-        return new DaemonArguments(settings, logFormat, logLevel, limits);
+            Settings = settings;
+            Limits = limits;
+        }
     }
 
     private static string OneOf(string option, string value, string[] allowed) => allowed.Contains(value, StringComparer.Ordinal)

@@ -273,26 +273,25 @@ public sealed class HcsdProcessTests
     }
 }
 
-/// <summary>The systemd unit shipped in contrib/ names options hcsd accepts and keeps systems alive across restarts.</summary>
+/// <summary>
+/// The systemd unit shipped in contrib/ (the package's) starts hcsd with options it accepts, takes its settings from the
+/// shipped hcsd.conf, and keeps systems alive across restarts and package removal.
+/// </summary>
 public sealed class SystemdUnitTests
 {
     [Fact]
     public void Unit_StartsHcsdWithOptionsItAccepts_AndSignalsOnlyTheDaemon()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(root.FullName, "contrib", "hcsd.service")))
-        {
-            root = root.Parent ?? throw new InvalidOperationException("repository root not found");
-        }
-
-        var lines = File.ReadAllLines(Path.Combine(root.FullName, "contrib", "hcsd.service"));
+        var lines = File.ReadAllLines(Repository.Path("contrib", "hcsd.service"));
         var exec = lines.Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))["ExecStart=".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
-        var (settings, format, _) = DaemonCommandLine.Parse(exec[1..]);
+        var (settings, _, _) = DaemonCommandLine.Parse(exec[1..], Repository.Path("contrib", "hcsd.conf"));
 
+        Assert.Equal("/usr/sbin/hcsd", exec[0]);
         Assert.Equal("/run/hcs/hcsd.sock", settings.Socket);
-        Assert.Equal("json", format);
+        Assert.Equal("hcs", settings.SocketGroup);
         Assert.Contains("KillMode=process", lines);
-        Assert.Contains("RuntimeDirectoryPreserve=yes", lines);
+        // systemd would empty a RuntimeDirectory= (/run/hcs: the systems' runtime directories) when hcsd stops.
+        Assert.DoesNotContain(lines, l => l.StartsWith("RuntimeDirectory=", StringComparison.Ordinal));
     }
 }

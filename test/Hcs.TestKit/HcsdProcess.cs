@@ -85,7 +85,8 @@ public sealed class HcsdProcess : IAsyncDisposable
             }
         }
 
-        foreach (var arg in (string[])["--socket", Path.Combine(directory, "hcsd.sock"), "--state-dir", Path.Combine(directory, "state"),
+        // --config /dev/null: never the host's /etc/hcs/hcsd.conf (the package's sets socket-group = hcs).
+        foreach (var arg in (string[])["--config", "/dev/null", "--socket", Path.Combine(directory, "hcsd.sock"), "--state-dir", Path.Combine(directory, "state"),
             "--runtime-root", Path.Combine(directory, "run"), "--backends", "fake", .. extra])
         {
             start.ArgumentList.Add(arg);
