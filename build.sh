@@ -79,15 +79,6 @@ native() {
   done
 }
 
-# Writes computecore.pc for an install under PREFIX to OUT: include/computecore.pc.in with @prefix@ and @version@
-# (the VERSION file) replaced. Used by the packaging; e.g. computecore_pc /usr debian/usr/lib/pkgconfig/computecore.pc.
-computecore_pc() {
-  local prefix=$1 out=$2 version
-  version=$(tr -d '[:space:]' < VERSION)
-  mkdir -p "$(dirname "$out")"
-  sed -e "s|@prefix@|$prefix|g" -e "s|@version@|$version|g" include/computecore.pc.in > "$out"
-}
-
 # Packs the NuGet packages Hcs.Client and Hcs.Host (docs/packages.md) into dist/nuget (.nupkg and .snupkg): a build of
 # their own under artifacts/pack (-p:HcsPack=true, deterministic, SourceLink), after hcs-shim, Hcs.Host's native asset.
 pack() {
