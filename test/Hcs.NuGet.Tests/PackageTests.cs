@@ -54,7 +54,7 @@ public sealed class PackageTests(PackedFeed feed) : IClassFixture<PackedFeed>
     {
         Assert.Equal(["Google.Protobuf", "Grpc.Core.Api", "Grpc.Net.Client"], Dependencies("Hcs.Client").Keys.Order());
         var host = Dependencies("Hcs.Host");
-        Assert.Equal(["Hcs.Client", "Microsoft.Data.Sqlite", "Microsoft.Extensions.Logging.Abstractions"], host.Keys.Order());
+        Assert.Equal(["Hcs.Client", "Microsoft.Data.Sqlite.Core", "Microsoft.Extensions.Logging.Abstractions", "SQLitePCLRaw.provider.sqlite3"], host.Keys.Order());
         Assert.Equal(feed.Version, host["Hcs.Client"]);
     }
 
