@@ -1,6 +1,7 @@
 // Copyright (c) hcs contributors. Licensed under the MIT licence.
 
 using System.Globalization;
+using Hcs.Engine.Backends;
 
 namespace Hcs.ComputeCore;
 
@@ -12,34 +13,15 @@ namespace Hcs.ComputeCore;
 internal static unsafe class LibraryLocation
 {
     /// <summary>
-    /// hcs-shim for the embedded engine: <c>hcs-shim</c> beside the library, else the nearest
-    /// <c>artifacts/shim/hcs-shim</c> above it (a source tree); null when neither exists, or when <c>$HCS_SHIM</c> is set
-    /// (the default lookup, <see cref="Hcs.Engine.Backends.LinuxHost.LocateShim()"/>, applies).
+    /// hcs-shim for the embedded engine: the one lookup (<see cref="LinuxHost.LocateShim(string?, string, string)"/>:
+    /// <c>$HCS_SHIM</c>, beside, the nearest <c>artifacts/shim</c> above, the installed path) started from this
+    /// library's directory instead of the program's; null when nothing is found there or the library's directory is
+    /// unknown (the engine's default lookup then applies, and its error names the places looked in).
     /// </summary>
-    public static string? Shim()
-    {
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Hcs.Engine.Backends.LinuxHost.ShimVariable)) || Directory() is not { } directory)
-        {
-            return null;
-        }
-
-        var beside = Path.Combine(directory, "hcs-shim");
-        if (File.Exists(beside))
-        {
-            return beside;
-        }
-
-        for (var dir = new DirectoryInfo(directory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "artifacts", "shim", "hcs-shim");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
+    public static string? Shim() =>
+        Directory() is { } directory
+            ? LinuxHost.LocateShim(Environment.GetEnvironmentVariable(LinuxHost.ShimVariable), directory, LinuxHost.InstalledShimPath).Path
+            : null;
 
     /// <summary>The directory of the file mapped at the address of one of this library's exports (from /proc/self/maps), or null.</summary>
     public static string? Directory()
